@@ -1,0 +1,78 @@
+/// Command-line flags the way pici's users type them: `--flag`, the seed's Go-style `-flag`,
+/// `--flag value` or `--flag=value`, and `--` to end the flags.
+public struct Arguments {
+    public struct Option: Sendable {
+        public var names: [String]
+        public var takesValue: Bool
+        public init(_ names: String..., value: Bool = false) {
+            self.names = names
+            takesValue = value
+        }
+        var key: String { names[0] }
+    }
+
+    public struct UsageError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    public private(set) var values: [String: String] = [:]
+    public private(set) var flags: Set<String> = []
+    public private(set) var positionals: [String] = []
+
+    /// Parses `args` against `options`; `--help`, `-h` and `--version` are always known.
+    public init(_ args: [String], options: [Option]) throws {
+        let all = options + [Option("help", "h"), Option("version")]
+        var byName: [String: Option] = [:]
+        for o in all { for n in o.names { byName[n] = o } }
+        var i = 0
+        var onlyPositionals = false
+        while i < args.count {
+            let arg = args[i]
+            i += 1
+            if onlyPositionals || !arg.hasPrefix("-") || arg == "-" {
+                positionals.append(arg)
+                continue
+            }
+            if arg == "--" { onlyPositionals = true; continue }
+            var body = arg.dropFirst(arg.hasPrefix("--") ? 2 : 1)
+            var inline: String? = nil
+            if let eq = body.firstIndex(of: "=") {
+                inline = String(body[body.index(after: eq)...])
+                body = body[..<eq]
+            }
+            guard let option = byName[String(body)] else { throw UsageError(message: "unknown option \(arg)") }
+            if option.takesValue {
+                if let inline {
+                    values[option.key] = inline
+                } else {
+                    guard i < args.count else { throw UsageError(message: "option \(arg) needs a value") }
+                    values[option.key] = args[i]
+                    i += 1
+                }
+            } else {
+                if let inline {
+                    switch inline {
+                    case "true", "1": flags.insert(option.key)
+                    case "false", "0": flags.remove(option.key)
+                    default: throw UsageError(message: "option \(arg) takes no value")
+                    }
+                } else {
+                    flags.insert(option.key)
+                }
+            }
+        }
+    }
+
+    public func has(_ name: String) -> Bool { flags.contains(name) }
+    public func value(_ name: String) -> String? { values[name] }
+
+    /// A duration flag (`5s`, `10m`, `500ms`), with the flag named in the error.
+    public func duration(_ name: String, default fallback: Double) throws -> Double {
+        guard let text = values[name] else { return fallback }
+        guard let seconds = TimeFormat.parseDuration(text) else {
+            throw UsageError(message: "--\(name): \(SafeName.quoted(text)) is not a duration (like 5s, 10m, 3h)")
+        }
+        return seconds
+    }
+}

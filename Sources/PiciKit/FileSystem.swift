@@ -1,0 +1,171 @@
+import Glibc
+
+/// A file-system call that failed, with the path and the reason.
+public struct FileError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var errno: Int32
+    public var operation: String
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+
+    public init(_ operation: String, _ path: String, _ errno: Int32 = Glibc.errno) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+}
+
+/// The few file operations pici needs, on Glibc.
+public enum FileSystem {
+    /// Writes a file that others read the way they must see it: whole or not at all. The bytes
+    /// go to a temp file beside it, are synced, and the temp file is renamed over the target.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let dir = dirname(path)
+        let base = String(path[path.index(after: path.lastIndex(of: "/") ?? path.index(before: path.startIndex))...])
+        var template = Array("\(dir)/.\(base).tmp.XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw FileError("create temp file for", path) }
+        let tmp = String(cString: template)
+        do {
+            try Output.writeAll(fd: fd, bytes)
+        } catch {
+            let e = errno
+            close(fd)
+            unlink(tmp)
+            throw FileError("write", path, e)
+        }
+        fchmod(fd, mode)
+        if fsync(fd) != 0 {
+            let e = errno
+            close(fd)
+            unlink(tmp)
+            throw FileError("sync", path, e)
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw FileError("rename into", path, e)
+        }
+    }
+
+    public static func writeAtomically(_ path: String, _ text: String) throws {
+        try writeAtomically(path, Array(text.utf8))
+    }
+
+    /// mkdir -p.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        if isDirectory(path) { return }
+        let parent = dirname(path)
+        if parent != path && parent != "." && parent != "/" { try makeDirectories(parent, mode: mode) }
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw FileError("create directory", path) }
+        guard isDirectory(path) else { throw FileError("create directory", path, ENOTDIR) }
+    }
+
+    public static func readFile(_ path: String, limit: Int = 64 << 20) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError("open", path) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while out.count < limit {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw FileError("read", path) }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    public static func readText(_ path: String) throws -> String {
+        String(decoding: try readFile(path), as: UTF8.self)
+    }
+
+    public struct Info: Sendable {
+        public var size: Int
+        public var modifiedNanoseconds: Int
+        public var isDirectory: Bool
+        public var isRegular: Bool
+        public var isSymlink: Bool
+        public var modifiedSeconds: Int { modifiedNanoseconds / 1_000_000_000 }
+    }
+
+    /// lstat: a symlink is reported as one, never followed.
+    public static func info(_ path: String) -> Info? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let type = st.st_mode & S_IFMT
+        return Info(
+            size: Int(st.st_size),
+            modifiedNanoseconds: Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec),
+            isDirectory: type == S_IFDIR, isRegular: type == S_IFREG, isSymlink: type == S_IFLNK)
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 || info(path) != nil }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The names in a directory, sorted, without `.` and `..`; empty when it cannot be read.
+    public static func list(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    public static func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw FileError("remove", path) }
+    }
+
+    public static func dirname(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func join(_ parts: String...) -> String { join(parts) }
+
+    public static func join(_ parts: [String]) -> String {
+        var out = ""
+        for p in parts where !p.isEmpty {
+            if out.isEmpty || out.hasSuffix("/") { out += p } else { out += "/" + p }
+        }
+        return out
+    }
+
+    public static func currentDirectory() -> String {
+        guard let p = getcwd(nil, 0) else { return "." }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    public static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : join(currentDirectory(), path)
+    }
+
+    public static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}
+
+extension FileSystem {
+    /// Everything a descriptor holds until EOF (stdin for `--input -`).
+    public static func readAll(fd: Int32) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw FileError("read", "stdin") }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+}

@@ -1,0 +1,83 @@
+/// Turns sessions into jobs with the seed's rules (groupSessionsByJob, resolveJobExitCode,
+/// computeJobTiming), keyed by repo and job id found by shape, not by counting dots.
+public enum JobGrouping {
+    /// Groups the sessions that belong to a job; others are left out. Jobs come ordered by
+    /// started_at, then name, then job id; sessions within a job by name.
+    public static func jobs(from sessions: [SessionRecord], now: Int = Clock.nowSeconds()) -> [JobRecord] {
+        var groups: [String: [SessionRecord]] = [:]
+        var keys: [(repo: String, jobID: String)] = []
+        for var s in sessions {
+            if s.repo == nil || s.jobID == nil, let parsed = JobName.parse(s.name) {
+                s.repo = parsed.repo
+                s.jobID = parsed.jobID
+                s.short = s.short ?? parsed.short
+            }
+            guard let repo = s.repo, let jobID = s.jobID else { continue }
+            if s.short == nil { s.short = JobName.cleanShort(s.name, repo: repo, jobID: jobID) }
+            let key = repo + "\u{0}" + jobID
+            if groups[key] == nil { keys.append((repo, jobID)) }
+            groups[key, default: []].append(s)
+        }
+        var jobs = keys.map { k in job(name: k.repo, jobID: k.jobID, sessions: groups[k.repo + "\u{0}" + k.jobID]!, now: now) }
+        jobs.sort { a, b in
+            let sa = a.startedAt ?? "", sb = b.startedAt ?? ""
+            if sa != sb { return sa < sb }
+            if a.name != b.name { return a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
+            return a.jobID < b.jobID
+        }
+        return jobs
+    }
+
+    public static func job(name: String, jobID: String, sessions unsorted: [SessionRecord], now: Int = Clock.nowSeconds()) -> JobRecord {
+        let sessions = unsorted.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        let timing = timing(of: sessions, now: now)
+        let finished = sessions.allSatisfy(\.hasEnded)
+        let status: JobStatus
+        let exitCode: Int?
+        if finished {
+            let resolved = resolveExitCode(sessions)
+            exitCode = resolved.code
+            status = resolved.status
+        } else {
+            exitCode = nil
+            status = .running
+        }
+        return JobRecord(
+            name: name, jobID: jobID, status: status, exitCode: exitCode, startedAt: timing.startedAt,
+            endedAt: timing.endedAt, duration: timing.duration, sessions: sessions)
+    }
+
+    /// The seed's resolveJobExitCode: a failed child wins with the highest child code (a bad
+    /// pico.sh may exit 0 without waiting for its steps), then a failed runner, else success.
+    public static func resolveExitCode(_ sessions: [SessionRecord]) -> (code: Int, status: JobStatus) {
+        var runnerExit: Int? = nil
+        var worstChild: Int? = nil
+        for s in sessions {
+            guard let code = s.exitCode else { continue }
+            if s.isRunner {
+                runnerExit = code
+            } else if code != 0 {
+                if worstChild == nil || code > worstChild! { worstChild = code }
+            }
+        }
+        if let worstChild { return (worstChild, .failed) }
+        if let runnerExit, runnerExit != 0 { return (runnerExit, .failed) }
+        return (0, .success)
+    }
+
+    /// The seed's computeJobTiming: earliest created, latest ended, and the span between them
+    /// (or up to now while running). Unknown timestamps are left out; none at all gives "".
+    public static func timing(of sessions: [SessionRecord], now: Int) -> (startedAt: String?, endedAt: String?, duration: String) {
+        let created = sessions.map(\.created).filter { $0 > 0 }.min()
+        let ended = sessions.compactMap(\.ended).max()
+        let duration: String
+        if let created, let ended {
+            duration = TimeFormat.duration(from: created, to: ended)
+        } else if let created {
+            duration = TimeFormat.duration(from: created, to: now)
+        } else {
+            duration = ""
+        }
+        return (created.map(TimeFormat.rfc3339), ended.map(TimeFormat.rfc3339), duration)
+    }
+}

@@ -1,0 +1,70 @@
+import Glibc
+
+/// Buffered writes to a file descriptor. A closed pipe is its own error, so that a filter
+/// feeding `head -1` can stop quietly while a real write error still fails loudly.
+public final class Output {
+    public enum WriteError: Error, CustomStringConvertible {
+        case closed
+        case failed(errno: Int32)
+        public var description: String {
+            switch self {
+            case .closed: return "output closed"
+            case .failed(let e): return "write error: \(String(cString: strerror(e)))"
+            }
+        }
+    }
+
+    public static let standard = Output(fd: 1)
+
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private let limit: Int
+
+    public init(fd: Int32, bufferSize: Int = 65536) {
+        self.fd = fd
+        limit = bufferSize
+        buffer.reserveCapacity(bufferSize)
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= limit { try flush() }
+    }
+
+    public func write(_ text: String) throws { try write(Array(text.utf8)) }
+
+    /// Writes a record as one JSON line.
+    public func writeLine(_ bytes: [UInt8]) throws {
+        buffer.append(contentsOf: bytes)
+        buffer.append(0x0A)
+        if buffer.count >= limit { try flush() }
+    }
+
+    public func flush() throws {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        try Output.writeAll(fd: fd, buffer)
+    }
+
+    /// One write(2) loop with no buffering: when it returns, the bytes are in the pipe.
+    public static func writeAll(fd: Int32, _ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { throw WriteError.closed }
+                throw WriteError.failed(errno: errno)
+            }
+            offset += n
+        }
+    }
+}
+
+/// Messages on stderr, each prefixed with the program's name, written at once.
+public enum Diagnostics {
+    nonisolated(unsafe) public static var program = "pici"
+
+    public static func error(_ message: String) {
+        try? Output.writeAll(fd: 2, Array("\(program): \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,246 @@
+import Glibc
+
+/// Runs an external command with posix_spawn, feeds it stdin, reads stdout and stderr
+/// concurrently through pipes, and waits with waitpid. Foundation's Process is slow on Linux
+/// and waits for EOF, which never comes when the child leaves a daemon holding the pipe
+/// (`zmx run -d` does); here the child's exit ends the wait and the pipes are drained then.
+public enum Spawn {
+    public struct Result: Sendable {
+        /// The exit code, or 128 + the signal that ended the child.
+        public var status: Int32
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
+        public var timedOut: Bool
+
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+        public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var command: String
+        public var errno: Int32
+        public var description: String {
+            errno == ENOENT ? "\(command): command not found" : "\(command): \(String(cString: strerror(errno)))"
+        }
+    }
+
+    /// What to do with the child's stdout or stderr.
+    public enum Sink: Sendable {
+        case capture
+        /// Pass our own descriptor through (the child writes straight to our stdout/stderr).
+        case inherit
+        case discard
+    }
+
+    /// Runs `argv` (looked up on PATH) and returns how it ended. Throws only when it could not
+    /// be started; a non-zero exit is a Result. On timeout the child's process group is killed.
+    public static func run(
+        _ argv: [String], input: [UInt8]? = nil, cwd: String? = nil, environment: [String]? = nil,
+        stdout: Sink = .capture, stderr: Sink = .capture, timeout: Double? = nil
+    ) throws -> Result {
+        precondition(!argv.isEmpty, "empty command")
+        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        func closeAll() {
+            for fd in inPipe + outPipe + errPipe where fd >= 0 { close(fd) }
+        }
+        // Close-on-exec, so that no other child started meanwhile keeps a pipe open.
+        func makePipe(_ fds: inout [Int32]) throws {
+            guard pipe(&fds) == 0 else { closeAll(); throw Failure(command: argv[0], errno: errno) }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
+        if input != nil { try makePipe(&inPipe) }
+        if stdout == .capture { try makePipe(&outPipe) }
+        if stderr == .capture { try makePipe(&errPipe) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if input != nil {
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        switch stdout {
+        case .capture: posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        case .discard: posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        case .inherit: break
+        }
+        switch stderr {
+        case .capture: posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        case .discard: posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        case .inherit: break
+        }
+        // Glibc's addchdir_np is not visible to Swift; our tools are single-threaded, so the
+        // parent steps into the directory for the spawn and back out after it.
+        var savedCWD: Int32 = -1
+        if let cwd {
+            savedCWD = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard chdir(cwd) == 0 else {
+                let e = errno
+                if savedCWD >= 0 { close(savedCWD) }
+                closeAll()
+                throw Failure(command: "cd \(cwd)", errno: e)
+            }
+        }
+        defer {
+            if savedCWD >= 0 {
+                _ = fchdir(savedCWD)
+                close(savedCWD)
+            }
+        }
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // The child gets default signal handling (we ignore SIGPIPE) and an empty mask, and a
+        // process group of its own so a timeout can kill everything it started.
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var cEnv: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
+        defer { if let e = cEnv { for p in e { free(p) } } }
+
+        var pid: pid_t = 0
+        let rc: Int32
+        if cEnv != nil {
+            rc = cEnv!.withUnsafeMutableBufferPointer { env in
+                posix_spawnp(&pid, argv[0], &actions, &attr, &cArgs, env.baseAddress)
+            }
+        } else {
+            rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cArgs, environ)
+        }
+        // Our copies of the child's ends must go, or we would never see EOF.
+        if inPipe[0] >= 0 { close(inPipe[0]); inPipe[0] = -1 }
+        if outPipe[1] >= 0 { close(outPipe[1]); outPipe[1] = -1 }
+        if errPipe[1] >= 0 { close(errPipe[1]); errPipe[1] = -1 }
+        guard rc == 0 else {
+            closeAll()
+            throw Failure(command: argv[0], errno: rc)
+        }
+        defer { closeAll() }
+        return communicate(pid: pid, input: input ?? [], inFD: &inPipe[1], outFD: outPipe[0], errFD: errPipe[0], timeout: timeout)
+    }
+
+    private static func communicate(
+        pid: pid_t, input: [UInt8], inFD: inout Int32, outFD: Int32, errFD: Int32, timeout: Double?
+    ) -> Result {
+        var out: [UInt8] = [], err: [UInt8] = []
+        var outOpen = outFD >= 0, errOpen = errFD >= 0
+        var written = 0
+        for fd in [inFD, outFD, errFD] where fd >= 0 {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        if inFD >= 0 && input.isEmpty { close(inFD); inFD = -1 }
+        let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
+        var exitStatus: Int32? = nil
+        var timedOut = false
+        var buffer = [UInt8](repeating: 0, count: 65536)
+
+        func drain(_ fd: Int32, into sink: inout [UInt8]) -> Bool {
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+                if n > 0 { sink.append(contentsOf: buffer[0..<n]); continue }
+                if n == 0 { return false }
+                if errno == EINTR { continue }
+                return errno == EAGAIN || errno == EWOULDBLOCK
+            }
+        }
+
+        while exitStatus == nil {
+            var fds: [pollfd] = []
+            if outOpen { fds.append(pollfd(fd: outFD, events: Int16(POLLIN), revents: 0)) }
+            if errOpen { fds.append(pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)) }
+            if inFD >= 0 { fds.append(pollfd(fd: inFD, events: Int16(POLLOUT), revents: 0)) }
+            // With every pipe closed only the exit is left to wait for; while a daemon may
+            // hold a pipe open, look at the child every 10 ms.
+            var wait: Int32 = fds.isEmpty ? -1 : 10
+            if let deadline {
+                let left = Int32(max(0, (deadline - Clock.monotonicSeconds()) * 1000))
+                wait = wait < 0 ? left : min(wait, left)
+            }
+            if fds.isEmpty {
+                exitStatus = reap(pid, block: deadline == nil)
+                if exitStatus == nil {
+                    if let deadline, Clock.monotonicSeconds() >= deadline {
+                        timedOut = true
+                        exitStatus = kill(pid)
+                    } else {
+                        usleep(5000)
+                    }
+                }
+                continue
+            }
+            let ready = poll(&fds, nfds_t(fds.count), wait)
+            if ready < 0 && errno != EINTR { break }
+            for p in fds where p.revents != 0 {
+                if p.fd == outFD { outOpen = drain(outFD, into: &out) }
+                else if p.fd == errFD { errOpen = drain(errFD, into: &err) }
+                else if p.fd == inFD {
+                    if p.revents & Int16(POLLERR | POLLHUP) != 0 { close(inFD); inFD = -1; continue }
+                    let n = input.withUnsafeBytes { write(inFD, $0.baseAddress! + written, $0.count - written) }
+                    if n > 0 { written += n }
+                    if (n < 0 && errno != EAGAIN && errno != EINTR) || written == input.count { close(inFD); inFD = -1 }
+                }
+            }
+            if let s = reap(pid, block: false) {
+                exitStatus = s
+            } else if let deadline, Clock.monotonicSeconds() >= deadline {
+                timedOut = true
+                exitStatus = kill(pid)
+            }
+        }
+        // The child is gone; take what its pipes hold now, without waiting for an EOF that a
+        // daemon it left behind may hold back forever.
+        if outOpen { _ = drain(outFD, into: &out) }
+        if errOpen { _ = drain(errFD, into: &err) }
+        if inFD >= 0 { close(inFD); inFD = -1 }
+        return Result(status: exitStatus ?? 70, stdout: out, stderr: err, timedOut: timedOut)
+    }
+
+    private static func reap(_ pid: pid_t, block: Bool) -> Int32? {
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, block ? 0 : WNOHANG)
+            if r == 0 { return nil }
+            if r < 0 { if errno == EINTR { continue }; return 70 }
+            let low = status & 0x7F
+            return low == 0 ? (status >> 8) & 0xFF : 128 + low
+        }
+    }
+
+    private static func kill(_ pid: pid_t) -> Int32 {
+        _ = Glibc.kill(-pid, SIGKILL)
+        _ = Glibc.kill(pid, SIGKILL)
+        return reap(pid, block: true) ?? 137
+    }
+}
+
+/// Wall and monotonic time, in the units the records use.
+public enum Clock {
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    public static func nowNanoseconds() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+    }
+
+    /// `PICI_NOW` (unix seconds) stands in for the clock, so rendered output can be compared
+    /// with golden files.
+    public static func nowSeconds() -> Int {
+        if let fixed = getenv("PICI_NOW").flatMap({ Int(String(cString: $0)) }) { return fixed }
+        return nowNanoseconds() / 1_000_000_000
+    }
+}

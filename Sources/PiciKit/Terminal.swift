@@ -1,0 +1,28 @@
+import Glibc
+
+/// Whether output may carry colour and cursor movement: only to a terminal, and never when
+/// NO_COLOR is set (https://no-color.org).
+public enum Terminal {
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    public static func colourAllowed(fd: Int32 = 1) -> Bool {
+        isTerminal(fd) && (getenv("NO_COLOR").map { String(cString: $0).isEmpty } ?? true)
+    }
+
+    public static let cursorUp = "\u{1B}[A"
+    public static let clearToEndOfLine = "\u{1B}[K"
+    public static let clearToEndOfScreen = "\u{1B}[J"
+
+    public static func colour(_ text: String, _ code: String, enabled: Bool) -> String {
+        enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    /// Go's `%-12s`: pads to a width counted in characters.
+    public static func padRight(_ text: String, _ width: Int) -> String {
+        let n = text.count
+        return n >= width ? text : text + String(repeating: " ", count: width - n)
+    }
+
+    /// Ignore SIGPIPE so a closed stdout is an EPIPE we can handle, not a silent death.
+    public static func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }
+}

@@ -1,0 +1,51 @@
+import Glibc
+
+/// The frame every pici executable shares: flags, `--help`, `--version`, SIGPIPE, and the
+/// mapping of what went wrong to an exit status.
+public enum Tool {
+    /// Parses the flags, answers `--help`/`--version`, runs `body` and exits with its status.
+    /// `help` is the text `--help` prints; its first line is the usage line.
+    public static func main(
+        _ program: String, help: String, options: [Arguments.Option],
+        _ body: (Arguments) throws -> ExitStatus
+    ) -> Never {
+        Diagnostics.program = program
+        Terminal.ignoreSIGPIPE()
+        let args: Arguments
+        do {
+            args = try Arguments(Array(CommandLine.arguments.dropFirst()), options: options)
+        } catch {
+            Diagnostics.error("\(error)")
+            try? Output.writeAll(fd: 2, Array((help.split(separator: "\n").first.map(String.init) ?? "") .utf8) + [0x0A])
+            exit(ExitStatus.usage.rawValue)
+        }
+        if args.has("help") {
+            try? Output.writeAll(fd: 1, Array(help.utf8))
+            exit(0)
+        }
+        if args.has("version") {
+            try? Output.writeAll(fd: 1, Array("\(program) \(PiciVersion.string)\n".utf8))
+            exit(0)
+        }
+        do {
+            let status = try body(args)
+            try Output.standard.flush()
+            exit(status.rawValue)
+        } catch Output.WriteError.closed {
+            // The reader went away (`| head -1`): nothing more to say to anyone.
+            exit(0)
+        } catch let e as Arguments.UsageError {
+            Diagnostics.error(e.message)
+            exit(ExitStatus.usage.rawValue)
+        } catch let e as ZmxCommand.Failure {
+            Diagnostics.error("\(e)")
+            exit(ExitStatus.unavailable.rawValue)
+        } catch let e as FileError {
+            Diagnostics.error("\(e)")
+            exit(ExitStatus.cannotCreate.rawValue)
+        } catch {
+            Diagnostics.error("\(error)")
+            exit(ExitStatus.software.rawValue)
+        }
+    }
+}

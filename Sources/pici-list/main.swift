@@ -1,0 +1,44 @@
+// pici-list: zmx list → session records, then a listing record.
+import PiciKit
+
+let help = """
+usage: pici-list [--all] [--input FILE] [--zmx CMD] [--timeout DUR]
+
+Runs `zmx list` and prints one session record per session, sorted by name, then a listing
+record that marks the listing complete. Only ci. sessions unless --all.
+
+  --all           keep every session, not only those named ci.*
+  --input FILE    parse zmx list text from FILE (- for stdin) instead of running zmx
+  --zmx CMD       the zmx command line (default: $PICI_ZMX, else zmx)
+  --timeout DUR   kill zmx list after DUR (default 30s)
+  --help, --version
+
+Exit status: 0 ok, 65 a malformed line (reported and skipped), 69 zmx failed, 64 usage.
+
+"""
+
+Tool.main("pici-list", help: help, options: [
+    .init("all"), .init("input", value: true), .init("zmx", value: true), .init("timeout", value: true),
+]) { args in
+    let list: ZmxList
+    let at: Int
+    if let input = args.value("input") {
+        let bytes = input == "-" ? try FileSystem.readAll(fd: 0) : try FileSystem.readFile(input, limit: Int.max)
+        list = ZmxList.parse(bytes)
+        at = Clock.nowNanoseconds()
+    } else {
+        let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
+        (list, at) = try zmx.list()
+    }
+    for bad in list.malformed { Diagnostics.error("\(bad)") }
+    let out = Output.standard
+    var count = 0
+    for s in list.sessions where args.has("all") || s.name.hasPrefix("ci.") {
+        try out.writeLine(JSONSerializer.bytes(s.json))
+        count += 1
+    }
+    // A listing with a bad line is not proof that a missing job has gone.
+    let listing = ListingRecord(complete: list.malformed.isEmpty, sessions: count, at: at / 1_000_000_000, atNanoseconds: at)
+    try out.writeLine(JSONSerializer.bytes(listing.json))
+    return list.malformed.isEmpty ? .ok : .dataError
+}
