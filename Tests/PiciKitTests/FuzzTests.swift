@@ -1,0 +1,159 @@
+import Foundation
+import XCTest
+@testable import PiciKit
+
+/// A deterministic fuzz driver: generated inputs, mixing valid lines with mutated ones, fed to
+/// every parser. The count is PICI_FUZZ_COUNT (default 100,000 per parser); the seed is fixed,
+/// so a failure is reproducible. Parsers must never crash or hang, must report every
+/// malformed line, and must still take every valid one.
+final class FuzzTests: XCTestCase {
+    static let count = Int(ProcessInfo.processInfo.environment["PICI_FUZZ_COUNT"] ?? "") ?? 100_000
+
+    /// SplitMix64: tiny, fast, and the same sequence on every machine.
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+        mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+    }
+
+    static let hostile = [
+        "../etc", "/abs", "-rf", ".hidden", "a b", "a'b", "a\"b", "$(id)", "`id`", "a\nb", "<script>alert(1)</script>",
+        "socket.io", "ünï", "\u{0}", "a\tb", String(repeating: "x", count: 300),
+    ]
+
+    /// Mutations that real damage produces: cuts, flipped bytes, wrong types, huge numbers,
+    /// invalid UTF-8, NUL, CRLF.
+    static func mutate(_ line: [UInt8], _ r: inout Random) -> [UInt8] {
+        var b = line
+        switch r.below(9) {
+        case 0: b = Array(b.prefix(r.below(b.count + 1)))
+        case 1: if !b.isEmpty { b[r.below(b.count)] = UInt8(truncatingIfNeeded: r.next()) }
+        case 2: b.insert(contentsOf: [0xFF, 0xFE], at: r.below(b.count + 1))
+        case 3: b.insert(0, at: r.below(b.count + 1))
+        case 4: b += [0x0D]
+        case 5: b.insert(contentsOf: Array("99999999999999999999999999".utf8), at: r.below(b.count + 1))
+        case 6: b = Array(String(decoding: b, as: UTF8.self).replacingOccurrences(of: "\"", with: "").utf8)
+        case 7: b.insert(contentsOf: Array(String(repeating: "[", count: 300 + r.below(2000)).utf8), at: 0)
+        default: b.removeSubrange(0..<r.below(b.count + 1))
+        }
+        return b
+    }
+
+    /// A well-formed zmx list line; `oneLine` keeps out names with a newline, TAB or NUL, which
+    /// no real zmx line can hold.
+    static func zmxLine(_ r: inout Random, oneLine: Bool = false) -> String {
+        let names = oneLine ? hostile.filter { !$0.contains("\n") && !$0.contains("\t") && !$0.contains("\u{0}") } : hostile
+        let repo = r.chance(10) ? r.pick(names) : r.pick(["demo", "socket.io", "a.b.c", "x"])
+        let id = String(format: "%08x", UInt32(truncatingIfNeeded: r.next()))
+        let short = r.pick(["runner", "step.lint", "step.test.go", "step.ci.\(repo).\(id).runner"])
+        var line = "  name=ci.\(repo).\(id).\(short)\tpid=\(r.below(99999))\tclients=\(r.below(3))\tcreated=\(1_795_000_000 + r.below(100_000))"
+        line += r.chance(50) ? "\tcwd=file://host/srv/w" : "\tstart_dir=/srv/w"
+        if r.chance(60) { line += "\tended=\(1_795_100_000 + r.below(1000))\texit_code=\(r.below(4))" }
+        if r.chance(20) { line += "\tci=1" }
+        return line
+    }
+
+    func testZmxListParserSurvivesMutations() {
+        var r = Random(state: 1)
+        var valid = 0, reported = 0, blank = 0
+        for _ in 0..<Self.count {
+            let good = Self.zmxLine(&r)
+            let bytes = r.chance(50) ? Array(good.utf8) : Self.mutate(Array(good.utf8), &r)
+            do {
+                if try ZmxList.session(fromLine: bytes) != nil { valid += 1 } else {
+                    // Only a line with nothing in it may be passed over in silence.
+                    XCTAssertTrue(bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }, "\(bytes)")
+                    blank += 1
+                }
+            } catch {
+                reported += 1
+                XCTAssertFalse("\(error)".isEmpty)
+            }
+        }
+        XCTAssertEqual(valid + reported + blank, Self.count, "every input parsed, reported or blank")
+        XCTAssertGreaterThan(valid, Self.count / 2 - Self.count / 20)
+        XCTAssertGreaterThan(reported, Self.count / 10)
+    }
+
+    func testRecordDecoderSurvivesMutations() {
+        var r = Random(state: 2)
+        var decoded = 0, reported = 0
+        let jobs = JobGrouping.jobs(from: (0..<50).compactMap { _ in try? ZmxList.session(fromLine: Array(Self.zmxLine(&r).utf8)) }, now: 1_795_200_000)
+        var samples: [[UInt8]] = jobs.map { JSONSerializer.bytes($0.json) }
+        samples += jobs.flatMap { $0.sessions.map { JSONSerializer.bytes($0.json) } }
+        samples.append(JSONSerializer.bytes(ListingRecord(complete: true, sessions: 3, at: 1_795_200_000).json))
+        samples.append(Array(#"{"type":"note","x":[1,2,{"y":null}]}"#.utf8))
+        for _ in 0..<Self.count {
+            let good = r.pick(samples)
+            let input = r.chance(30) ? good : Self.mutate(good, &r)
+            do {
+                let record = try Record.decode(input)
+                decoded += 1
+                if input == good, case .other = record {} else if input == good {
+                    // A valid record re-encodes to a line that decodes to the same record.
+                    XCTAssertEqual(try Record.decode(record.lineBytes), record)
+                }
+            } catch {
+                reported += 1
+            }
+        }
+        XCTAssertEqual(decoded + reported, Self.count)
+        XCTAssertGreaterThan(decoded, Self.count * 3 / 10 - Self.count / 50)
+    }
+
+    func testJSONParserSurvivesRandomBytes() {
+        var r = Random(state: 3)
+        let alphabet = Array(#"{}[]",:0123456789.eE+-truefalsenull \"\\u00ff"#.utf8) + [0, 0xC3, 0xA9, 0xFF, 0x0A]
+        for _ in 0..<Self.count {
+            let n = r.below(64)
+            let bytes = (0..<n).map { _ in alphabet[r.below(alphabet.count)] }
+            _ = try? JSONParser.parse(bytes)
+        }
+        // Deep nesting is refused, not a stack overflow.
+        let deep = Array(String(repeating: "[", count: 100_000).utf8)
+        XCTAssertThrowsError(try JSONParser.parse(deep))
+    }
+
+    /// The whole filter, not just its parser: a file mixing good and bad lines, with line
+    /// numbers checked against what was reported.
+    func testPiciListReportsEveryMalformedLineByNumber() throws {
+        var r = Random(state: 4)
+        var lines: [[UInt8]] = []
+        var expectGood = Set<String>(), expectBad: [Int] = []
+        for i in 1...5000 {
+            var good = Self.zmxLine(&r, oneLine: true)
+            good = good.replacingOccurrences(of: "name=ci.", with: "name=ci.n\(i).")  // unique names
+            if r.chance(80) {
+                lines.append(Array(good.utf8))
+                expectGood.insert(String(good.split(separator: "\t")[0].dropFirst(7)))
+            } else {
+                lines.append(Array("  name=ci.bad\(i)\tcreated=x\(i)".utf8))
+                expectBad.append(i)
+            }
+        }
+        lines.append(Array(repeating: UInt8(ascii: "a"), count: 1 << 20))
+        expectBad.append(lines.count)
+        let dir = Support.tempDir(self)
+        let file = dir + "/list.txt"
+        FileManager.default.createFile(atPath: file, contents: Data(lines.joined(separator: [0x0A])))
+        let ran = Support.sh("pici-list --all --input \(file)", env: Support.environment(zmxDir: dir))
+        XCTAssertEqual(ran.status, 65)
+        let names = Support.jsonLines(ran.stdout).filter { $0["type"] as? String == "session" }.compactMap { $0["name"] as? String }
+        XCTAssertEqual(names.count, expectGood.count)
+        XCTAssertTrue(Set(names) == expectGood, "missing: \(expectGood.subtracting(names).prefix(3)), unexpected: \(Set(names).subtracting(expectGood).prefix(3))")
+        let reportedLines = ran.stderr.split(separator: "\n").compactMap { l -> Int? in
+            guard let r = l.range(of: "line ") else { return nil }
+            return Int(l[r.upperBound...].prefix { $0.isNumber })
+        }
+        XCTAssertEqual(reportedLines.count, expectBad.count)
+        XCTAssertTrue(reportedLines == expectBad, "first difference near \(zip(reportedLines, expectBad).first { $0 != $1 }.map { "\($0)" } ?? "the end")")
+    }
+}
