@@ -199,10 +199,11 @@ private struct Extraction {
     }
 
     private mutating func applyDirectoryModes() throws {
-        // Deepest first, so a directory made unwritable does not block its children's chmod.
+        // Deepest first, so a directory made unwritable does not block its children's chmod;
+        // for the same depth keep archive order, so a repeated directory gets its last mode.
         let ordered = directoryModes.enumerated().sorted {
             $0.element.parts.count != $1.element.parts.count
-                ? $0.element.parts.count > $1.element.parts.count : $0.offset > $1.offset
+                ? $0.element.parts.count > $1.element.parts.count : $0.offset < $1.offset
         }
         for (_, entry) in ordered {
             let relative = entry.parts.joined(separator: "/")

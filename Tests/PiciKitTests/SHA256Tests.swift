@@ -81,7 +81,7 @@ final class SHA256Tests: XCTestCase {
         for length in [0, 1, 55, 56, 57, 63, 64, 65, 111, 119, 120, 128] {
             let data = [UInt8]((0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) })
             let path = dir + "/len\(length)"
-            FileManager.default.createFile(atPath: path, contents: Data(data))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(data))
             XCTAssertEqual(SHA256.hash(data).hexString, try sha256sum(path), "length \(length)")
         }
     }
@@ -93,7 +93,7 @@ final class SHA256Tests: XCTestCase {
         // Several 64 KiB reads plus a ragged tail.
         let data = (0..<(3 * 65_536 + 12_345)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let path = dir + "/blob"
-        FileManager.default.createFile(atPath: path, contents: Data(data))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(data))
         let digest = try SHA256.hexDigest(ofFileAt: path)
         XCTAssertEqual(digest, try sha256sum(path))
         XCTAssertEqual(digest, SHA256.hash(data).hexString)
