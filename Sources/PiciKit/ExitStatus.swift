@@ -7,7 +7,7 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 64
     /// Some input line was malformed: reported, skipped, the rest processed.
     case dataError = 65
-    /// `pici-run`: the workspace has no pico.sh.
+    /// An input that must be there is not: pici-run's pico.sh, pici-list's --input file.
     case noInput = 66
     /// zmx or rsync could not be run, failed, or timed out.
     case unavailable = 69

@@ -67,9 +67,11 @@ public enum JobGrouping {
 
     /// The seed's computeJobTiming: earliest created, latest ended, and the span between them
     /// (or up to now while running). Unknown timestamps are left out; none at all gives "".
+    /// Unlike the seed, a job with a session still running has not ended: no ended_at, and its
+    /// duration runs to now instead of freezing when its last finished step ended.
     public static func timing(of sessions: [SessionRecord], now: Int) -> (startedAt: String?, endedAt: String?, duration: String) {
         let created = sessions.map(\.created).filter { $0 > 0 }.min()
-        let ended = sessions.compactMap(\.ended).max()
+        let ended = sessions.allSatisfy(\.hasEnded) ? sessions.compactMap(\.ended).max() : nil
         let duration: String
         if let created, let ended {
             duration = TimeFormat.duration(from: created, to: ended)

@@ -44,13 +44,24 @@ public enum Spawn {
             for fd in inPipe + outPipe + errPipe where fd >= 0 { close(fd) }
         }
         // Close-on-exec, so that no other child started meanwhile keeps a pipe open.
-        func makePipe(_ fds: inout [Int32]) throws {
-            guard pipe(&fds) == 0 else { closeAll(); throw Failure(command: argv[0], errno: errno) }
+        func makePipe() -> [Int32]? {
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else { return nil }
             for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            return fds
         }
-        if input != nil { try makePipe(&inPipe) }
-        if stdout == .capture { try makePipe(&outPipe) }
-        if stderr == .capture { try makePipe(&errPipe) }
+        for (wanted, which) in [(input != nil, 0), (stdout == .capture, 1), (stderr == .capture, 2)] where wanted {
+            guard let fds = makePipe() else {
+                let e = errno
+                closeAll()
+                throw Failure(command: argv[0], errno: e)
+            }
+            switch which {
+            case 0: inPipe = fds
+            case 1: outPipe = fds
+            default: errPipe = fds
+            }
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

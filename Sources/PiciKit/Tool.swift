@@ -34,6 +34,9 @@ public enum Tool {
         } catch Output.WriteError.closed {
             // The reader went away (`| head -1`): nothing more to say to anyone.
             exit(0)
+        } catch let e as Output.WriteError {
+            Diagnostics.error("stdout: \(e)")
+            exit(ExitStatus.ioError.rawValue)
         } catch let e as Arguments.UsageError {
             Diagnostics.error(e.message)
             exit(ExitStatus.usage.rawValue)

@@ -15,16 +15,9 @@ public struct ZmxList {
 
     public init() {}
 
-    public static func parse(_ text: String) -> ZmxList {
-        var list = ZmxList()
-        var n = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            n += 1
-            list.add(line: Array(line.utf8), number: n)
-        }
-        list.sort()
-        return list
-    }
+    /// Splits on the byte, not the Character: Swift reads `\r\n` as one Character, so a
+    /// CRLF text split on "\n" would be a single line.
+    public static func parse(_ text: String) -> ZmxList { parse(Array(text.utf8)) }
 
     public static func parse(_ bytes: [UInt8]) -> ZmxList {
         var list = ZmxList()
@@ -131,9 +124,9 @@ public struct ZmxList {
         let u = Array(s.utf8)
         var i = 0
         while i < u.count {
-            if u[i] == UInt8(ascii: "%"), i + 2 < u.count,
-               let v = UInt8(String(decoding: u[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
-                out.append(v)
+            // Hex digits only: UInt8(_:radix:) would also take a sign, as in `%+5`.
+            if u[i] == UInt8(ascii: "%"), i + 2 < u.count, let hi = hexValue(u[i + 1]), let lo = hexValue(u[i + 2]) {
+                out.append(hi << 4 | lo)
                 i += 3
             } else {
                 out.append(u[i])
@@ -141,5 +134,14 @@ public struct ZmxList {
             }
         }
         return String(validating: out, as: UTF8.self) ?? s
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 }

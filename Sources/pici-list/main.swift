@@ -13,7 +13,8 @@ record that marks the listing complete. Only ci. sessions unless --all.
   --timeout DUR   kill zmx list after DUR (default 30s)
   --help, --version
 
-Exit status: 0 ok, 65 a malformed line (reported and skipped), 69 zmx failed, 64 usage.
+Exit status: 0 ok, 65 a malformed line (reported and skipped), 69 zmx failed, 66 FILE
+unreadable, 64 usage.
 
 """
 
@@ -23,7 +24,14 @@ Tool.main("pici-list", help: help, options: [
     let list: ZmxList
     let at: Int
     if let input = args.value("input") {
-        let bytes = input == "-" ? try FileSystem.readAll(fd: 0) : try FileSystem.readFile(input, limit: Int.max)
+        let bytes: [UInt8]
+        do {
+            bytes = input == "-" ? try FileSystem.readAll(fd: 0) : try FileSystem.readFile(input, limit: Int.max)
+        } catch let e as FileError {
+            // An input we cannot read is EX_NOINPUT; Tool would call a FileError 73, "cannot write".
+            Diagnostics.error("\(e)")
+            return .noInput
+        }
         list = ZmxList.parse(bytes)
         at = Clock.nowNanoseconds()
     } else {

@@ -1,1 +1,42 @@
-print("not yet")
+// pici-stage: job records → the same records; each session's history staged as artifacts.
+import PiciKit
+
+let help = """
+usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR]
+
+Reads the records of pici-group on stdin and passes every one on unchanged and in order.
+For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
+`zmx history NAME --html` per session, skipping ended sessions already staged, plus
+styles.css and, until the job is published, DIR/.pici/open/<name>.<job_id>.json.
+A job with an unsafe name is reported and not passed on.
+
+  --artifact-dir DIR   where artifacts go (default /tmp/pici-artifacts)
+  --zmx CMD            the zmx command line (default: $PICI_ZMX, else zmx)
+  --timeout DUR        kill each zmx call after DUR (default 30s)
+  --help, --version
+
+Exit status, the first that applies: 64 usage, 73 a file could not be written, 65 a
+malformed line or unsafe name (reported and skipped), 69 a history could not be fetched,
+else 0.
+
+"""
+
+Tool.main("pici-stage", help: help, options: [
+    .init("artifact-dir", value: true), .init("zmx", value: true), .init("timeout", value: true),
+]) { args in
+    let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
+    if let extra = args.positionals.first {
+        Diagnostics.error("unexpected argument \(extra) (the artifact dir is --artifact-dir DIR)")
+        return .usage
+    }
+    let input = StagingInput.read(fd: 0)
+    var staging = Staging(
+        artifactDir: args.value("artifact-dir") ?? Staging.defaultArtifactDir, zmx: zmx,
+        seenAtNanoseconds: input.listing?.instantNanoseconds ?? Clock.nowNanoseconds())
+    let out = Output.standard
+    for (line, record) in input.records {
+        if case .job(let job) = record, !staging.stage(job, line: line) { continue }
+        try out.writeLine(record.lineBytes)
+    }
+    return staging.exitStatus(malformedLines: input.malformed)
+}

@@ -156,4 +156,37 @@ final class FuzzTests: XCTestCase {
         XCTAssertEqual(reportedLines.count, expectBad.count)
         XCTAssertTrue(reportedLines == expectBad, "first difference near \(zip(reportedLines, expectBad).first { $0 != $1 }.map { "\($0)" } ?? "the end")")
     }
+
+    func testTarHeaderParserSurvivesMutations() {
+        var r = Random(state: 5)
+        // A valid ustar header to mutate, checksum and all.
+        var good = [UInt8](repeating: 0, count: 512)
+        func put(_ text: String, _ at: Int) { for (i, b) in text.utf8.enumerated() { good[at + i] = b } }
+        put("dir/file.txt", 0); put("0000644", 100); put("0001750", 108); put("0001750", 116)
+        put("00000000012", 124); put("14712345670", 136); good[156] = UInt8(ascii: "0"); put("ustar", 257); put("00", 263)
+        for i in 148..<156 { good[i] = 0x20 }
+        let sum = good.reduce(0) { $0 + Int($1) }
+        put(String(sum, radix: 8).leftPad(6) + "\0 ", 148)
+        XCTAssertEqual(try TarHeader.parse(good)?.name, "dir/file.txt")
+        var parsed = 0, refused = 0
+        for _ in 0..<Self.count {
+            var block = good
+            for _ in 0..<(1 + r.below(8)) {
+                switch r.below(4) {
+                case 0: block[r.below(512)] = UInt8(truncatingIfNeeded: r.next())
+                case 1: block[124 + r.below(12)] = r.pick([0x37, 0x80, 0xFF, 0x20, 0x00, 0x39])
+                case 2: block[148 + r.below(8)] = UInt8(truncatingIfNeeded: r.next())
+                default: block[156] = UInt8(truncatingIfNeeded: r.next())
+                }
+            }
+            if r.chance(5) { block = Array(block.prefix(r.below(512))) }
+            do { _ = try TarHeader.parse(block); parsed += 1 } catch { refused += 1 }
+        }
+        XCTAssertEqual(parsed + refused, Self.count)
+        XCTAssertGreaterThan(refused, Self.count / 2)
+    }
+}
+
+private extension String {
+    func leftPad(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -1,0 +1,218 @@
+import Glibc
+
+/// pici-stage's input: every record of the stream with its line number, read whole before
+/// anything is staged because the listing that dates the jobs comes last.
+public struct StagingInput {
+    public var records: [(line: Int, record: Record)] = []
+    /// Lines reported on stderr as not being records.
+    public var malformed = 0
+    /// The last listing record, if the stream carried one.
+    public var listing: ListingRecord?
+
+    public init() {}
+
+    /// Reads the stream on `fd`, reporting each bad line as `line N: WHAT` and skipping it.
+    public static func read(fd: Int32 = 0) -> StagingInput {
+        var input = StagingInput()
+        var lines = LineReader(fd: fd)
+        while true {
+            let line: LineReader.Line?
+            do { line = try lines.next() } catch {
+                Diagnostics.error("stdin: \(error)")
+                input.malformed += 1
+                break
+            }
+            guard let line else { break }
+            switch line {
+            case .tooLong(let length):
+                input.malformed += 1
+                Diagnostics.error("line \(lines.lineNumber): line is \(length) bytes, longer than \(LineReader.maxLineLength)")
+            case .text(let bytes):
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                do {
+                    let record = try Record.decode(bytes)
+                    if case .listing(let l) = record { input.listing = l }
+                    input.records.append((lines.lineNumber, record))
+                } catch {
+                    input.malformed += 1
+                    Diagnostics.error("line \(lines.lineNumber): \(error)")
+                }
+            }
+        }
+        return input
+    }
+}
+
+/// One pici-stage pass over job records: each session's history fetched from zmx when it may
+/// have changed and written as `<short>.txt` and `<short>.html` under
+/// `DIR/<name>/<job_id>/`, the job's `styles.css`, and the job's open-job state file.
+///
+/// Incremental: an ended session whose two files are both at least as new (mtime, in whole
+/// seconds) as its `ended` is not fetched again, so a pass over finished, staged jobs makes
+/// no zmx call and writes nothing. A snapshot of a running session is dated one second before
+/// the fetch started, so that it never passes for final when the session ends within the
+/// second it was fetched in.
+public struct Staging {
+    public static let defaultArtifactDir = "/tmp/pici-artifacts"
+
+    public let artifactDir: String
+    public let zmx: ZmxCommand
+    /// When the jobs were seen, for their open-job files.
+    public let seenAtNanoseconds: Int
+    /// The clock for running sessions' durations (`PICI_NOW` in tests).
+    public let now: Int
+
+    /// Jobs skipped because a name would not be a safe path component.
+    public private(set) var unsafeJobs = 0
+    /// Sessions whose history could not be fetched.
+    public private(set) var failedFetches = 0
+    /// Artifact or state files that could not be written.
+    public private(set) var failedWrites = 0
+    /// zmx history calls made.
+    public private(set) var fetches = 0
+
+    public init(artifactDir: String, zmx: ZmxCommand, seenAtNanoseconds: Int, now: Int = Clock.nowSeconds()) {
+        self.artifactDir = artifactDir
+        self.zmx = zmx
+        self.seenAtNanoseconds = seenAtNanoseconds
+        self.now = now
+    }
+
+    private static let stylesBytes = Array(Styles.css.utf8)
+
+    /// Stages one job and reports what failed on stderr. Returns false when the job must not
+    /// be passed on: a name, job id, session name or step name is not a safe path component.
+    public mutating func stage(_ job: JobRecord, line: Int? = nil) -> Bool {
+        let place = line.map { "line \($0): " } ?? ""
+        let label = "job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))"
+        do {
+            try SafeName.check(job.name)
+            try SafeName.check(job.jobID)
+            for s in job.sessions {
+                try SafeName.check(s.name)  // it becomes an argument of zmx
+                try SafeName.check(Staging.short(of: s, in: job))
+            }
+        } catch {
+            unsafeJobs += 1
+            Diagnostics.error("\(place)\(label): \(error); job skipped")
+            return false
+        }
+
+        let jobDir = artifactDir + "/" + job.name + "/" + job.jobID
+        var dirReady = false, dirFailed = false
+        // Made only when something is to be written; a job dir that cannot be made is
+        // reported once and the job's histories are not fetched for nothing.
+        func makeJobDir() -> Bool {
+            if dirReady || dirFailed { return dirReady }
+            do {
+                try FileSystem.makeDirectories(jobDir)
+                dirReady = true
+            } catch {
+                dirFailed = true
+                failedWrites += 1
+                Diagnostics.error("\(label): \(error)")
+            }
+            return dirReady
+        }
+        var staged = 0
+        for s in job.sessions where s.status != .unreachable {
+            let short = Staging.short(of: s, in: job)
+            let base = jobDir + "/" + short
+            let txt = base + ".txt", html = base + ".html"
+            if let ended = s.ended, Staging.isCurrent(txt, since: ended), Staging.isCurrent(html, since: ended) { continue }
+            guard makeJobDir() else { break }
+
+            let fetchStarted = Clock.nowNanoseconds() / 1_000_000_000
+            let fragment: [UInt8]
+            do {
+                fetches += 1
+                fragment = try fetchHistory(s.name)
+            } catch {
+                failedFetches += 1
+                Diagnostics.error("\(label): session \(SafeName.quoted(s.name)): history not staged: \(error)")
+                continue
+            }
+            let text = HistoryText.plain(fromHTML: fragment)
+            let page = SessionPage(job: job, session: s, short: short, fragment: String(decoding: fragment, as: UTF8.self), now: now)
+            do {
+                try FileSystem.writeAtomically(txt, text)
+                try FileSystem.writeAtomically(html, page.html)
+                if !s.hasEnded {
+                    try Staging.setModified(txt, seconds: fetchStarted - 1)
+                    try Staging.setModified(html, seconds: fetchStarted - 1)
+                }
+                staged += 1
+            } catch {
+                failedWrites += 1
+                Diagnostics.error("\(label): session \(SafeName.quoted(s.name)): \(error)")
+            }
+        }
+
+        let styles = jobDir + "/styles.css"
+        if FileSystem.info(styles)?.size != Staging.stylesBytes.count, makeJobDir() {
+            do {
+                try FileSystem.writeAtomically(styles, Staging.stylesBytes)
+            } catch {
+                failedWrites += 1
+                Diagnostics.error("\(label): \(error)")
+            }
+        }
+
+        // Until pici-publish has published the job, its state file holds the newest record:
+        // rewritten while it runs and whenever a session was staged (it may just have ended).
+        if FileSystem.info(jobDir + "/artifacts/published.json") == nil {
+            let open = OpenJobs.path(artifactDir: artifactDir, name: job.name, jobID: job.jobID)
+            if job.status == .running || staged > 0 || FileSystem.info(open) == nil {
+                do {
+                    try OpenJobs.write(OpenJob(job: job, seenAtNanoseconds: seenAtNanoseconds), artifactDir: artifactDir)
+                } catch {
+                    failedWrites += 1
+                    Diagnostics.error("\(label): \(error)")
+                }
+            }
+        }
+        return true
+    }
+
+    /// The worst of what went wrong: a write failure (73), then malformed input or an unsafe
+    /// name (65), then a zmx failure (69).
+    public func exitStatus(malformedLines: Int) -> ExitStatus {
+        if failedWrites > 0 { return .cannotCreate }
+        if malformedLines > 0 || unsafeJobs > 0 { return .dataError }
+        if failedFetches > 0 { return .unavailable }
+        return .ok
+    }
+
+    /// `runner` or the step name: the record's `short`, else what the seed's cleanSessionShort
+    /// makes of the session name.
+    public static func short(of session: SessionRecord, in job: JobRecord) -> String {
+        session.short ?? JobName.cleanShort(session.name, repo: job.name, jobID: job.jobID)
+    }
+
+    /// Whether `path` is a file last written in or after the second `since`.
+    static func isCurrent(_ path: String, since: Int) -> Bool {
+        guard let info = FileSystem.info(path), info.isRegular else { return false }
+        return info.modifiedSeconds >= since
+    }
+
+    /// One `zmx history NAME --html`. Empty output is a failure: real zmx exits 0 with nothing
+    /// on stdout when the session's daemon does not answer.
+    func fetchHistory(_ name: String) throws -> [UInt8] {
+        let result = try zmx.run(["history", name, "--html"])
+        guard !result.stdout.isEmpty else {
+            let message = result.stderrText.split(separator: "\n").last.map(String.init) ?? ""
+            throw ZmxCommand.Failure(
+                command: ([zmx.display, "history", name, "--html"]).joined(separator: " "),
+                reason: "printed no history" + (message.isEmpty ? "" : ": \(message)"))
+        }
+        return result.stdout
+    }
+
+    /// Glibc's UTIME_OMIT, a macro Swift does not import: leave the access time alone.
+    private static let omitTime = (1 << 30) - 2
+
+    static func setModified(_ path: String, seconds: Int) throws {
+        var times = [timespec(tv_sec: 0, tv_nsec: omitTime), timespec(tv_sec: seconds, tv_nsec: 0)]
+        guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw FileError("set the time of", path) }
+    }
+}
