@@ -34,7 +34,7 @@ lint:
 
 conformance:
 	@if [ -x ../shared/tools/zmx-conformance ]; then \
-		../shared/tools/zmx-conformance Tests/Support/bin/zmx; \
+		../shared/tools/zmx-conformance $(CURDIR)/Tests/Support/bin/zmx; \
 	else echo "conformance: ../shared/tools/zmx-conformance not here, skipped"; fi
 
 demo: build
