@@ -1,1 +1,43 @@
-print("not yet")
+// pici-run: an event → a CI job running as zmx sessions (the seed's runner, cancel and gc).
+import Glibc
+import PiciKit
+
+let help = """
+usage: pici-run [--wait | --cancel | --gc] [--event JSON] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL]
+
+Reads an event ({"type":…,"name":…,"workspace":…}) from stdin or --event, cancels the
+repository's running job, syncs the workspace, and starts its pico.sh in the zmx session
+ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.step.<step>.
+
+  --wait               wait for the job, show its sessions, exit with its status
+  --cancel             only cancel the running job of the event's repository
+  --gc                 only kill ci.* sessions older than --gc-age (reads no event)
+  --event JSON         the event (default: read from stdin)
+  --artifact-dir DIR   where artifacts and state go (default /tmp/pici-artifacts)
+  -pk KEY, -ck CERT    ssh key and certificate for a remote workspace
+  --gc-age DUR         --gc's age (default 3h)
+  --interval DUR       --wait's poll interval (default 1s)
+  --timeout DUR        kill a zmx call after DUR (default 30s)
+  --sync-timeout DUR   kill the workspace rsync after DUR (default 10m)
+  --zmx CMD            the zmx command line (default: $PICI_ZMX, else zmx)
+  --log-level LEVEL    diagnostics as the seed's log lines: debug, info, warn, error
+  --help, --version
+
+Exit status: 0 ok (with --wait: the job succeeded); 1-255 the failed job's code (--wait);
+64 usage; 65 bad event or workspace tar; 66 no pico.sh; 69 zmx or rsync failed;
+73 cannot write artifacts; 130 interrupted.
+
+"""
+
+Tool.main("pici-run", help: help, options: [
+    .init("event", value: true), .init("wait"), .init("cancel"), .init("gc"), .init("gc-age", value: true),
+    .init("artifact-dir", value: true), .init("pk", value: true), .init("ck", value: true),
+    .init("zmx", value: true), .init("timeout", value: true), .init("sync-timeout", value: true),
+    .init("interval", value: true), .init("log-level", value: true),
+]) { args in
+    let code = try RunCommand(args).run()
+    if let status = ExitStatus(rawValue: code) { return status }
+    // A job's own code (3, say) has no name among ours.
+    try Output.standard.flush()
+    exit(code)
+}

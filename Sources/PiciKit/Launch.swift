@@ -1,0 +1,328 @@
+import Glibc
+
+/// What pici-run's flags decide for one run.
+public struct RunSettings: Sendable {
+    public var artifactDir: String
+    public var key: String?
+    public var certificate: String?
+    public var zmx: ZmxCommand
+    public var syncTimeout: Double
+    public var wait: Bool
+    public var waitOptions: WaitReport.Options
+    public var log: RunLog
+
+    public init(
+        artifactDir: String = "/tmp/pici-artifacts", key: String? = nil, certificate: String? = nil,
+        zmx: ZmxCommand = ZmxCommand(), syncTimeout: Double = 600, wait: Bool = false,
+        waitOptions: WaitReport.Options = WaitReport.Options(), log: RunLog = RunLog()
+    ) {
+        self.artifactDir = artifactDir
+        self.key = key
+        self.certificate = certificate
+        self.zmx = zmx
+        self.syncTimeout = syncTimeout
+        self.wait = wait
+        self.waitOptions = waitOptions
+        self.log = log
+    }
+}
+
+/// pici-run's command line, read and checked: which of its three jobs to do, and how.
+public struct RunCommand: Sendable {
+    public enum Mode: String, Sendable {
+        case runner, cancel, gc
+        /// The seed's log message when this mode fails.
+        public var failureMessage: String { "\(rawValue) failed" }
+    }
+
+    public var mode: Mode
+    public var settings: RunSettings
+    /// `--event`, else nil: the event is on stdin.
+    public var event: String?
+    public var gcAge: Double
+
+    public init(_ args: Arguments, stdoutIsTerminal: Bool = Terminal.colourAllowed(fd: 1), stdinIsTerminal: Bool = Terminal.isTerminal(0)) throws {
+        func usage(_ message: String) -> Arguments.UsageError { Arguments.UsageError(message: message) }
+        if let extra = args.positionals.first { throw usage("unexpected argument \(extra)") }
+        let modes = ["wait", "cancel", "gc"].filter { args.has($0) }
+        if modes.count > 1 { throw usage("--\(modes[0]) and --\(modes[1]) do not go together") }
+        mode = args.has("gc") ? .gc : args.has("cancel") ? .cancel : .runner
+        let interval = try args.duration("interval", default: 1)
+        let timeout = try args.duration("timeout", default: ZmxCommand.defaultTimeout)
+        let syncTimeout = try args.duration("sync-timeout", default: 600)
+        guard interval > 0 else { throw usage("--interval must be more than 0") }
+        guard timeout > 0 else { throw usage("--timeout must be more than 0") }
+        guard syncTimeout > 0 else { throw usage("--sync-timeout must be more than 0") }
+        gcAge = try args.duration("gc-age", default: GarbageCollection.defaultAge)
+        let artifactDir = args.value("artifact-dir") ?? "/tmp/pici-artifacts"
+        guard !artifactDir.isEmpty else { throw usage("--artifact-dir is empty") }
+        // Go's flag defaults: an empty -pk or -ck means none.
+        let key = args.value("pk").flatMap { $0.isEmpty ? nil : $0 }
+        let cert = args.value("ck").flatMap { $0.isEmpty ? nil : $0 }
+        let seed = args.value("log-level").map { SeedLog.seed(level: .init(parsing: $0), key: key ?? "", certificate: cert ?? "") }
+        event = args.value("event")
+        if mode != .gc && event == nil && stdinIsTerminal {
+            throw usage("no event: pipe the event JSON to stdin or give --event JSON")
+        }
+        settings = RunSettings(
+            artifactDir: artifactDir, key: key, certificate: cert,
+            zmx: ZmxCommand(override: args.value("zmx"), timeout: timeout), syncTimeout: syncTimeout,
+            wait: args.has("wait"), waitOptions: WaitReport.Options(interval: interval, inPlace: stdoutIsTerminal),
+            log: RunLog(seed: seed))
+    }
+
+    /// Does it; returns the exit status. What went wrong is reported (as the seed's log line
+    /// with --log-level) and mapped to its status; only a closed stdout is thrown.
+    public func run() throws -> Int32 {
+        do {
+            switch mode {
+            case .gc:
+                let killed = try GarbageCollection.run(
+                    zmx: settings.zmx, environment: Launch.zmxEnvironment(), artifactDir: settings.artifactDir,
+                    age: gcAge, log: settings.log.with([("cmd", "gc")]))
+                for name in killed { try progress("killed session \(name)\n") }
+                return 0
+            case .cancel:
+                let e = try Event.read(argument: event, for: .cancel)
+                let log = settings.log.with([("cmd", "cancel"), ("repo", e.name), ("type", e.type)])
+                log.info("cancelling running jobs for repo")
+                let done = try Cancel.cancelRunning(
+                    repo: e.name, reason: .cancel, zmx: settings.zmx, environment: Launch.zmxEnvironment(),
+                    artifactDir: settings.artifactDir, log: log)
+                for c in done { try progress(Cancel.line(c, reason: .cancel) + "\n") }
+                return 0
+            case .runner:
+                return try Launch.run(try Event.read(argument: event, for: .run), settings: settings)
+            }
+        } catch let e as Output.WriteError {
+            throw e
+        } catch {
+            settings.log.failure(mode.failureMessage, error)
+            return RunExit.status(for: error).rawValue
+        }
+    }
+}
+
+/// Starting a job: the seed's eventHandler and JobEngine. Cancel the repo's running job, make
+/// the workspace, record event and attestation, start `pico.sh` in the runner session
+/// `ci.<name>.<id>.runner` with its steps prefixed `ci.<name>.<id>.step.`, confirm that zmx
+/// really started it, and register it in the open set for pici-publish.
+public enum Launch {
+    public static let manifestName = "pico.sh"
+    /// zmx exits 0 even when it refuses a session, so the runner must show up in a listing.
+    public static let confirmSeconds = 2.0
+
+    /// Runs the event; returns the exit status (with `--wait`, the job's).
+    public static func run(_ event: Event, settings: RunSettings) throws -> Int32 {
+        let zmxEnvironment = Launch.zmxEnvironment()
+        let log = settings.log.with([("repo", event.name), ("type", event.type)])
+        let jobID = JobID.new(name: event.name, workspace: event.workspace)
+        // Before anything is touched: a name zmx would refuse is known from the socket dir,
+        // when zmx runs here (`ssh host zmx` has a socket dir of its own).
+        if settings.zmx.words.count == 1 {
+            try checkSessionName("ci.\(event.name).\(jobID).runner", socketDirectory: socketDirectory())
+        }
+
+        let cancelled = try Cancel.cancelRunning(
+            repo: event.name, reason: .superseded, zmx: settings.zmx, environment: zmxEnvironment,
+            artifactDir: settings.artifactDir, log: log)
+        for c in cancelled { try progress(Cancel.line(c, reason: .superseded) + "\n") }
+
+        let jobLog = log.with([("job_id", jobID)])
+        try progress("""
+            🚀 starting job ci.\(event.name).\(jobID)
+               event: type=\(event.type) name=\(event.name) workspace=\(event.workspace)
+               \(event.seedJSON)
+            📦 syncing workspace \(event.workspace)
+
+            """)
+        let workspace = try Workspace.prepare(
+            source: event.workspace,
+            options: Workspace.Options(key: settings.key, certificate: settings.certificate, timeout: settings.syncTimeout))
+        try progress("✅ workspace ready \(workspace.dir)\n")
+
+        try Attestation.write(
+            event: event, attestation: Attestation.forEvent(event, workspaceChecksum: workspace.checksum),
+            artifactDir: settings.artifactDir, jobID: jobID)
+
+        let manifest = FileSystem.join(workspace.dir, manifestName)
+        guard FileSystem.exists(manifest) else {
+            try progress("❌ no \(manifestName) found in \(workspace.dir)\n\n" + noManifestHelp)
+            throw LaunchError.noManifest(directory: workspace.dir)
+        }
+        try progress("🔍 found \(manifest)\n")
+        try progress("🏃 launching sessions...\n")
+        try start(event: event, jobID: jobID, directory: workspace.dir, manifest: manifest, settings: settings, zmxEnvironment: zmxEnvironment, log: jobLog)
+        try progress("✅ job launched\n")
+
+        let runner = "ci.\(event.name).\(jobID).runner"
+        if settings.wait {
+            return try WaitReport.run(
+                name: event.name, jobID: jobID, zmx: settings.zmx, environment: zmxEnvironment,
+                options: settings.waitOptions, log: jobLog)
+        }
+        try progress("   zmx tail \(runner)\n   zmx history \(runner)\n   zmx attach \(runner)\n")
+        return 0
+    }
+
+    /// The seed's JobEngine.Run, then the confirmation and the open-set entry.
+    static func start(event: Event, jobID: String, directory: String, manifest: String, settings: RunSettings, zmxEnvironment: [String], log: RunLog) throws {
+        let prefix = "ci.\(event.name).\(jobID)."
+        let runner = prefix + "runner"
+        log.debug("starting runner session", [("manifest", manifest), ("prefix", prefix), ("session", runner)])
+        let result = try settings.zmx.run(
+            ["run", runner, "-d", "ZMX_SESSION_PREFIX=\(prefix)step.", "bash", manifest],
+            cwd: directory, environment: jobEnvironment(event: event, jobID: jobID))
+
+        let deadline = Clock.monotonicSeconds() + confirmSeconds
+        while true {
+            let listedAt = Clock.nowNanoseconds()
+            let listing = try settings.zmx.run(["list"], environment: zmxEnvironment)
+            let mine = ZmxList.parse(listing.stdout).sessions.filter { $0.repo == event.name && $0.jobID == jobID }
+            if mine.contains(where: { $0.name == runner }) {
+                let job = JobGrouping.job(name: event.name, jobID: jobID, sessions: mine, now: listedAt / 1_000_000_000)
+                // The job runs now, so this is no reason to fail; pici-stage registers it too
+                // when it next sees it.
+                do {
+                    try OpenJobs.write(OpenJob(job: job, seenAtNanoseconds: listedAt), artifactDir: settings.artifactDir)
+                } catch {
+                    log.warn("cannot register ci.\(event.name).\(jobID) in the open set: \(error)")
+                }
+                return
+            }
+            if Clock.monotonicSeconds() >= deadline {
+                var said = (result.stderrText + result.stdoutText).split(separator: "\n").filter {
+                    !$0.hasPrefix("session ") && $0 != "command sent!"
+                }.joined(separator: "; ")
+                if said.isEmpty { said = "it is not in zmx list after \(TimeFormat.seconds(confirmSeconds))" }
+                throw LaunchError.runnerNotStarted(session: runner, reason: said)
+            }
+            usleep(100_000)
+        }
+    }
+
+    /// Our environment without ZMX_SESSION_PREFIX: zmx prepends it to the names we pass, so
+    /// pici-run started from inside a job's step would otherwise act on the wrong sessions.
+    public static func zmxEnvironment() -> [String] {
+        currentEnvironment().filter { !$0.hasPrefix("ZMX_SESSION_PREFIX=") }
+    }
+
+    /// The seed's environment for `pico.sh`: ours, minus ZMX_SESSION_PREFIX, plus the job's
+    /// PICO_CI_* (replacing any we inherited, as Go's exec keeps the last of duplicates).
+    public static func jobEnvironment(event: Event, jobID: String) -> [String] {
+        let replaced = ["ZMX_SESSION_PREFIX=", "PICO_CI_JOB_ID=", "PICO_CI_REPO=", "PICO_CI_EVENT_TYPE="]
+        return currentEnvironment().filter { entry in !replaced.contains(where: { entry.hasPrefix($0) }) } + [
+            "PICO_CI_JOB_ID=\(jobID)", "PICO_CI_REPO=\(event.name)", "PICO_CI_EVENT_TYPE=\(event.type)",
+        ]
+    }
+
+    static func currentEnvironment() -> [String] {
+        var out: [String] = []
+        var p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = environ
+        while let entry = p.pointee {
+            out.append(String(cString: entry))
+            p += 1
+        }
+        return out
+    }
+
+    /// zmx's socket dir: `$ZMX_DIR`, else `$XDG_RUNTIME_DIR/zmx`, else `${TMPDIR:-/tmp}/zmx-$UID`.
+    public static func socketDirectory(environment: (String) -> String? = FileSystem.environment) -> String {
+        func nonEmpty(_ name: String) -> String? { environment(name).flatMap { $0.isEmpty ? nil : $0 } }
+        var dir: String
+        if let d = nonEmpty("ZMX_DIR") {
+            dir = d
+        } else if let x = nonEmpty("XDG_RUNTIME_DIR") {
+            dir = x + "/zmx"
+        } else {
+            dir = (nonEmpty("TMPDIR") ?? "/tmp") + "/zmx-\(getuid())"
+        }
+        while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
+        return FileSystem.absolute(dir)
+    }
+
+    /// A socket path (dir + "/" + name) must fit sun_path: fewer than 108 bytes.
+    public static let maxSocketPath = 107
+
+    public static func checkSessionName(_ session: String, socketDirectory dir: String) throws {
+        let bytes = dir.utf8.count + 1 + session.utf8.count
+        if bytes > maxSocketPath {
+            throw LaunchError.nameTooLong(session: session, socketDirectory: dir, bytes: bytes)
+        }
+    }
+
+    /// The seed's advice when a workspace has no pico.sh (printed after the ❌ line).
+    public static let noManifestHelp = #"""
+        Create a pico.sh script in your workspace root:
+
+          #!/usr/bin/env bash
+          set -euo pipefail
+
+          export ZMX_SESSION_PREFIX="${ZMX_SESSION_PREFIX:-ci.}"
+
+          # Run your CI steps as zmx sessions
+          zmx run lint -d <your lint command>
+          zmx run test -d <your test command>
+
+          # Wait for all steps to complete
+          zmx wait "*"
+
+          printf "\x1b[32msuccess!\x1b[0m\n"
+
+        Each 'zmx run' spawns a parallel session. 'zmx wait "*"' blocks
+        until all child sessions finish.
+
+        You can also run this script in isolation without the runner.
+
+        See: https://github.com/picosh/pici
+
+
+        """#
+}
+
+/// Why a job could not be started.
+public enum LaunchError: Error, Equatable, CustomStringConvertible {
+    case noManifest(directory: String)
+    /// The runner's socket path would not fit; `bytes` is its length.
+    case nameTooLong(session: String, socketDirectory: String, bytes: Int)
+    /// `zmx run` returned but the runner never showed up; `reason` is what zmx said.
+    case runnerNotStarted(session: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noManifest(let dir): return "no \(Launch.manifestName) found in \(dir)"
+        case .nameTooLong(let session, let dir, let bytes):
+            return "event: \"name\": too long for zmx's socket dir \(dir): the runner's socket path \(dir)/\(session) "
+                + "would be \(bytes) bytes, the limit is \(Launch.maxSocketPath) (use a shorter name or ZMX_DIR)"
+        case .runnerNotStarted(let session, let reason): return "zmx did not start \(session): \(reason)"
+        }
+    }
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .noManifest: return .noInput
+        case .nameTooLong: return .dataError
+        case .runnerNotStarted: return .unavailable
+        }
+    }
+}
+
+/// pici-run's exit status for what went wrong.
+public enum RunExit {
+    public static func status(for error: Error) -> ExitStatus {
+        switch error {
+        case is EventError, is SafeName.Unsafe, is TarError: return .dataError
+        case let e as LaunchError: return e.exitStatus
+        case let e as WorkspaceError: return e.exitStatus
+        case is ZmxCommand.Failure: return .unavailable
+        case is FileError: return .cannotCreate
+        case is Arguments.UsageError: return .usage
+        default: return .software
+        }
+    }
+}
+
+/// Progress goes out at once, line by line: a user watches it while rsync runs.
+func progress(_ text: String) throws {
+    try Output.writeAll(fd: 1, Array(text.utf8))
+}
