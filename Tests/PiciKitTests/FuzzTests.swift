@@ -157,6 +157,35 @@ final class FuzzTests: XCTestCase {
         XCTAssertTrue(reportedLines == expectBad, "first difference near \(zip(reportedLines, expectBad).first { $0 != $1 }.map { "\($0)" } ?? "the end")")
     }
 
+    func testEventParserSurvivesMutations() {
+        var r = Random(state: 6)
+        var accepted = 0, refused = 0
+        for _ in 0..<Self.count {
+            let name = r.chance(20) ? r.pick(Self.hostile) : r.pick(["demo", "socket.io", "my-repo"])
+            var o = JSONObject()
+            o.append("type", .string(r.pick(["push", "merge_request"])))
+            o.append("name", .string(name))
+            o.append("workspace", .string(r.chance(10) ? r.pick(["-e sh", "--rsync-path=x", "/src/\(name)"]) : "/src/repo"))
+            if r.chance(50) { o.append("branch", .string("main")) }
+            if r.chance(30) { o.append("artifact_dest", .string(r.pick(["host:/www", "--rsync-path=evil", "/tmp/out"]))) }
+            if r.chance(10) { o.append("force_push", r.chance(50) ? .bool(true) : .string("yes")) }
+            let good = JSONSerializer.bytes(.object(o))
+            let input = r.chance(40) ? good : Self.mutate(good, &r)
+            do {
+                let event = try Event.parse(input)
+                try event.check()
+                // What is accepted is safe to use as a path component and a session name.
+                XCTAssertNoThrow(try SafeName.checkRepository(event.name))
+                accepted += 1
+            } catch {
+                XCTAssertFalse("\(error)".isEmpty)
+                refused += 1
+            }
+        }
+        XCTAssertEqual(accepted + refused, Self.count)
+        XCTAssertGreaterThan(accepted, Self.count / 5)
+    }
+
     func testTarHeaderParserSurvivesMutations() {
         var r = Random(state: 5)
         // A valid ustar header to mutate, checksum and all.
