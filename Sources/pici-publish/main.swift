@@ -1,1 +1,58 @@
-print("not yet")
+// pici-publish: job records → one status line per finished job, exactly once; index pages,
+// sentinel and rsync.
+import Glibc
+import PiciKit
+
+let help = """
+usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync] [-pk KEY] [-ck CERT] [--sync-timeout DUR]
+
+Reads the job records of pici-stage (and its listing record) and, under DIR/.pici/lock,
+prints the terminal status line of every finished job exactly once, writes each job's
+index.html and index.txt and DIR/index.html, and rsyncs each job's directory to its
+event's artifact_dest. A job that vanished is published as cancelled or lost, but only
+when the stream ends with a complete listing.
+
+  --artifact-dir DIR   where artifacts and state live (default /tmp/pici-artifacts)
+  --human              text for a person (the seed's monitor output) instead of JSON
+  --include-running    also print a running status for each running job, every pass
+  --no-sync            do not rsync
+  -pk KEY, --pk KEY    ssh private key for rsync
+  -ck CERT, --ck CERT  ssh certificate for rsync
+  --sync-timeout DUR   kill one rsync after DUR (default 5m)
+  --help, --version
+
+Exit status: 0 ok, 65 malformed input, 69 rsync failed, 73 cannot write artifacts or state
+(that job's line comes on a later pass), 64 usage.
+
+"""
+
+Tool.main("pici-publish", help: help, options: [
+    .init("artifact-dir", value: true), .init("human"), .init("include-running"), .init("no-sync"),
+    .init("pk", value: true), .init("ck", value: true), .init("sync-timeout", value: true),
+]) { args in
+    var options = Publisher.Options(artifactDir: args.value("artifact-dir") ?? Publisher.defaultArtifactDir)
+    options.human = args.has("human")
+    options.includeRunning = args.has("include-running")
+    options.sync = !args.has("no-sync")
+    options.artifactSync = ArtifactSync(
+        key: args.value("pk"), certificate: args.value("ck"),
+        timeout: try args.duration("sync-timeout", default: ArtifactSync.defaultTimeout))
+    options.fault = FileSystem.environment("PICI_FAULT").flatMap { $0.isEmpty ? nil : $0 }
+    if let f = options.fault, !Publisher.faultPoints.contains(f) {
+        Diagnostics.error("PICI_FAULT=\(f): not one of \(Publisher.faultPoints.joined(separator: ", "))")
+        return .usage
+    }
+
+    // The whole stream first: a job's absence means something only once the listing is read.
+    var reader = RecordReader()
+    var jobs: [JobRecord] = []
+    var listing: ListingRecord? = nil
+    while let record = reader.next() {
+        switch record {
+        case .job(let j): jobs.append(j)
+        case .listing(let l): listing = l
+        case .session, .other: break
+        }
+    }
+    return try Publisher(options: options).run(jobs: jobs, listing: listing, malformedInput: reader.malformed > 0)
+}

@@ -1,0 +1,95 @@
+/// Copies a job's artifact directory to the event's `artifact_dest` with rsync, as the seed's
+/// syncJobArtifacts, with the holes closed: the destination can never be read as an option,
+/// and the ssh key and certificate paths must survive rsync's splitting of `-e` intact.
+public struct ArtifactSync: Sendable {
+    /// The ssh private key (`-pk`) and certificate (`-ck`), nil for rsync's default transport.
+    public var key: String?
+    public var certificate: String?
+    /// Seconds one rsync may take before it is killed and reported.
+    public var timeout: Double
+
+    public static let defaultTimeout = 300.0
+
+    public init(key: String? = nil, certificate: String? = nil, timeout: Double = ArtifactSync.defaultTimeout) {
+        self.key = key.flatMap { $0.isEmpty ? nil : $0 }
+        self.certificate = certificate.flatMap { $0.isEmpty ? nil : $0 }
+        self.timeout = timeout
+    }
+
+    /// Why a sync did not happen or did not succeed.
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        /// A destination or path rsync or ssh would misread; the value is the offending input.
+        case refused(value: String, reason: String)
+        case notFound
+        case failed(command: String, status: Int32, message: String)
+        case timedOut(command: String, seconds: Double)
+
+        public var description: String {
+            switch self {
+            case .refused(let value, let reason): return "refusing \(SafeName.quoted(value)): \(reason)"
+            case .notFound: return "rsync: command not found"
+            case .failed(let command, let status, let message):
+                return "\(command): exit \(status)" + (message.isEmpty ? "" : ": \(message)")
+            case .timedOut(let command, let seconds): return "\(command): timed out after \(TimeFormat.seconds(seconds)) and was killed"
+            }
+        }
+    }
+
+    /// The ssh command rsync gets with `-e`, or nil without a key. rsync splits it on spaces
+    /// and honours quotes (not backslashes), with no shell: a path holding either would be cut
+    /// or re-joined, so such a path is refused rather than guessed at.
+    public func sshCommand() throws -> String? {
+        guard let key else { return nil }
+        try ArtifactSync.checkWord(key, what: "-pk key path")
+        var command = "ssh -F ~/.ssh/config -i \(key)"
+        if let certificate {
+            try ArtifactSync.checkWord(certificate, what: "-ck certificate path")
+            command += " -o CertificateFile=\(certificate)"
+        }
+        return command
+    }
+
+    static func checkWord(_ value: String, what: String) throws {
+        if value.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "'" || $0 == "\"" }) {
+            throw Failure.refused(value: value, reason: "\(what) holds white space or a quote, which rsync -e cannot pass to ssh")
+        }
+        if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw Failure.refused(value: value, reason: "\(what) holds a control character")
+        }
+    }
+
+    /// The rsync command line: `rsync -rv [-e SSH] --exclude=.pici-* -- JOBDIR/ DEST/`.
+    public func arguments(jobDir: String, destination: String) throws -> [String] {
+        if destination.isEmpty { throw Failure.refused(value: destination, reason: "empty artifact_dest") }
+        // `--` already stops option parsing; refusing keeps a hostile event visible.
+        if destination.hasPrefix("-") { throw Failure.refused(value: destination, reason: "artifact_dest starts with -") }
+        if destination.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw Failure.refused(value: destination, reason: "artifact_dest holds a control character")
+        }
+        var argv = ["rsync", "-rv"]
+        if let ssh = try sshCommand() { argv += ["-e", ssh] }
+        // The trailing slashes copy the job dir's contents into the destination, not a
+        // subdirectory named after it, as the seed did.
+        let source = jobDir.hasSuffix("/") ? jobDir : jobDir + "/"
+        let dest = destination.hasSuffix("/") ? destination : destination + "/"
+        argv += ["--exclude=.pici-*", "--", source, dest]
+        return argv
+    }
+
+    /// Runs rsync. Its chatter (`-v`) is dropped: stdout carries status lines only.
+    public func sync(jobDir: String, destination: String) throws {
+        let argv = try arguments(jobDir: jobDir, destination: destination)
+        let display = "rsync \(jobDir)/ \(destination)"
+        let result: Spawn.Result
+        do {
+            result = try Spawn.run(argv, stdout: .discard, stderr: .capture, timeout: timeout)
+        } catch let e as Spawn.Failure where e.errno == 2 {
+            throw Failure.notFound
+        }
+        if result.timedOut { throw Failure.timedOut(command: display, seconds: timeout) }
+        if result.status != 0 {
+            let message = result.stderrText.split(separator: "\n").first.map(String.init) ?? ""
+            throw Failure.failed(command: display, status: result.status, message: message)
+        }
+    }
+}

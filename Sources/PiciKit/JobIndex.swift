@@ -1,0 +1,223 @@
+import Glibc
+
+/// A job's landing pages, `index.html` and `index.txt`: the seed's generateJobIndex. Rendering
+/// is a pure function of a `Page`; only `artifacts(in:)` looks at the disk.
+public enum JobIndex {
+    /// One file in the job's `artifacts/` directory.
+    public struct Artifact: Equatable, Sendable {
+        public var name: String
+        public var size: Int
+        /// Unix seconds.
+        public var modified: Int
+        public init(name: String, size: Int, modified: Int) {
+            self.name = name
+            self.size = size
+            self.modified = modified
+        }
+    }
+
+    /// Everything a job's index shows.
+    public struct Page: Sendable {
+        public var job: JobRecord
+        /// What to show as the job's state: the job's own, or the one it was published with.
+        public var status: String
+        public var artifacts: [Artifact]
+        public var branch: String?
+        public var commit: String?
+        /// Unix seconds: durations of running sessions are counted up to it.
+        public var now: Int
+
+        public init(job: JobRecord, status: String? = nil, artifacts: [Artifact] = [], branch: String? = nil, commit: String? = nil, now: Int) {
+            self.job = job
+            self.status = status ?? job.status.rawValue
+            self.artifacts = artifacts
+            self.branch = branch
+            self.commit = commit
+            self.now = now
+        }
+    }
+
+    /// One session as a row: the seed's sessionRow.
+    struct Row {
+        var session: SessionRecord
+        var short: String
+        var status: String
+        var exitCode: String
+        var duration: String
+    }
+
+    static func rows(_ page: Page) -> [Row] {
+        page.job.sessions.map { s in
+            let status: String
+            var exitCode = ""
+            var duration: String
+            if let ended = s.ended {
+                // As the seed: exit 0 is success; anything else, even no code at all, failed.
+                status = s.exitCode == 0 ? "success" : "failed"
+                exitCode = s.exitCode.map(String.init) ?? ""
+                duration = TimeFormat.duration(from: s.created > 0 ? s.created : nil, to: ended)
+            } else if page.status == "cancelled" || page.status == "lost" {
+                // It vanished while running: it shares the job's fate and has no end.
+                status = page.status
+                duration = "—"
+            } else {
+                status = s.status == .unreachable ? "unreachable" : "running"
+                // The seed counted a running session up to now and then overwrote it with "—".
+                duration = TimeFormat.duration(from: s.created > 0 ? s.created : nil, to: page.now)
+            }
+            if status == "unreachable" { duration = "—" }
+            // The same file name pici-stage gives the session's pages.
+            let short = s.short ?? JobName.cleanShort(s.name, repo: page.job.name, jobID: page.job.jobID)
+            return Row(session: s, short: short, status: status, exitCode: exitCode, duration: duration)
+        }
+    }
+
+    /// The seed's plain-text index, byte for byte in layout (its 70- and 60-dash rules and
+    /// the raw `ended` unix seconds included).
+    public static func text(_ page: Page) -> String {
+        var out = "Job: \(page.job.name) (\(page.job.jobID)) \(Styles.icon(page.status))\n"
+        out += "Sessions: \(page.job.sessions.count)\n"
+        out += String(repeating: "-", count: 70) + "\n"
+        for r in rows(page) {
+            out += "  \(Styles.icon(r.status)) \(Terminal.padRight(r.short, 20))  exit: \(Terminal.padRight(r.exitCode, 5))"
+            out += "  duration: \(Terminal.padRight(r.duration, 8))  ended: \(r.session.ended.map(String.init) ?? "")\n"
+        }
+        out += String(repeating: "-", count: 60) + "\n"
+        return out
+    }
+
+    public static func html(_ page: Page) -> String {
+        let job = page.job
+        let e = HTML.escape
+        let running = page.status == "running"
+        var out = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+
+        """
+        // A running job's page follows the job without the reader reloading it.
+        if running { out += "<meta http-equiv=\"refresh\" content=\"10\">\n" }
+        out += """
+        <title>\(Styles.icon(page.status)) \(e(job.name)) \(e(job.jobID)) · \(e(page.status))</title>
+        <link rel="stylesheet" href="styles.css">
+        </head>
+        <body>
+        <header>
+        <nav class="crumbs"><a href="../../index.html">pici</a> / \(e(job.name)) / \(e(job.jobID))</nav>
+        <h1>\(Styles.badge(page.status)) <span>\(e(job.name))</span> <code>\(e(job.jobID))</code></h1>
+        <dl class="facts">
+
+        """
+        func fact(_ label: String, _ value: String, mono: Bool = false) {
+            let v = mono ? "<code>\(e(value))</code>" : e(value)
+            out += "<div><dt>\(label)</dt><dd>\(v)</dd></div>\n"
+        }
+        fact("exit code", running ? "—" : job.exitCode.map(String.init) ?? "—")
+        fact("duration", job.duration.isEmpty ? "—" : job.duration)
+        fact("started", TimeFormat.timestamp(job.startedAt.flatMap(TimeFormat.parseRFC3339)))
+        fact("ended", running ? "—" : TimeFormat.timestamp(job.endedAt.flatMap(TimeFormat.parseRFC3339)))
+        if let b = page.branch, !b.isEmpty { fact("branch", b, mono: true) }
+        if let c = page.commit, !c.isEmpty { fact("commit", c, mono: true) }
+        out += """
+        </dl>
+        </header>
+        <main>
+        <section>
+        <h2>Sessions <span class="count">\(job.sessions.count)</span></h2>
+
+        """
+        let rows = rows(page)
+        if rows.isEmpty {
+            out += "<p class=\"empty\">No sessions.</p>\n"
+        } else {
+            out += """
+            <div class="table-wrap">
+            <table class="cards">
+            <thead><tr><th>step</th><th>status</th><th>exit</th><th>duration</th><th>started</th><th>ended</th><th>log</th></tr></thead>
+            <tbody>
+
+            """
+            for r in rows {
+                let link = HTML.linkSegment(r.short)
+                out += "<tr class=\"row-\(r.status)\">"
+                out += "<td class=\"lead\" data-label=\"step\"><a href=\"\(link).html\" title=\"\(e(r.session.name))\">\(e(r.short))</a></td>"
+                out += "<td data-label=\"status\">\(Styles.badge(r.status))</td>"
+                out += "<td class=\"num\" data-label=\"exit\">\(r.exitCode.isEmpty ? "—" : e(r.exitCode))</td>"
+                out += "<td class=\"num\" data-label=\"duration\">\(e(r.duration))</td>"
+                out += "<td class=\"time\" data-label=\"started\">\(TimeFormat.timestamp(r.session.created > 0 ? r.session.created : nil))</td>"
+                out += "<td class=\"time\" data-label=\"ended\">\(TimeFormat.timestamp(r.session.ended))</td>"
+                out += "<td class=\"links\" data-label=\"log\"><a href=\"\(link).html\">html</a><a href=\"\(link).txt\">txt</a></td>"
+                out += "</tr>\n"
+            }
+            out += "</tbody>\n</table>\n</div>\n"
+        }
+        out += """
+        </section>
+        <section>
+        <h2>Artifacts <span class="count">\(page.artifacts.count)</span></h2>
+
+        """
+        if page.artifacts.isEmpty {
+            out += "<p class=\"empty\">No artifacts.</p>\n"
+        } else {
+            out += """
+            <div class="table-wrap">
+            <table class="cards">
+            <thead><tr><th>file</th><th>size</th><th>modified</th></tr></thead>
+            <tbody>
+
+            """
+            for a in page.artifacts {
+                out += "<tr><td class=\"lead\" data-label=\"file\"><a href=\"artifacts/\(HTML.linkSegment(a.name))\">\(e(a.name))</a></td>"
+                out += "<td class=\"num\" data-label=\"size\">\(formatFileSize(a.size))</td>"
+                out += "<td class=\"time\" data-label=\"modified\">\(TimeFormat.timestamp(a.modified))</td></tr>\n"
+            }
+            out += "</tbody>\n</table>\n</div>\n"
+        }
+        out += """
+        </section>
+        </main>
+        <footer><a href="index.txt">index.txt</a><a href="../../index.html">all jobs</a>generated \(TimeFormat.timestamp(page.now)) UTC</footer>
+        </body>
+        </html>
+
+        """
+        return out
+    }
+
+    /// The seed's formatFileSize: `512 B`, `1.5 KB`, `3.0 MB`.
+    public static func formatFileSize(_ bytes: Int) -> String {
+        let unit = 1024
+        if bytes < unit { return "\(bytes) B" }
+        var div = unit, exp = 0
+        var n = bytes / unit
+        while n >= unit {
+            div *= unit
+            exp += 1
+            n /= unit
+        }
+        let units = ["KB", "MB", "GB", "TB", "PB", "EB"]
+        return oneDecimal(Double(bytes) / Double(div)) + " " + units[min(exp, units.count - 1)]
+    }
+
+    /// `%.1f` as Go and C print it (round half to even on the exact binary value).
+    static func oneDecimal(_ value: Double) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        _ = withVaList([value]) { args in
+            buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress!, 64, "%.1f", args) }
+        }
+        return String(cString: buffer)
+    }
+
+    /// The files in a job's `artifacts/` directory, by name: the seed's scan, without
+    /// directories and without dot files (the temporaries of atomic writes).
+    public static func artifacts(in directory: String) -> [Artifact] {
+        FileSystem.list(directory).compactMap { name in
+            guard !name.hasPrefix("."), let info = FileSystem.info(directory + "/" + name), !info.isDirectory else { return nil }
+            return Artifact(name: name, size: info.size, modified: info.modifiedSeconds)
+        }
+    }
+}

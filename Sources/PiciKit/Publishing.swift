@@ -1,0 +1,545 @@
+import Glibc
+
+/// One pici-publish pass over the job records of a monitor pass: job index pages, the
+/// terminal status of each finished or vanished job published exactly once, rsync of the
+/// artifact tree, and the front page.
+///
+/// Exactly once: a terminal status is committed by writing it to the outbox
+/// (`.pici/outbox/<name>.<job_id>.json`); the sentinel, the index, the printing of the line
+/// and the removal of the outbox entry and of the open-job file follow, with SIGINT, SIGTERM
+/// and SIGHUP blocked. Every pass starts, under the artifact dir's lock, by finishing every
+/// entry left in the outbox by a pass that died, so a committed line is never lost; and a job
+/// with a sentinel is never committed again, so it is never printed twice — except when a
+/// pass is killed between writing the line and removing its entry, and stdout is not a
+/// regular file in which the line can be found again.
+public final class Publisher {
+    public struct Options: Sendable {
+        public var artifactDir: String
+        public var human = false
+        public var includeRunning = false
+        /// rsync each job's directory to its event's `artifact_dest` (off with `--no-sync`).
+        public var sync = true
+        public var artifactSync = ArtifactSync()
+        /// The test hook `PICI_FAULT`: `after-outbox`, `after-sentinel` or `after-print` makes
+        /// the process `_exit(137)` right after that step, as a SIGKILL would.
+        public var fault: String? = nil
+
+        public init(artifactDir: String) { self.artifactDir = artifactDir }
+    }
+
+    public static let defaultArtifactDir = "/tmp/pici-artifacts"
+    public static let faultPoints = ["after-outbox", "after-sentinel", "after-print"]
+
+    let options: Options
+    let out = Output.standard
+    /// Unix seconds for every time this pass writes (`PICI_NOW` in tests).
+    let now: Int
+    let tty: Bool
+    let colour: Bool
+
+    /// The worst outcome so far.
+    public private(set) var status: ExitStatus = .ok
+    /// How many terminal statuses this pass printed.
+    public private(set) var published = 0
+    private var changed = false
+    private var live: [TopIndex.Entry] = []
+    private var humanRunning: [String] = []
+    private var synced: Set<String> = []
+    private var events: [String: Event?] = [:]
+
+    public init(options: Options, now: Int = Clock.nowSeconds()) {
+        self.options = options
+        self.now = now
+        tty = Terminal.isTerminal(1)
+        colour = Terminal.colourAllowed()
+    }
+
+    // MARK: Paths
+
+    var root: String { options.artifactDir }
+    var stateDir: String { root + "/.pici" }
+    var outboxDir: String { stateDir + "/outbox" }
+    var syncDir: String { stateDir + "/sync" }
+    var lockPath: String { stateDir + "/lock" }
+    var humanLinesPath: String { stateDir + "/human-lines" }
+    func jobDir(_ name: String, _ id: String) -> String { root + "/" + name + "/" + id }
+    func artifactsDir(_ name: String, _ id: String) -> String { jobDir(name, id) + "/artifacts" }
+    func sentinelPath(_ name: String, _ id: String) -> String { artifactsDir(name, id) + "/published.json" }
+    func cancelledPath(_ name: String, _ id: String) -> String { artifactsDir(name, id) + "/cancelled.json" }
+    func outboxPath(_ name: String, _ id: String) -> String { outboxDir + "/" + name + "." + id + ".json" }
+    func syncMarkerPath(_ name: String, _ id: String) -> String { syncDir + "/" + name + "." + id }
+    static func key(_ name: String, _ id: String) -> String { name + "\u{0}" + id }
+
+    // MARK: The pass
+
+    /// Runs one pass. `listing` is the stream's listing record, if it carried one: only a
+    /// complete listing lets a job missing from `jobs` be declared vanished.
+    public func run(jobs: [JobRecord], listing: ListingRecord?, malformedInput: Bool = false) throws -> ExitStatus {
+        if malformedInput { worsen(.dataError) }
+        try FileSystem.makeDirectories(outboxDir)
+        try FileSystem.makeDirectories(syncDir)
+        let lock = try FileLock(path: lockPath)
+        defer { lock.release() }
+
+        let redraw = options.human && options.includeRunning && tty
+        let previousLines = redraw ? readHumanLines() : 0
+        if previousLines > 0 { try out.write(HumanOutput.erase(lines: previousLines)) }
+
+        try recoverOutbox()
+
+        var inStream = Set<String>()
+        for job in jobs {
+            do {
+                try SafeName.check(job.name)
+                try SafeName.check(job.jobID)
+            } catch {
+                report(.dataError, "job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID)): \(error); skipped")
+                continue
+            }
+            inStream.insert(Publisher.key(job.name, job.jobID))
+            if job.status.isTerminal {
+                try finished(job)
+            } else {
+                try running(job)
+            }
+        }
+        try settleOpenJobs(inStream: inStream, listing: listing)
+        retrySyncs()
+
+        if options.human && options.includeRunning && !humanRunning.isEmpty {
+            try out.write(humanRunning.joined(separator: "\n") + "\n")
+        }
+        if redraw && humanRunning.count != previousLines {
+            do { try FileSystem.writeAtomically(humanLinesPath, "\(humanRunning.count)\n") } catch { report(.cannotCreate, "\(error)") }
+        }
+        writeTopIndex()
+        try out.flush()
+        return status
+    }
+
+    /// A job whose sessions have all ended: published unless its sentinel says it was.
+    func finished(_ job: JobRecord) throws {
+        let sentinel = sentinelPath(job.name, job.jobID)
+        if FileSystem.exists(sentinel) {
+            // Published pages stay as they are; only a missing one is made again.
+            let dir = jobDir(job.name, job.jobID)
+            if !FileSystem.exists(dir + "/index.html") || !FileSystem.exists(dir + "/index.txt") {
+                var shown = job
+                if let s = readSentinelStatus(sentinel) { shown.status = s }
+                renderIndex(shown)
+            }
+            return
+        }
+        var final = job
+        if FileSystem.exists(cancelledPath(job.name, job.jobID)) { final.status = .cancelled }
+        try publish(final)
+    }
+
+    func running(_ job: JobRecord) throws {
+        // A job already published (as lost, say) that shows up again stays published.
+        if FileSystem.exists(sentinelPath(job.name, job.jobID)) { return }
+        live.append(TopIndex.Entry(job: job))
+        renderIndex(job)
+        if options.sync { syncNow(job.name, job.jobID) }
+        if options.includeRunning {
+            if options.human {
+                humanRunning += HumanOutput.runningLines(job: job, now: now, colour: colour)
+            } else {
+                try out.writeLine(StatusLine.bytes(for: job, timestamp: now))
+            }
+        }
+    }
+
+    /// Open jobs (staged, not yet published) that this stream did not carry: vanished, when a
+    /// complete listing taken after they were last seen proves it.
+    func settleOpenJobs(inStream: Set<String>, listing: ListingRecord?) throws {
+        let proof = listing.flatMap { $0.complete ? $0.instantNanoseconds : nil }
+        for (path, open) in OpenJobs.all(artifactDir: root) {
+            guard let open else {
+                report(.dataError, "\(path): not a readable open-job file; left alone")
+                continue
+            }
+            let job = open.job
+            guard SafeName.isSafe(job.name), SafeName.isSafe(job.jobID) else {
+                report(.dataError, "\(path): unsafe job name \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID)); left alone")
+                continue
+            }
+            if FileSystem.exists(sentinelPath(job.name, job.jobID)) {
+                // Published already; a stage running beside a publish can leave this behind.
+                do { try FileSystem.remove(path) } catch { report(.cannotCreate, "\(error)") }
+                continue
+            }
+            if inStream.contains(Publisher.key(job.name, job.jobID)) { continue }
+            guard let proof, open.seenAtNanoseconds < proof else {
+                live.append(TopIndex.Entry(job: job))
+                continue
+            }
+            var gone = job
+            if FileSystem.exists(cancelledPath(job.name, job.jobID)) {
+                gone.status = .cancelled
+                gone.exitCode = nil
+            } else if !job.status.isTerminal {
+                gone.status = .lost
+                gone.exitCode = nil
+            }
+            // A job last staged as finished keeps the outcome it was seen with.
+            try publish(gone)
+        }
+    }
+
+    // MARK: Publishing, exactly once
+
+    /// Commits `job` (its terminal status set) to the outbox and carries the commit through.
+    func publish(_ job: JobRecord) throws {
+        try out.flush()
+        let line = StatusLine.object(for: job, timestamp: now)
+        let text: String
+        if options.human {
+            text = HumanOutput.finalBlock(job: job, workspace: event(job.name, job.jobID)?.workspace, artifactDir: root, colour: colour)
+        } else {
+            text = JSONSerializer.string(.object(line)) + "\n"
+        }
+        let entry = OutboxEntry(status: line, job: job, text: text, human: options.human, mark: StdoutMark.current())
+        let outbox = outboxPath(job.name, job.jobID)
+        let done: Bool
+        do {
+            let saved = Signals.blockStops()
+            defer { Signals.restore(saved) }
+            do {
+                try FileSystem.writeAtomically(outbox, entry.bytes)
+            } catch {
+                report(.cannotCreate, "job \(job.name) \(job.jobID): \(error); its status will be published by a later pass")
+                return
+            }
+            fault("after-outbox")
+            done = try complete(entry, outbox: outbox, recovering: false)
+        }
+        if done && options.sync { syncPending(job.name, job.jobID) }
+    }
+
+    /// Steps (c) to (g) of a commit: sentinel, index, sync marker, the line on stdout, then
+    /// the outbox entry and the open-job file removed. False when the sentinel could not be
+    /// written: the entry stays and a later pass finishes it.
+    func complete(_ entry: OutboxEntry, outbox: String, recovering: Bool) throws -> Bool {
+        let job = entry.job
+        let sentinel = sentinelPath(job.name, job.jobID)
+        if !FileSystem.exists(sentinel) {
+            do {
+                try FileSystem.makeDirectories(artifactsDir(job.name, job.jobID))
+                try FileSystem.writeAtomically(sentinel, Publisher.sentinelBytes(entry.status))
+            } catch {
+                report(.cannotCreate, "job \(job.name) \(job.jobID): \(error); its status will be published by a later pass")
+                return false
+            }
+        }
+        fault("after-sentinel")
+        renderIndex(job)
+        if options.sync, let dest = event(job.name, job.jobID)?.artifactDest, !dest.isEmpty {
+            let marker = JSONObject(["name": .string(job.name), "job_id": .string(job.jobID)])
+            do {
+                try FileSystem.writeAtomically(syncMarkerPath(job.name, job.jobID), JSONSerializer.bytes(.object(marker)) + [0x0A])
+            } catch {
+                report(.cannotCreate, "\(error)")
+            }
+        }
+        // A pass restarted with or without --human prints in its own form.
+        let sameForm = entry.human == options.human
+        let bytes: [UInt8]
+        if sameForm {
+            bytes = Array(entry.text.utf8)
+        } else if options.human {
+            bytes = Array(HumanOutput.finalBlock(job: job, workspace: event(job.name, job.jobID)?.workspace, artifactDir: root, colour: colour).utf8)
+        } else {
+            bytes = JSONSerializer.bytes(.object(entry.status)) + [0x0A]
+        }
+        if recovering && sameForm, let mark = entry.mark, mark.holds(bytes) {
+            // The pass that died had written it: stdout is the same file and holds it there.
+        } else {
+            try out.flush()
+            try Output.writeAll(fd: 1, bytes)
+        }
+        fault("after-print")
+        do { try FileSystem.remove(outbox) } catch { report(.cannotCreate, "\(error)") }
+        do { try OpenJobs.remove(artifactDir: root, name: job.name, jobID: job.jobID) } catch { report(.cannotCreate, "\(error)") }
+        published += 1
+        changed = true
+        return true
+    }
+
+    /// Finishes what a pass that died left in the outbox, before anything else is published.
+    func recoverOutbox() throws {
+        for file in FileSystem.list(outboxDir) where file.hasSuffix(".json") && !file.hasPrefix(".") {
+            let path = outboxDir + "/" + file
+            let entry: OutboxEntry
+            do {
+                entry = try OutboxEntry.read(path)
+                try SafeName.check(entry.job.name)
+                try SafeName.check(entry.job.jobID)
+            } catch {
+                report(.dataError, "\(path): \(error); left alone")
+                continue
+            }
+            let saved = Signals.blockStops()
+            defer { Signals.restore(saved) }
+            _ = try complete(entry, outbox: path, recovering: true)
+        }
+    }
+
+    /// `published.json`: the seed's fields (status, exit_code, job_id, finished_at) and the
+    /// job's name and times for the front page, in Go's map order (sorted keys), as the seed
+    /// wrote it.
+    static func sentinelBytes(_ line: JSONObject) -> [UInt8] {
+        var o = JSONObject()
+        if let d = line["duration"] { o.append("duration", d) }
+        if let e = line["ended_at"] { o.append("ended_at", e) }
+        o.append("exit_code", line["exit_code"] ?? .null)
+        o.append("finished_at", line["timestamp"] ?? .null)
+        o.append("job_id", line["job_id"] ?? .null)
+        o.append("name", line["name"] ?? .null)
+        if let s = line["started_at"] { o.append("started_at", s) }
+        o.append("status", line["status"] ?? .null)
+        return JSONSerializer.bytes(.object(o)) + [0x0A]
+    }
+
+    func readSentinelStatus(_ path: String) -> JobStatus? {
+        guard let bytes = try? FileSystem.readFile(path, limit: 1 << 20),
+              case .object(let o)? = try? JSONParser.parse(bytes),
+              let s = o["status"]?.stringValue else { return nil }
+        return JobStatus(rawValue: s)
+    }
+
+    func fault(_ point: String) {
+        if options.fault == point { _exit(137) }
+    }
+
+    // MARK: Pages
+
+    /// Writes the job's index.html and index.txt (and its styles.css when missing).
+    func renderIndex(_ job: JobRecord) {
+        let dir = jobDir(job.name, job.jobID)
+        let ev = event(job.name, job.jobID)
+        let page = JobIndex.Page(
+            job: job, artifacts: JobIndex.artifacts(in: dir + "/artifacts"), branch: ev?.branch, commit: ev?.commit, now: now)
+        do {
+            try FileSystem.makeDirectories(dir)
+            try FileSystem.writeAtomically(dir + "/index.html", JobIndex.html(page))
+            try FileSystem.writeAtomically(dir + "/index.txt", JobIndex.text(page))
+            if !FileSystem.exists(dir + "/styles.css") { try FileSystem.writeAtomically(dir + "/styles.css", Styles.css) }
+        } catch {
+            report(.cannotCreate, "job \(job.name) \(job.jobID): index: \(error)")
+        }
+    }
+
+    /// The front page, when something on it may have changed: a job was published, one is
+    /// running, or the page is missing. A quiet pass writes nothing.
+    func writeTopIndex() {
+        let page = root + "/index.html", styles = root + "/styles.css"
+        let running = live.contains { $0.status == "running" }
+        guard changed || running || !FileSystem.exists(page) || !FileSystem.exists(styles) else { return }
+        let html = TopIndex.html(TopIndex.scan(artifactDir: root, live: live), now: now)
+        do {
+            try FileSystem.writeAtomically(page, html)
+            let current = try? FileSystem.readFile(styles)
+            if current != Array(Styles.css.utf8) { try FileSystem.writeAtomically(styles, Styles.css) }
+        } catch {
+            report(.cannotCreate, "\(error)")
+        }
+    }
+
+    // MARK: Sync
+
+    /// The job's event.json, read once a pass; nil when there is none or it is unreadable
+    /// (reported).
+    func event(_ name: String, _ id: String) -> Event? {
+        let key = Publisher.key(name, id)
+        if let cached = events[key] { return cached }
+        let path = artifactsDir(name, id) + "/event.json"
+        var found: Event? = nil
+        if FileSystem.exists(path) {
+            do {
+                // Only the destination, workspace, branch and commit are wanted here, so the
+                // event is held to the checks a cancellation needs, not a new job's.
+                found = try Event.parse(try FileSystem.readFile(path, limit: Event.maxSize + 1), for: .cancel)
+            } catch {
+                report(.dataError, "\(path): \(error)")
+            }
+        }
+        events[key] = found
+        return found
+    }
+
+    /// rsync while the job runs; a failure is reported and the next pass tries again anyway.
+    func syncNow(_ name: String, _ id: String) {
+        guard let dest = event(name, id)?.artifactDest, !dest.isEmpty else { return }
+        do {
+            try options.artifactSync.sync(jobDir: jobDir(name, id), destination: dest)
+        } catch {
+            report(.unavailable, "job \(name) \(id): sync: \(error)")
+        }
+    }
+
+    /// rsync a published job, removing its marker once rsync succeeded.
+    func syncPending(_ name: String, _ id: String) {
+        synced.insert(Publisher.key(name, id))
+        let marker = syncMarkerPath(name, id)
+        guard FileSystem.exists(marker) else { return }
+        if let dest = event(name, id)?.artifactDest, !dest.isEmpty {
+            do {
+                try options.artifactSync.sync(jobDir: jobDir(name, id), destination: dest)
+            } catch {
+                report(.unavailable, "job \(name) \(id): sync: \(error); will retry next pass")
+                return
+            }
+        }
+        do { try FileSystem.remove(marker) } catch { report(.cannotCreate, "\(error)") }
+    }
+
+    /// Every published job whose rsync has not succeeded yet.
+    func retrySyncs() {
+        guard options.sync else { return }
+        for file in FileSystem.list(syncDir) where !file.hasPrefix(".") {
+            let path = syncDir + "/" + file
+            guard let bytes = try? FileSystem.readFile(path, limit: 1 << 16),
+                  case .object(let o)? = try? JSONParser.parse(bytes),
+                  let name = o["name"]?.stringValue, let id = o["job_id"]?.stringValue,
+                  SafeName.isSafe(name), SafeName.isSafe(id)
+            else {
+                report(.dataError, "\(path): not a sync marker; left alone")
+                continue
+            }
+            if synced.contains(Publisher.key(name, id)) { continue }
+            syncPending(name, id)
+        }
+    }
+
+    // MARK: Reporting
+
+    func report(_ outcome: ExitStatus, _ message: String) {
+        Diagnostics.error(message)
+        worsen(outcome)
+    }
+
+    func worsen(_ outcome: ExitStatus) {
+        if outcome.rawValue > status.rawValue { status = outcome }
+    }
+
+    func readHumanLines() -> Int {
+        (try? FileSystem.readText(humanLinesPath)).flatMap { Int($0.split(separator: "\n").first ?? "") } ?? 0
+    }
+}
+
+/// A committed terminal status, as the outbox keeps it: the status line, the job as
+/// published, the exact text to print (and whether it is `--human` text), and where on
+/// stdout it was to go.
+struct OutboxEntry {
+    var status: JSONObject
+    var job: JobRecord
+    var text: String
+    var human: Bool
+    var mark: StdoutMark?
+
+    var bytes: [UInt8] {
+        var o = JSONObject()
+        o.append("status", .object(status))
+        o.append("job", job.json)
+        o.append("text", .string(text))
+        o.append("human", .bool(human))
+        if let mark { o.append("stdout", mark.json) }
+        return JSONSerializer.bytes(.object(o)) + [0x0A]
+    }
+
+    struct Corrupt: Error, CustomStringConvertible {
+        var reason: String
+        var description: String { "not an outbox entry: \(reason)" }
+    }
+
+    static func read(_ path: String) throws -> OutboxEntry {
+        let value: JSON
+        do { value = try JSONParser.parse(try FileSystem.readFile(path, limit: 64 << 20)) } catch let e as JSONError {
+            throw Corrupt(reason: "\(e)")
+        }
+        guard case .object(let o) = value, case .object(let status)? = o["status"], case .object(let job)? = o["job"],
+              let text = o["text"]?.stringValue
+        else { throw Corrupt(reason: "status, job or text missing") }
+        do {
+            return OutboxEntry(
+                status: status, job: try JobRecord(json: job), text: text, human: o["human"]?.boolValue ?? false,
+                mark: o["stdout"]?.objectValue.flatMap(StdoutMark.init))
+        } catch let e as RecordError {
+            throw Corrupt(reason: "\(e)")
+        }
+    }
+}
+
+/// Where on stdout a line was about to be written, when stdout is a regular file
+/// (`pici-monitor >> status.jsonl`): after a crash the file itself shows whether the line
+/// got there, which a pipe cannot.
+struct StdoutMark: Equatable {
+    var device: Int
+    var inode: Int
+    var offset: Int
+
+    static func current() -> StdoutMark? {
+        var st = stat()
+        guard fstat(1, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        let append = fcntl(1, F_GETFL) & O_APPEND != 0
+        let offset = append ? Int(st.st_size) : Int(lseek(1, 0, SEEK_CUR))
+        guard offset >= 0 else { return nil }
+        return StdoutMark(device: Int(truncatingIfNeeded: st.st_dev), inode: Int(truncatingIfNeeded: st.st_ino), offset: offset)
+    }
+
+    /// Whether stdout is still that file and holds `bytes` at that offset.
+    func holds(_ bytes: [UInt8]) -> Bool {
+        var st = stat()
+        guard fstat(1, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+              Int(truncatingIfNeeded: st.st_dev) == device, Int(truncatingIfNeeded: st.st_ino) == inode,
+              Int(st.st_size) >= offset + bytes.count
+        else { return false }
+        // stdout is open for writing only; read the same file through a descriptor of our own.
+        let fd = open("/proc/self/fd/1", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var found = [UInt8](repeating: 0, count: bytes.count)
+        var got = 0
+        while got < bytes.count {
+            let n = found.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, bytes.count - got, off_t(offset + got)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            got += n
+        }
+        return found == bytes
+    }
+
+    var json: JSON {
+        .object(JSONObject(["dev": .int(device), "ino": .int(inode), "offset": .int(offset)]))
+    }
+
+    init(device: Int, inode: Int, offset: Int) {
+        self.device = device
+        self.inode = inode
+        self.offset = offset
+    }
+
+    init?(_ o: JSONObject) {
+        guard let d = o["dev"]?.intValue, let i = o["ino"]?.intValue, let off = o["offset"]?.intValue else { return nil }
+        self.init(device: d, inode: i, offset: off)
+    }
+}
+
+/// Holding off the signals an ordinary stop sends, so that it cannot fall between the steps
+/// of a commit; a signal that arrives meanwhile is delivered when they are restored.
+enum Signals {
+    static func blockStops() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, s) }
+        var old = sigset_t()
+        sigprocmask(SIG_BLOCK, &set, &old)
+        return old
+    }
+
+    static func restore(_ old: sigset_t) {
+        var old = old
+        sigprocmask(SIG_SETMASK, &old, nil)
+    }
+}

@@ -1,0 +1,135 @@
+/// The artifact dir's front page, `index.html`: the newest jobs of each repository, newest
+/// first, each linking to its own index. Built from the tree itself (each job's
+/// `published.json`) plus the jobs still live, so it needs no state of its own.
+public enum TopIndex {
+    /// One job as the front page shows it.
+    public struct Entry: Equatable, Sendable {
+        public var name: String
+        public var jobID: String
+        public var status: String
+        public var startedAt: String?
+        public var endedAt: String?
+        public var duration: String
+
+        public init(name: String, jobID: String, status: String, startedAt: String?, endedAt: String?, duration: String) {
+            self.name = name
+            self.jobID = jobID
+            self.status = status
+            self.startedAt = startedAt
+            self.endedAt = endedAt
+            self.duration = duration
+        }
+
+        public init(job: JobRecord) {
+            self.init(name: job.name, jobID: job.jobID, status: job.status.rawValue, startedAt: job.startedAt,
+                      endedAt: job.status == .running ? nil : job.endedAt, duration: job.duration)
+        }
+
+        /// From a job's `published.json`; nil when it has no status.
+        public init?(name: String, jobID: String, sentinel o: JSONObject) {
+            guard let status = o["status"]?.stringValue else { return nil }
+            self.init(name: name, jobID: jobID, status: status, startedAt: o["started_at"]?.stringValue,
+                      endedAt: o["ended_at"]?.stringValue ?? o["finished_at"]?.stringValue,
+                      duration: o["duration"]?.stringValue ?? "")
+        }
+    }
+
+    public static let perRepository = 20
+
+    /// The jobs of one repository, newest first (RFC 3339 UTC sorts as text), unknown start last.
+    static func newestFirst(_ a: Entry, _ b: Entry) -> Bool {
+        let sa = a.startedAt ?? "", sb = b.startedAt ?? ""
+        if sa != sb { return sa > sb }
+        return a.jobID > b.jobID
+    }
+
+    public static func html(_ entries: [Entry], now: Int, perRepository: Int = TopIndex.perRepository) -> String {
+        let e = HTML.escape
+        var byRepo: [String: [Entry]] = [:]
+        for entry in entries { byRepo[entry.name, default: []].append(entry) }
+        let repos = byRepo.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let running = entries.contains { $0.status == "running" }
+        var out = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+
+        """
+        if running { out += "<meta http-equiv=\"refresh\" content=\"10\">\n" }
+        out += """
+        <title>pici</title>
+        <link rel="stylesheet" href="styles.css">
+        </head>
+        <body>
+        <header>
+        <h1>pici</h1>
+
+        """
+        var counts: [String: Int] = [:]
+        for entry in entries { counts[entry.status, default: 0] += 1 }
+        let summary = ["running", "failed", "lost", "cancelled", "success"].compactMap { s in
+            counts[s].map { "<span>\(Styles.badge(s)) \($0)</span>" }
+        }
+        out += "<p class=\"summary\"><span>\(repos.count) \(repos.count == 1 ? "repository" : "repositories"), "
+            + "\(entries.count) \(entries.count == 1 ? "job" : "jobs")</span>\(summary.joined())</p>\n"
+        out += "</header>\n<main>\n"
+        if repos.isEmpty { out += "<p class=\"empty\">No jobs yet.</p>\n" }
+        for repo in repos {
+            let jobs = byRepo[repo]!.sorted(by: newestFirst)
+            let shown = jobs.prefix(perRepository)
+            out += "<section>\n<h2 id=\"repo-\(HTML.linkSegment(repo))\">\(e(repo)) <span class=\"count\">"
+            out += jobs.count > shown.count ? "newest \(shown.count) of \(jobs.count)" : "\(jobs.count) \(jobs.count == 1 ? "job" : "jobs")"
+            out += "</span></h2>\n"
+            out += """
+            <div class="table-wrap">
+            <table class="cards">
+            <thead><tr><th>job</th><th>status</th><th>started</th><th>duration</th><th>ended</th></tr></thead>
+            <tbody>
+
+            """
+            for j in shown {
+                let href = HTML.linkSegment(j.name) + "/" + HTML.linkSegment(j.jobID) + "/index.html"
+                out += "<tr class=\"row-\(Styles.statusClass(j.status).dropFirst("status-".count))\">"
+                out += "<td class=\"lead\" data-label=\"job\"><a href=\"\(href)\"><code>\(e(j.jobID))</code></a></td>"
+                out += "<td data-label=\"status\">\(Styles.badge(j.status))</td>"
+                out += "<td class=\"time\" data-label=\"started\">\(TimeFormat.timestamp(j.startedAt.flatMap(TimeFormat.parseRFC3339)))</td>"
+                out += "<td class=\"num\" data-label=\"duration\">\(j.duration.isEmpty ? "—" : e(j.duration))</td>"
+                out += "<td class=\"time\" data-label=\"ended\">\(TimeFormat.timestamp(j.endedAt.flatMap(TimeFormat.parseRFC3339)))</td>"
+                out += "</tr>\n"
+            }
+            out += "</tbody>\n</table>\n</div>\n</section>\n"
+        }
+        out += """
+        </main>
+        <footer>generated \(TimeFormat.timestamp(now)) UTC</footer>
+        </body>
+        </html>
+
+        """
+        return out
+    }
+
+    /// Every job the tree holds a `published.json` for, plus `live` (jobs not yet published),
+    /// which win over the tree.
+    public static func scan(artifactDir: String, live: [Entry]) -> [Entry] {
+        var seen = Set(live.map { $0.name + "\u{0}" + $0.jobID })
+        var entries = live
+        for repo in FileSystem.list(artifactDir) where SafeName.isSafe(repo) {
+            let repoDir = artifactDir + "/" + repo
+            guard FileSystem.isDirectory(repoDir) else { continue }
+            for jobID in FileSystem.list(repoDir) where SafeName.isSafe(jobID) {
+                guard !seen.contains(repo + "\u{0}" + jobID) else { continue }
+                let sentinel = repoDir + "/" + jobID + "/artifacts/published.json"
+                guard let bytes = try? FileSystem.readFile(sentinel, limit: 1 << 20),
+                      case .object(let o)? = try? JSONParser.parse(bytes),
+                      let entry = Entry(name: repo, jobID: jobID, sentinel: o)
+                else { continue }
+                seen.insert(repo + "\u{0}" + jobID)
+                entries.append(entry)
+            }
+        }
+        return entries
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import PiciKit
+import XCTest
+
+/// bin/pici-monitor end to end: the whole pipeline against the stand-in zmx.
+final class MonitorTests: XCTestCase {
+    static let monitor = Support.scriptsDir + "/pici-monitor"
+
+    /// A world with its own ZMX_DIR, artifact dir and zmx call log.
+    struct World {
+        var zmx: Support.ZmxWorld
+        var dir: String
+        var callLog: String
+        var out: String
+    }
+
+    func world() -> World {
+        let base = Support.tempDir(self, "monitor")
+        let log = base + "/calls"
+        try! FileManager.default.createDirectory(atPath: base + "/D", withIntermediateDirectories: true)
+        return World(zmx: Support.ZmxWorld(self, extra: ["ZMX_CALL_LOG": log]), dir: base + "/D", callLog: log, out: base + "/status.jsonl")
+    }
+
+    func writeEvent(_ dir: String, _ name: String, _ id: String, dest: String) throws {
+        let artifacts = "\(dir)/\(name)/\(id)/artifacts"
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let event = #"{"type":"push","name":"\#(name)","workspace":"/srv/ws","branch":"main","commit":"0123abc","artifact_dest":"\#(dest)"}"#
+        try event.write(toFile: artifacts + "/event.json", atomically: true, encoding: .utf8)
+    }
+
+    /// A job with a passing and a failing step and a runner, started detached.
+    func startJob(_ w: World, _ id: String, runner: String = "echo runner; sleep 0.5") {
+        let p = "ci.demo.\(id)"
+        let ran = w.zmx.sh("""
+            zmx run \(p).step.ok -d bash -c 'echo ok-output; sleep 0.3' &&
+            zmx run \(p).step.bad -d bash -c 'echo bad-output; sleep 0.3; exit 3' &&
+            zmx run \(p).runner -d bash -c '\(runner)'
+            """)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+    }
+
+    @discardableResult
+    func pass(_ w: World, _ flags: String = "") -> Support.Ran {
+        w.zmx.sh("'\(MonitorTests.monitor)' --once --artifact-dir '\(w.dir)' \(flags) >> '\(w.out)'")
+    }
+
+    func statusLines(_ w: World) -> [String] {
+        ((try? String(contentsOfFile: w.out, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            .filter { $0.contains(#""type":"status""#) }
+    }
+
+    /// Passes until a terminal status line has come out (or `limit` passes).
+    func passUntilPublished(_ w: World, limit: Int = 60, flags: String = "") -> [Support.Ran] {
+        var runs: [Support.Ran] = []
+        for _ in 0..<limit {
+            runs.append(pass(w, flags))
+            if !statusLines(w).isEmpty { break }
+            usleep(250_000)
+        }
+        return runs
+    }
+
+    func testAJobRunsToTheEndAndIsPublishedOnce() throws {
+        let w = world()
+        let dest = w.dir + "/../dest"
+        try writeEvent(w.dir, "demo", "a1b2c3d4", dest: dest)
+        startJob(w, "a1b2c3d4")
+        let runs = passUntilPublished(w)
+        for r in runs { XCTAssertEqual(r.status, 0, r.stderr) }
+        XCTAssertEqual(statusLines(w).count, 1)
+
+        // Later passes: one zmx call each, `list`, and no more lines.
+        try "".write(toFile: w.callLog, atomically: true, encoding: .utf8)
+        for _ in 0..<3 { XCTAssertEqual(pass(w).status, 0) }
+        XCTAssertEqual(try String(contentsOfFile: w.callLog, encoding: .utf8), "list\nlist\nlist\n")
+        let lines = statusLines(w)
+        XCTAssertEqual(lines.count, 1)
+
+        // The seed's keys, in its order, with its JSON types.
+        guard case .object(let line)? = try? JSONParser.parse(lines[0]) else { return XCTFail("not JSON: \(lines[0])") }
+        XCTAssertEqual(line.members.map(\.key), [
+            "timestamp", "name", "job_id", "status", "exit_code", "duration", "started_at", "ended_at",
+            "session_count", "sessions", "type",
+        ])
+        XCTAssertEqual(line["status"], .string("failed"))
+        XCTAssertEqual(line["exit_code"], .number("3"))
+        XCTAssertEqual(line["session_count"], .number("3"))
+        guard case .array(let sessions)? = line["sessions"] else { return XCTFail("no sessions") }
+        XCTAssertEqual(sessions.count, 3)
+        for case .object(let s) in sessions {
+            XCTAssertEqual(s.members.map(\.key), ["name", "short", "pid", "clients", "created", "start_dir", "ended", "exit_code"])
+            for m in s.members {
+                guard case .string = m.value else { return XCTFail("session \(m.key) is not a string") }
+            }
+        }
+
+        // The artifact tree of CONTRACT.md, and its copy at artifact_dest.
+        let job = w.dir + "/demo/a1b2c3d4"
+        for file in ["runner.html", "runner.txt", "ok.html", "ok.txt", "bad.html", "bad.txt", "index.html", "index.txt",
+                     "styles.css", "artifacts/event.json", "artifacts/published.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: job + "/" + file), file)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dest + "/" + file), "copy of \(file)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: w.dir + "/index.html"))
+        XCTAssertTrue(try String(contentsOfFile: job + "/bad.txt", encoding: .utf8).contains("bad-output"))
+        XCTAssertTrue(try String(contentsOfFile: job + "/index.txt", encoding: .utf8).hasPrefix("Job: demo (a1b2c3d4) ❌\n"))
+        XCTAssertTrue(try String(contentsOfFile: w.dir + "/index.html", encoding: .utf8).contains("demo/a1b2c3d4/index.html"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: w.dir + "/.pici/open"), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: w.dir + "/.pici/outbox"), [])
+    }
+
+    func testKilledJobIsLostOnce() throws {
+        let w = world()
+        let ran = w.zmx.sh("zmx run ci.demo.0badf00d.runner -d sleep 60")
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        // Wait for the first pass that sees it running and stages it.
+        for _ in 0..<40 {
+            XCTAssertEqual(pass(w).status, 0)
+            if FileManager.default.fileExists(atPath: w.dir + "/.pici/open/demo.0badf00d.json") { break }
+            usleep(100_000)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: w.dir + "/.pici/open/demo.0badf00d.json"))
+        XCTAssertEqual(statusLines(w), [])
+        XCTAssertEqual(w.zmx.sh("zmx kill ci.demo.0badf00d.runner").status, 0)
+        for _ in 0..<3 { XCTAssertEqual(pass(w).status, 0) }
+        let lines = statusLines(w)
+        XCTAssertEqual(lines.count, 1)
+        XCTAssertTrue(lines.first?.contains(#""status":"lost""#) ?? false, "\(lines)")
+        XCTAssertTrue(lines.first?.contains(#""exit_code":null"#) ?? false, "\(lines)")
+    }
+
+    func testAMissingZmxIsLoggedAndThePassesGoOn() throws {
+        let w = world()
+        let once = pass(w, "--zmx /nonexistent/zmx")
+        XCTAssertEqual(once.status, 0)
+        XCTAssertTrue(once.stderr.contains("pici-monitor: pass failed: pici-list exit 69"), once.stderr)
+
+        // Looping: every pass fails and is logged; SIGTERM stops it with 0.
+        let errFile = w.dir + "/../monitor.err"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: MonitorTests.monitor)
+        p.arguments = ["--zmx", "/nonexistent/zmx", "--interval", "200ms", "--artifact-dir", w.dir]
+        p.environment = w.zmx.env
+        _ = FileManager.default.createFile(atPath: errFile, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: errFile)
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        usleep(1_500_000)
+        XCTAssertTrue(p.isRunning, "a failed pass must not end the monitor")
+        p.terminate()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let log = try String(contentsOfFile: errFile, encoding: .utf8)
+        XCTAssertGreaterThanOrEqual(log.components(separatedBy: "pass failed: pici-list exit 69").count - 1, 2, log)
+    }
+
+    func testSIGINTStopsTheMonitorCleanly() throws {
+        let w = world()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: MonitorTests.monitor)
+        p.arguments = ["--interval", "10s", "--artifact-dir", w.dir]
+        p.environment = w.zmx.env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(800_000)
+        let started = Date()
+        p.interrupt()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3, "the sleep between passes is cut short")
+    }
+
+    func testAFailingRsyncIsLoggedRetriedAndTheLineComesOnce() throws {
+        let w = world()
+        let parent = w.dir + "/../later"
+        try writeEvent(w.dir, "demo", "5eed5eed", dest: parent + "/dest")
+        startJob(w, "5eed5eed", runner: "true")
+        let runs = passUntilPublished(w)
+        XCTAssertEqual(runs.last?.status, 0)
+        XCTAssertTrue(runs.last?.stderr.contains("pass failed: pici-publish exit 69") ?? false, runs.last?.stderr ?? "")
+        XCTAssertEqual(pass(w).status, 0)
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        let fixed = pass(w)
+        XCTAssertEqual(fixed.status, 0)
+        XCTAssertFalse(fixed.stderr.contains("pass failed"), fixed.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: parent + "/dest/artifacts/published.json"))
+        XCTAssertEqual(statusLines(w).count, 1)
+    }
+
+    /// gc runs pici-run --gc every --gc-interval (found next to the script first), never
+    /// with --once or --gc-interval 0.
+    func testGarbageCollectionIsRunOnItsInterval() throws {
+        let w = world()
+        let bin = w.dir + "/../bin"
+        let gcLog = w.dir + "/../gc.log"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: MonitorTests.monitor, toPath: bin + "/pici-monitor")
+        try "#!/bin/sh\necho \"$*\" >> '\(gcLog)'\necho gc-progress\n".write(toFile: bin + "/pici-run", atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(bin + "/pici-run", 0o755), 0)
+
+        XCTAssertEqual(w.zmx.sh("'\(bin)/pici-monitor' --once --gc-interval 1ms --artifact-dir '\(w.dir)'").status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: gcLog), "--once runs the pipeline only")
+
+        let ran = w.zmx.sh("""
+            '\(bin)/pici-monitor' --interval 100ms --gc-interval 300ms --gc-age 2h --artifact-dir '\(w.dir)' > '\(w.out)' &
+            pid=$!; sleep 1.5; kill -TERM $pid; wait $pid
+            """)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        let calls = try String(contentsOfFile: gcLog, encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThanOrEqual(calls.count, 2)
+        XCTAssertEqual(calls.first, "--gc --gc-age 2h --artifact-dir \(w.dir)")
+        XCTAssertEqual(try String(contentsOfFile: w.out, encoding: .utf8), "", "gc's output goes to stderr")
+        XCTAssertTrue(ran.stderr.contains("gc-progress"))
+
+        try FileManager.default.removeItem(atPath: gcLog)
+        let off = w.zmx.sh("""
+            '\(bin)/pici-monitor' --interval 100ms --gc-interval 0 --artifact-dir '\(w.dir)' &
+            pid=$!; sleep 0.8; kill -TERM $pid; wait $pid
+            """)
+        XCTAssertEqual(off.status, 0, off.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: gcLog))
+    }
+
+    func testHelpVersionAndUsage() {
+        let w = world()
+        let help = w.zmx.sh("'\(MonitorTests.monitor)' --help")
+        XCTAssertEqual(help.status, 0)
+        let usage = help.stdout.components(separatedBy: "\n").first ?? ""
+        XCTAssertTrue(usage.hasPrefix("usage: pici-monitor"))
+        for flag in ["--once", "--interval", "--gc-interval", "--gc-age", "--zmx", "--artifact-dir", "--human",
+                     "--include-running", "--no-sync", "-pk", "-ck", "--sync-timeout"] {
+            XCTAssertTrue(usage.contains(flag), flag)
+        }
+        XCTAssertEqual(w.zmx.sh("'\(MonitorTests.monitor)' --version").stdout, "pici-monitor \(PiciVersion.string)\n")
+        XCTAssertEqual(w.zmx.sh("'\(MonitorTests.monitor)' --bogus").status, 64)
+        let bad = w.zmx.sh("'\(MonitorTests.monitor)' --interval soon")
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--interval"), bad.stderr)
+        XCTAssertEqual(w.zmx.sh("'\(MonitorTests.monitor)' --once --interval").status, 64)
+    }
+
+    func testPublishFlagsArePassedThrough() throws {
+        let w = world()
+        startJob(w, "f1a9f1a9", runner: "sleep 3")
+        // --include-running and --human reach pici-publish: a running section in text.
+        var seen = ""
+        for _ in 0..<20 {
+            let r = pass(w, "--human --include-running --no-sync")
+            XCTAssertEqual(r.status, 0, r.stderr)
+            seen = (try? String(contentsOfFile: w.out, encoding: .utf8)) ?? ""
+            if seen.contains("🚀 running") { break }
+            usleep(100_000)
+        }
+        XCTAssertTrue(seen.contains("   demo         🚀 running"), seen)
+        XCTAssertFalse(seen.contains("{"), "human output, not JSON")
+    }
+}
