@@ -45,7 +45,7 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(ran.stdout, "")
 
         // Looping, the monitor logs the failed pass and starts the next one.
-        let loop = world.sh("timeout -s TERM 4 pici-monitor --interval 200ms --zmx \(hang) --timeout 300ms --artifact-dir \(art); echo rc=$?")
+        let loop = world.sh("timeout --preserve-status -s TERM 4 pici-monitor --interval 200ms --zmx \(hang) --timeout 300ms --artifact-dir \(art); echo rc=$?")
         XCTAssertTrue(loop.stdout.contains("rc=0"), loop.stdout + loop.stderr)
         let failedPasses = loop.stderr.components(separatedBy: "timed out").count - 1
         XCTAssertGreaterThanOrEqual(failedPasses, 2, loop.stderr)
