@@ -10,7 +10,7 @@ MAN7 = $(wildcard man/*.7)
 RELEASE = .build/release
 SWIFT_RELEASE = swift build -c release --static-swift-stdlib -Xswiftc -gnone
 
-.PHONY: all build debug test unit lint conformance demo install uninstall bench clean
+.PHONY: all build debug test unit chaos lint conformance demo install uninstall bench clean
 
 all: build
 
@@ -22,14 +22,18 @@ debug:
 	swift build
 
 # The whole suite: what .ci/run calls.
-test: lint conformance unit
+test: lint conformance unit chaos
+
+# kill -9 at random points of 200 monitor passes; nothing lost, nothing said twice.
+chaos:
+	swift build
+	Tests/chaos/kill9 200
 
 unit:
-	swift build --build-tests
-	swift test --skip-build --parallel --num-workers 4
+	scripts/test.sh
 
 lint:
-	shellcheck bin/* Tests/Support/bin/zmx scripts/*.sh examples/*.sh examples/*/pico.sh
+	shellcheck bin/* Tests/Support/bin/zmx Tests/chaos/kill9 bench/monitor scripts/*.sh examples/*.sh examples/*/pico.sh
 	mandoc -Tlint -Wwarning man/*.[157]
 
 conformance:

@@ -209,7 +209,7 @@ final class MonitorTests: XCTestCase {
         XCTAssertEqual(ran.status, 0, ran.stderr)
         let calls = try String(contentsOfFile: gcLog, encoding: .utf8).split(separator: "\n")
         XCTAssertGreaterThanOrEqual(calls.count, 2)
-        XCTAssertEqual(calls.first, "--gc --gc-age 2h --artifact-dir \(w.dir)")
+        XCTAssertEqual(calls.first, "--gc --gc-age 2h --timeout 30s --artifact-dir \(w.dir)")
         XCTAssertEqual(try String(contentsOfFile: w.out, encoding: .utf8), "", "gc's output goes to stderr")
         XCTAssertTrue(ran.stderr.contains("gc-progress"))
 
