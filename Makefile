@@ -10,7 +10,7 @@ MAN7 = $(wildcard man/*.7)
 RELEASE = .build/release
 SWIFT_RELEASE = swift build -c release --static-swift-stdlib -Xswiftc -gnone
 
-.PHONY: all build debug test unit chaos lint conformance demo install uninstall bench clean
+.PHONY: all build debug test unit chaos install-check lint conformance demo install uninstall bench clean
 
 all: build
 
@@ -22,7 +22,7 @@ debug:
 	swift build
 
 # The whole suite: what .ci/run calls.
-test: lint conformance unit chaos
+test: lint conformance unit chaos install-check
 
 # kill -9 at random points of 200 monitor passes; nothing lost, nothing said twice.
 chaos:
@@ -60,6 +60,10 @@ uninstall:
 	for m in $(notdir $(MAN1)); do rm -f $(MANDIR)/man1/$$m; done
 	for m in $(notdir $(MAN5)); do rm -f $(MANDIR)/man5/$$m; done
 	for m in $(notdir $(MAN7)); do rm -f $(MANDIR)/man7/$$m; done
+
+# make install into a scratch prefix, run what it installed, and make uninstall leave nothing.
+install-check:
+	scripts/install-check.sh
 
 clean:
 	rm -rf .build
