@@ -9,20 +9,7 @@ import XCTest
 final class FuzzTests: XCTestCase {
     static let count = Int(ProcessInfo.processInfo.environment["PICI_FUZZ_COUNT"] ?? "") ?? 100_000
 
-    /// SplitMix64: tiny, fast, and the same sequence on every machine.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-        mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
+    typealias Random = SeededRandom
 
     static let hostile = [
         "../etc", "/abs", "-rf", ".hidden", "a b", "a'b", "a\"b", "$(id)", "`id`", "a\nb", "<script>alert(1)</script>",
@@ -62,7 +49,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testZmxListParserSurvivesMutations() {
-        var r = Random(state: 1)
+        var r = Random(seed: 1)
         var valid = 0, reported = 0, blank = 0
         for _ in 0..<Self.count {
             let good = Self.zmxLine(&r)
@@ -84,7 +71,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testRecordDecoderSurvivesMutations() {
-        var r = Random(state: 2)
+        var r = Random(seed: 2)
         var decoded = 0, reported = 0
         let jobs = JobGrouping.jobs(from: (0..<50).compactMap { _ in try? ZmxList.session(fromLine: Array(Self.zmxLine(&r).utf8)) }, now: 1_795_200_000)
         var samples: [[UInt8]] = jobs.map { JSONSerializer.bytes($0.json) }
@@ -110,7 +97,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testJSONParserSurvivesRandomBytes() {
-        var r = Random(state: 3)
+        var r = Random(seed: 3)
         let alphabet = Array(#"{}[]",:0123456789.eE+-truefalsenull \"\\u00ff"#.utf8) + [0, 0xC3, 0xA9, 0xFF, 0x0A]
         for _ in 0..<Self.count {
             let n = r.below(64)
@@ -125,7 +112,7 @@ final class FuzzTests: XCTestCase {
     /// The whole filter, not just its parser: a file mixing good and bad lines, with line
     /// numbers checked against what was reported.
     func testPiciListReportsEveryMalformedLineByNumber() throws {
-        var r = Random(state: 4)
+        var r = Random(seed: 4)
         var lines: [[UInt8]] = []
         var expectGood = Set<String>(), expectBad: [Int] = []
         for i in 1...5000 {
@@ -158,7 +145,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testEventParserSurvivesMutations() {
-        var r = Random(state: 6)
+        var r = Random(seed: 6)
         var accepted = 0, refused = 0
         for _ in 0..<Self.count {
             let name = r.chance(20) ? r.pick(Self.hostile) : r.pick(["demo", "socket.io", "my-repo"])
@@ -187,7 +174,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testTarHeaderParserSurvivesMutations() {
-        var r = Random(state: 5)
+        var r = Random(seed: 5)
         // A valid ustar header to mutate, checksum and all.
         var good = [UInt8](repeating: 0, count: 512)
         func put(_ text: String, _ at: Int) { for (i, b) in text.utf8.enumerated() { good[at + i] = b } }

@@ -28,7 +28,7 @@ final class SHA256Tests: XCTestCase {
     }
 
     func testStreamingInOddChunksEqualsOneShot() {
-        var rng = HashTestRNG(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let data = (0..<20_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let oneShot = SHA256.hash(data)
         for chunkSize in [1, 3, 7, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 4097, 19_999] {
@@ -89,7 +89,7 @@ final class SHA256Tests: XCTestCase {
     func testHexDigestOfFileEqualsSha256sum() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var rng = HashTestRNG(seed: 7)
+        var rng = SeededRandom(seed: 7)
         // Several 64 KiB reads plus a ragged tail.
         let data = (0..<(3 * 65_536 + 12_345)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let path = dir + "/blob"
@@ -133,18 +133,5 @@ final class SHA256Tests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
         return String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
-    }
-}
-
-/// Deterministic test data without depending on the system generator.
-struct HashTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

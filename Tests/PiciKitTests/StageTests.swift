@@ -69,7 +69,7 @@ final class StageTests: XCTestCase {
             XCTAssertFalse(text.contains("<span"), "prefix \(n)")
         }
         // Random soup of the characters markup is made of, and invalid UTF-8.
-        var rng = StageTestRandom(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let alphabet = Array("<>&;#xX/!-\"'= divstylebrspan0123456789aFz\n".utf8) + [0xFF, 0xC3, 0x80, 0x00]
         for _ in 0..<3000 {
             let soup = (0..<Int.random(in: 0...60, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
@@ -517,18 +517,5 @@ final class StageTests: XCTestCase {
         let retry = world.sh("set -o pipefail; ZMX_CALL_LOG='\(log)' bash -c 'pici-list | pici-group | pici-stage --artifact-dir \"$0\"' '\(art)'")
         XCTAssertEqual(retry.status, 0, retry.stderr)
         XCTAssertEqual(calls(log).sorted(), ["history ci.demo.\(id).step.fail --html", "history ci.demo.\(id).step.pass --html", "list"])
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a fuzz failure can be replayed.
-private struct StageTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
