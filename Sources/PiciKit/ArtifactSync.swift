@@ -7,13 +7,19 @@ public struct ArtifactSync: Sendable {
     public var certificate: String?
     /// Seconds one rsync may take before it is killed and reported.
     public var timeout: Double
+    /// Whose `~/.ssh/config` ssh is pointed at, as the seed's `-F ~/.ssh/config` meant.
+    public var home: String?
 
     public static let defaultTimeout = 300.0
 
-    public init(key: String? = nil, certificate: String? = nil, timeout: Double = ArtifactSync.defaultTimeout) {
+    public init(
+        key: String? = nil, certificate: String? = nil, timeout: Double = ArtifactSync.defaultTimeout,
+        home: String? = FileSystem.environment("HOME")
+    ) {
         self.key = key.flatMap { $0.isEmpty ? nil : $0 }
         self.certificate = certificate.flatMap { $0.isEmpty ? nil : $0 }
         self.timeout = timeout
+        self.home = home
     }
 
     /// Why a sync did not happen or did not succeed.
@@ -41,12 +47,14 @@ public struct ArtifactSync: Sendable {
     public func sshCommand() throws -> String? {
         guard let key else { return nil }
         try ArtifactSync.checkWord(key, what: "-pk key path")
-        var command = "ssh -F ~/.ssh/config -i \(key)"
-        if let certificate {
-            try ArtifactSync.checkWord(certificate, what: "-ck certificate path")
-            command += " -o CertificateFile=\(certificate)"
+        if let certificate { try ArtifactSync.checkWord(certificate, what: "-ck certificate path") }
+        // The same ssh command the workspace rsync uses: neither rsync nor ssh expands the
+        // seed's `~`, so the config is named by $HOME, and only when it exists.
+        do {
+            return try Workspace.remoteShell(options: Workspace.Options(key: key, certificate: certificate, home: home))
+        } catch {
+            throw Failure.refused(value: home ?? "", reason: "\(error)")
         }
-        return command
     }
 
     static func checkWord(_ value: String, what: String) throws {

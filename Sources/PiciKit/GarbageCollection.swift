@@ -5,10 +5,11 @@ public enum GarbageCollection {
     public static let defaultAge = 3.0 * 3600
 
     /// The `ci.` sessions created before `now - age`; a session with no creation time (an
-    /// unreachable one) is left alone, as the seed did.
+    /// unreachable one) is left alone, as the seed did, and so is one whose name ends in `*`:
+    /// `zmx kill` would take it for a pattern and kill every session it prefixes.
     public static func expired(_ sessions: [SessionRecord], now: Int, age: Double) -> [SessionRecord] {
         let cutoff = now - Int(age)
-        return sessions.filter { $0.name.hasPrefix("ci.") && $0.created > 0 && $0.created < cutoff }
+        return sessions.filter { $0.name.hasPrefix("ci.") && !$0.name.hasSuffix("*") && $0.created > 0 && $0.created < cutoff }
     }
 
     /// Kills the expired sessions; returns their names. Throws ZmxCommand.Failure when zmx

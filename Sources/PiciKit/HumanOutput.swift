@@ -29,9 +29,9 @@ public enum HumanOutput {
     /// status being published.
     public static func finalBlock(job: JobRecord, workspace: String?, artifactDir: String, colour: Bool = false) -> String {
         let status = job.status.rawValue
-        var out = "   \(Terminal.padRight(job.name, 12)) \(icon(status)) \(paint(status, status, colour)) (\(job.duration))\n"
+        var out = "   \(Terminal.padRight(Terminal.visible(job.name), 12)) \(icon(status)) \(paint(status, status, colour)) (\(job.duration))\n"
         for s in job.sessions {
-            let short = s.short ?? s.name
+            let short = Terminal.visible(s.short ?? s.name)
             if let ended = s.ended {
                 let ok = s.exitCode == 0
                 let duration = TimeFormat.duration(from: s.created > 0 ? s.created : nil, to: ended)
@@ -42,15 +42,15 @@ public enum HumanOutput {
             }
         }
         out += "\n"
-        if let workspace, !workspace.isEmpty { out += "   workspace:  \(workspace)\n" }
-        out += "   artifacts:  \(FileSystem.join(artifactDir, job.name, job.jobID))\n"
+        if let workspace, !workspace.isEmpty { out += "   workspace:  \(Terminal.visible(workspace))\n" }
+        out += "   artifacts:  \(Terminal.visible(FileSystem.join(artifactDir, job.name, job.jobID)))\n"
         out += "\n"
         return out
     }
 
     /// A running job: the seed's renderJobRunning, its header line and one line per session.
     public static func runningLines(job: JobRecord, now: Int, colour: Bool = false) -> [String] {
-        var lines = ["   \(Terminal.padRight(job.name, 12)) 🚀 \(paint("running", "running", colour))"]
+        var lines = ["   \(Terminal.padRight(Terminal.visible(job.name), 12)) 🚀 \(paint("running", "running", colour))"]
         for s in job.sessions {
             let status: String
             var detail = ""
@@ -64,7 +64,7 @@ public enum HumanOutput {
                 duration = TimeFormat.duration(from: s.created > 0 ? s.created : nil, to: now)
             }
             if !duration.isEmpty && duration != "—" { detail += " (\(duration))" }
-            lines.append("   \(Terminal.padRight(s.short ?? s.name, 12)) \(icon(status)) \(paint(status, status, colour))\(detail)")
+            lines.append("   \(Terminal.padRight(Terminal.visible(s.short ?? s.name), 12)) \(icon(status)) \(paint(status, status, colour))\(detail)")
         }
         return lines
     }

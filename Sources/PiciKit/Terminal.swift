@@ -17,6 +17,19 @@ public enum Terminal {
         enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
 
+    /// The text with every control character (C0, DEL, C1) shown as `?`, so a name from a
+    /// record can never move the cursor, retitle the window or clear the screen.
+    public static func visible(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for u in text.unicodeScalars { out.append(isControl(u) ? "?" : u) }
+        return String(out)
+    }
+
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
+        u.value < 0x20 || (0x7F...0x9F).contains(u.value)
+    }
+
     /// Go's `%-12s`: pads to a width counted in characters.
     public static func padRight(_ text: String, _ width: Int) -> String {
         let n = text.count

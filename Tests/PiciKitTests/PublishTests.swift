@@ -480,10 +480,16 @@ final class PublishTests: XCTestCase {
         let plain = ArtifactSync()
         XCTAssertEqual(try plain.arguments(jobDir: "/a/demo/x", destination: "host:/srv/art"),
                        ["rsync", "-rv", "--exclude=.pici-*", "--", "/a/demo/x/", "host:/srv/art/"])
-        let ssh = ArtifactSync(key: "/k/id", certificate: "/k/id-cert.pub")
+        let ssh = ArtifactSync(key: "/k/id", certificate: "/k/id-cert.pub", home: "/nonexistent")
         XCTAssertEqual(try ssh.arguments(jobDir: "/a", destination: "d/"),
-                       ["rsync", "-rv", "-e", "ssh -F ~/.ssh/config -i /k/id -o CertificateFile=/k/id-cert.pub",
+                       ["rsync", "-rv", "-e", "ssh -i /k/id -o IdentitiesOnly=yes -o CertificateFile=/k/id-cert.pub",
                         "--exclude=.pici-*", "--", "/a/", "d/"])
+        // ~ is not expanded by rsync or ssh: the config is named by $HOME when it exists.
+        let home = Support.tempDir(self, "home")
+        try FileManager.default.createDirectory(atPath: home + "/.ssh", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: home + "/.ssh/config", contents: Data())
+        XCTAssertEqual(try ArtifactSync(key: "/k/id", home: home).sshCommand(),
+                       "ssh -F \(home)/.ssh/config -i /k/id -o IdentitiesOnly=yes")
         XCTAssertThrowsError(try plain.arguments(jobDir: "/a", destination: "--rsync-path=evil"))
         XCTAssertThrowsError(try plain.arguments(jobDir: "/a", destination: ""))
         XCTAssertThrowsError(try ArtifactSync(key: "/my keys/id").arguments(jobDir: "/a", destination: "d")) { error in
