@@ -74,77 +74,62 @@ public enum JobIndex {
 
     /// The seed's plain-text index, byte for byte in layout (its 70- and 60-dash rules and
     /// the raw `ended` unix seconds included).
+    /// The seed's plain-text layout; control characters in names are shown as `?`, since
+    /// this file is read with cat and less.
     public static func text(_ page: Page) -> String {
-        var out = "Job: \(page.job.name) (\(page.job.jobID)) \(Styles.icon(page.status))\n"
+        var out = "Job: \(Terminal.visible(page.job.name)) (\(Terminal.visible(page.job.jobID))) \(Styles.icon(page.status))\n"
         out += "Sessions: \(page.job.sessions.count)\n"
         out += String(repeating: "-", count: 70) + "\n"
         for r in rows(page) {
-            out += "  \(Styles.icon(r.status)) \(Terminal.padRight(r.short, 20))  exit: \(Terminal.padRight(r.exitCode, 5))"
+            out += "  \(Styles.icon(r.status)) \(Terminal.padRight(Terminal.visible(r.short), 20))  exit: \(Terminal.padRight(r.exitCode, 5))"
             out += "  duration: \(Terminal.padRight(r.duration, 8))  ended: \(r.session.ended.map(String.init) ?? "")\n"
         }
         out += String(repeating: "-", count: 60) + "\n"
         return out
     }
 
+    /// Seconds between reloads of a running job's page.
+    public static let refreshSeconds = 10
+
+    /// The job's `index.html`: its status and facts, a row per session linking its log, and
+    /// the files in `artifacts/`. Every link is relative to the job's directory.
     public static func html(_ page: Page) -> String {
         let job = page.job
         let e = HTML.escape
         let running = page.status == "running"
-        var out = """
-        <!doctype html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
+        var out = Styles.head(
+            title: "\(Styles.icon(page.status)) \(job.name) \(job.jobID) · \(page.status)",
+            refreshSeconds: running ? refreshSeconds : nil)
+        out += "<header>\n"
+        out += Styles.crumbs([
+            ("pici", "../../index.html"),
+            (job.name, "../../index.html#repo-" + HTML.linkSegment(job.name)),
+            (job.jobID, nil),
+        ])
+        out += "<h1>\(Styles.badge(page.status)) <span>\(e(job.name))</span> <code class=\"id\">\(e(job.jobID))</code></h1>\n"
+        out += "<div class=\"facts\">\n"
+        out += Styles.fact("exit code", running ? "—" : job.exitCode.map(String.init) ?? "—")
+        out += Styles.fact("duration", job.duration.isEmpty ? "—" : e(job.duration))
+        out += Styles.fact("started", TimeFormat.timestamp(job.startedAt.flatMap(TimeFormat.parseRFC3339)))
+        out += Styles.fact("ended", running ? "—" : TimeFormat.timestamp(job.endedAt.flatMap(TimeFormat.parseRFC3339)))
+        if let b = page.branch, !b.isEmpty { out += Styles.fact("branch", "<code>\(e(b))</code>") }
+        if let c = page.commit, !c.isEmpty { out += Styles.fact("commit", "<code>\(e(c))</code>") }
+        out += "</div>\n</header>\n<main>\n"
 
-        """
-        // A running job's page follows the job without the reader reloading it.
-        if running { out += "<meta http-equiv=\"refresh\" content=\"10\">\n" }
-        out += """
-        <title>\(Styles.icon(page.status)) \(e(job.name)) \(e(job.jobID)) · \(e(page.status))</title>
-        <link rel="stylesheet" href="styles.css">
-        </head>
-        <body>
-        <header>
-        <nav class="crumbs"><a href="../../index.html">pici</a> / \(e(job.name)) / \(e(job.jobID))</nav>
-        <h1>\(Styles.badge(page.status)) <span>\(e(job.name))</span> <code>\(e(job.jobID))</code></h1>
-        <dl class="facts">
-
-        """
-        func fact(_ label: String, _ value: String, mono: Bool = false) {
-            let v = mono ? "<code>\(e(value))</code>" : e(value)
-            out += "<div><dt>\(label)</dt><dd>\(v)</dd></div>\n"
-        }
-        fact("exit code", running ? "—" : job.exitCode.map(String.init) ?? "—")
-        fact("duration", job.duration.isEmpty ? "—" : job.duration)
-        fact("started", TimeFormat.timestamp(job.startedAt.flatMap(TimeFormat.parseRFC3339)))
-        fact("ended", running ? "—" : TimeFormat.timestamp(job.endedAt.flatMap(TimeFormat.parseRFC3339)))
-        if let b = page.branch, !b.isEmpty { fact("branch", b, mono: true) }
-        if let c = page.commit, !c.isEmpty { fact("commit", c, mono: true) }
-        out += """
-        </dl>
-        </header>
-        <main>
-        <section>
-        <h2>Sessions <span class="count">\(job.sessions.count)</span></h2>
-
-        """
+        out += "<section>\n<h2>Sessions <span class=\"count\">\(job.sessions.count)</span></h2>\n"
         let rows = rows(page)
         if rows.isEmpty {
             out += "<p class=\"empty\">No sessions.</p>\n"
         } else {
-            out += """
-            <div class="table-wrap">
-            <table class="cards">
-            <thead><tr><th>step</th><th>status</th><th>exit</th><th>duration</th><th>started</th><th>ended</th><th>log</th></tr></thead>
-            <tbody>
-
-            """
+            out += "<div class=\"table-wrap\">\n<table class=\"cards\">\n"
+            out += "<thead><tr><th scope=\"col\">step</th><th scope=\"col\">status</th><th scope=\"col\">exit</th>"
+            out += "<th scope=\"col\">duration</th><th scope=\"col\">started</th><th scope=\"col\">ended</th><th scope=\"col\">log</th></tr></thead>\n"
+            out += "<tbody>\n"
             for r in rows {
                 let link = HTML.linkSegment(r.short)
-                out += "<tr class=\"row-\(r.status)\">"
+                out += "<tr class=\"row-\(Styles.statusClass(r.status).dropFirst("status-".count))\">"
                 out += "<td class=\"lead\" data-label=\"step\"><a href=\"\(link).html\" title=\"\(e(r.session.name))\">\(e(r.short))</a></td>"
-                out += "<td data-label=\"status\">\(Styles.badge(r.status))</td>"
+                out += "<td class=\"state\" data-label=\"status\">\(Styles.badge(r.status))</td>"
                 out += "<td class=\"num\" data-label=\"exit\">\(r.exitCode.isEmpty ? "—" : e(r.exitCode))</td>"
                 out += "<td class=\"num\" data-label=\"duration\">\(e(r.duration))</td>"
                 out += "<td class=\"time\" data-label=\"started\">\(TimeFormat.timestamp(r.session.created > 0 ? r.session.created : nil))</td>"
@@ -154,37 +139,27 @@ public enum JobIndex {
             }
             out += "</tbody>\n</table>\n</div>\n"
         }
-        out += """
-        </section>
-        <section>
-        <h2>Artifacts <span class="count">\(page.artifacts.count)</span></h2>
+        out += "</section>\n"
 
-        """
+        out += "<section>\n<h2>Artifacts <span class=\"count\">\(page.artifacts.count)</span></h2>\n"
         if page.artifacts.isEmpty {
             out += "<p class=\"empty\">No artifacts.</p>\n"
         } else {
-            out += """
-            <div class="table-wrap">
-            <table class="cards">
-            <thead><tr><th>file</th><th>size</th><th>modified</th></tr></thead>
-            <tbody>
-
-            """
+            out += "<div class=\"table-wrap\">\n<table class=\"cards\">\n"
+            out += "<thead><tr><th scope=\"col\">file</th><th scope=\"col\">size</th><th scope=\"col\">modified</th></tr></thead>\n"
+            out += "<tbody>\n"
             for a in page.artifacts {
-                out += "<tr><td class=\"lead\" data-label=\"file\"><a href=\"artifacts/\(HTML.linkSegment(a.name))\">\(e(a.name))</a></td>"
+                out += "<tr><td class=\"lead full\" data-label=\"file\"><a href=\"artifacts/\(HTML.linkSegment(a.name))\">\(e(a.name))</a></td>"
                 out += "<td class=\"num\" data-label=\"size\">\(formatFileSize(a.size))</td>"
                 out += "<td class=\"time\" data-label=\"modified\">\(TimeFormat.timestamp(a.modified))</td></tr>\n"
             }
             out += "</tbody>\n</table>\n</div>\n"
         }
-        out += """
-        </section>
-        </main>
-        <footer><a href="index.txt">index.txt</a><a href="../../index.html">all jobs</a>generated \(TimeFormat.timestamp(page.now)) UTC</footer>
-        </body>
-        </html>
-
-        """
+        out += "</section>\n</main>\n"
+        out += "<footer><a href=\"index.txt\">index.txt</a><a href=\"../../index.html\">all jobs</a>"
+        out += "<span>times in UTC · generated \(TimeFormat.timestamp(page.now))</span>"
+        if running { out += "<span>updates every \(refreshSeconds) s while running</span>" }
+        out += "</footer>\n</body>\n</html>\n"
         return out
     }
 

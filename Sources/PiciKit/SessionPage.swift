@@ -11,12 +11,15 @@ public struct SessionPage: Equatable, Sendable {
     public var status: SessionStatus
     public var duration: String
     public var exitCode: Int?
+    /// Unix seconds the session was created and ended, when known.
+    public var started: Int?
+    public var ended: Int?
     /// zmx's `history --html` output, put on the page as it is: zmx has escaped it already.
     public var fragment: String
 
     public init(
         jobName: String, jobID: String, sessionName: String, short: String, status: SessionStatus,
-        duration: String, exitCode: Int?, fragment: String
+        duration: String, exitCode: Int?, started: Int? = nil, ended: Int? = nil, fragment: String
     ) {
         self.jobName = jobName
         self.jobID = jobID
@@ -25,6 +28,8 @@ public struct SessionPage: Equatable, Sendable {
         self.status = status
         self.duration = duration
         self.exitCode = exitCode
+        self.started = started
+        self.ended = ended
         self.fragment = fragment
     }
 
@@ -34,41 +39,48 @@ public struct SessionPage: Equatable, Sendable {
         self.init(
             jobName: job.name, jobID: job.jobID, sessionName: session.name, short: short, status: session.status,
             duration: session.created > 0 ? TimeFormat.duration(from: session.created, to: session.ended ?? now) : "—",
-            exitCode: session.exitCode, fragment: fragment)
+            exitCode: session.exitCode, started: session.created > 0 ? session.created : nil, ended: session.ended,
+            fragment: fragment)
     }
 
     /// Seconds between reloads of a running session's page.
     public static let refreshSeconds = 5
 
+    /// The page: breadcrumbs back to the job and the front page, the session's facts, then
+    /// the log, which scrolls sideways in its own box rather than widening the page.
     public var html: String {
-        let job = HTML.escape(jobName), id = HTML.escape(jobID), name = HTML.escape(short)
+        let e = HTML.escape
+        let state = status.rawValue
         var out = ""
-        out.reserveCapacity(fragment.utf8.count + 2048)
-        out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        if status == .running {
-            out += "<meta http-equiv=\"refresh\" content=\"\(SessionPage.refreshSeconds)\">\n"
-        }
-        out += "<title>\(Styles.icon(status.rawValue)) \(name) · \(job) \(id) · \(status.rawValue)</title>\n"
-        out += "<link rel=\"stylesheet\" href=\"styles.css\">\n</head>\n<body>\n<header>\n"
-        out += "<nav class=\"crumbs\"><a href=\"../../index.html\">pici</a> / <a href=\"index.html\">\(job) / \(id)</a> / \(name)</nav>\n"
-        out += "<h1>\(Styles.badge(status.rawValue)) <span>\(name)</span></h1>\n"
-        out += "<dl class=\"facts\">\n"
-        out += "<div><dt>job</dt><dd><a href=\"index.html\">\(job)</a></dd></div>\n"
-        out += "<div><dt>job id</dt><dd><code>\(id)</code></dd></div>\n"
-        out += "<div><dt>session</dt><dd><code>\(HTML.escape(sessionName))</code></dd></div>\n"
-        out += "<div><dt>step</dt><dd>\(name)</dd></div>\n"
-        out += "<div><dt>status</dt><dd class=\"\(Styles.statusClass(status.rawValue))\">"
-        out += "\(Styles.icon(status.rawValue)) \(status.rawValue)</dd></div>\n"
-        out += "<div><dt>duration</dt><dd>\(HTML.escape(duration))</dd></div>\n"
-        out += "<div><dt>exit code</dt><dd>\(exitCode.map(String.init) ?? "—")</dd></div>\n"
-        out += "</dl>\n</header>\n<main>\n"
-        out += "<p class=\"links\"><a href=\"\(HTML.linkSegment(short + ".txt"))\">plain text</a>"
-        out += "<a href=\"index.html\">job</a><a href=\"../../index.html\">all jobs</a></p>\n"
+        out.reserveCapacity(fragment.utf8.count + 4096)
+        out += Styles.head(
+            title: "\(Styles.icon(state)) \(short) · \(jobName) \(jobID) · \(state)",
+            refreshSeconds: status == .running ? SessionPage.refreshSeconds : nil)
+        out += "<header>\n"
+        out += Styles.crumbs([
+            ("pici", "../../index.html"),
+            (jobName, "../../index.html#repo-" + HTML.linkSegment(jobName)),
+            (jobID, "index.html"),
+            (short, nil),
+        ])
+        out += "<h1>\(Styles.badge(state)) <span>\(e(short))</span></h1>\n"
+        out += "<div class=\"facts\">\n"
+        out += Styles.fact("duration", e(duration))
+        out += Styles.fact("exit code", exitCode.map(String.init) ?? "—")
+        out += Styles.fact("started", TimeFormat.timestamp(started))
+        out += Styles.fact("ended", TimeFormat.timestamp(ended))
+        out += "<dl class=\"wide\"><dt>session</dt><dd><code>\(e(sessionName))</code></dd></dl>\n"
+        out += "</div>\n</header>\n<main>\n"
+        out += "<section>\n<h2>Log <span class=\"more\"><a href=\"\(HTML.linkSegment(short + ".txt"))\">plain text</a>"
+        out += "<a href=\"#end\">end of log</a></span></h2>\n"
         out += "<div class=\"log\">\n"
         out += fragment
         if !fragment.isEmpty && !fragment.hasSuffix("\n") { out += "\n" }
-        out += "</div>\n</main>\n</body>\n</html>\n"
+        out += "</div>\n</section>\n</main>\n"
+        out += "<footer id=\"end\"><a href=\"index.html\">job \(e(jobID))</a><a href=\"../../index.html\">all jobs</a>"
+        out += "<span>times in UTC</span>"
+        if status == .running { out += "<span>updates every \(SessionPage.refreshSeconds) s while running</span>" }
+        out += "</footer>\n</body>\n</html>\n"
         return out
     }
 }

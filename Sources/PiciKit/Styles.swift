@@ -1,6 +1,6 @@
 /// The look every page shares: the one stylesheet each links as `styles.css` (no external
-/// assets, so a copied tree works on any static host) and the icon, word and colour class
-/// that show a status at a glance even without colour.
+/// assets, so a copied tree works on any static host), the head and breadcrumbs of every page,
+/// and the icon, word and colour class that show a status at a glance even without colour.
 public enum Styles {
     /// The seed's icons (⏳ while running, as its index.txt), plus ones for the two statuses
     /// the seed did not have.
@@ -24,82 +24,175 @@ public enum Styles {
         }
     }
 
-    /// A status as a pill: icon and word together, coloured by class.
+    /// A status as a pill: icon and word together, coloured by class, so it reads without
+    /// colour and without the emoji font.
     public static func badge(_ status: String) -> String {
         "<span class=\"badge \(statusClass(status))\">\(icon(status)) \(HTML.escape(status))</span>"
     }
 
+    /// Everything up to and including `<body>`: the title is escaped here; a page that is
+    /// still changing reloads itself every `refreshSeconds`.
+    static func head(title: String, refreshSeconds: Int? = nil) -> String {
+        var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        out += "<meta name=\"color-scheme\" content=\"light dark\">\n"
+        if let refreshSeconds { out += "<meta http-equiv=\"refresh\" content=\"\(refreshSeconds)\">\n" }
+        out += "<title>\(HTML.escape(title))</title>\n"
+        out += "<link rel=\"stylesheet\" href=\"styles.css\">\n</head>\n<body>\n"
+        return out
+    }
+
+    /// The trail from the front page to this one. Labels are plain text; hrefs are relative
+    /// links already encoded; the last item, the page itself, has none.
+    static func crumbs(_ items: [(label: String, href: String?)]) -> String {
+        var out = "<nav class=\"crumbs\" aria-label=\"breadcrumbs\"><ol>"
+        for item in items {
+            if let href = item.href {
+                out += "<li><a href=\"\(href)\">\(HTML.escape(item.label))</a></li>"
+            } else {
+                out += "<li class=\"here\">\(HTML.escape(item.label))</li>"
+            }
+        }
+        return out + "</ol></nav>\n"
+    }
+
+    /// One labelled value in a page's header; `value` is HTML.
+    static func fact(_ label: String, _ value: String) -> String {
+        "<dl><dt>\(label)</dt><dd>\(value)</dd></dl>\n"
+    }
+
     public static let css = """
+    /* pici pages: one stylesheet, no external assets. */
     :root {
       color-scheme: light dark;
       --bg: #ffffff; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --panel: #f6f8fa; --link: #0969da;
       --ok: #1a7f37; --ok-bg: #dafbe1; --bad: #cf222e; --bad-bg: #ffebe9;
       --run: #9a6700; --run-bg: #fff8c5; --off: #59636e; --off-bg: #eff2f5;
+      --log-bg: #0d1117; --log-fg: #e6edf3; --log-line: #30363d;
+      --mono: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace;
     }
     @media (prefers-color-scheme: dark) {
       :root {
         --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --line: #30363d; --panel: #151b23; --link: #4493f8;
         --ok: #3fb950; --ok-bg: #12261e; --bad: #f85149; --bad-bg: #301517;
         --run: #d29922; --run-bg: #2e2412; --off: #9198a1; --off-bg: #212830;
+        --log-bg: #010409; --log-line: #3d444d;
       }
     }
-    * { box-sizing: border-box; }
+    *, *::before, *::after { box-sizing: border-box; }
     html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
     body {
-      margin: 0 auto; max-width: 72rem; padding: 1rem clamp(.75rem, 3vw, 2rem) 3rem;
+      margin: 0 auto; max-width: 76rem; padding: 1rem clamp(.75rem, 3vw, 2rem) 2rem;
       background: var(--bg); color: var(--fg);
-      font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif;
+      font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", sans-serif;
     }
     a { color: var(--link); text-decoration: none; }
     a:hover, a:focus-visible { text-decoration: underline; }
-    h1 { font-size: 1.45rem; line-height: 1.3; margin: .4rem 0 .6rem; display: flex; flex-wrap: wrap; align-items: center; gap: .4rem .7rem; overflow-wrap: anywhere; }
-    h2 { font-size: 1.1rem; margin: 2rem 0 .6rem; display: flex; flex-wrap: wrap; align-items: baseline; gap: .3rem .8rem; overflow-wrap: anywhere; }
-    h2 .count { color: var(--muted); font-size: .85rem; font-weight: normal; }
-    code, pre, kbd, .mono, .log { font-family: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, monospace; font-size: .92em; }
-    .crumbs, .summary, body > nav { color: var(--muted); font-size: .9rem; overflow-wrap: anywhere; }
-    .crumbs a, body > nav a { color: inherit; }
-    .summary { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem .6rem; margin: 0; }
-    .facts { display: flex; flex-wrap: wrap; gap: .6rem 2rem; margin: .8rem 0 0; padding: 0; }
-    .facts div { min-width: 7rem; }
-    .facts dt { color: var(--muted); font-size: .75rem; text-transform: uppercase; letter-spacing: .05em; }
-    .facts dd { margin: 0; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
-    .badge {
-      display: inline-flex; align-items: center; gap: .35em; padding: .08em .65em; border-radius: 999px;
-      border: 1px solid var(--c, var(--off)); background: var(--c-bg, var(--off-bg)); color: var(--c, var(--off));
-      font-size: .88rem; font-weight: 600; line-height: 1.6; white-space: nowrap; vertical-align: middle;
+    code, pre, kbd { font-family: var(--mono); font-size: .92em; }
+
+    /* Header: breadcrumbs, title, facts. */
+    .crumbs { font-size: .9rem; color: var(--muted); overflow-wrap: anywhere; }
+    .crumbs ol { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; align-items: baseline; }
+    .crumbs li + li::before { content: "/"; margin: 0 .45rem; color: var(--line); }
+    .crumbs li:first-child a { font-weight: 700; color: var(--fg); }
+    .crumbs li.here { color: var(--fg); }
+    h1 {
+      font-size: 1.5rem; line-height: 1.3; margin: .5rem 0 .75rem;
+      display: flex; flex-wrap: wrap; align-items: center; gap: .35rem .7rem; overflow-wrap: anywhere;
     }
+    h1 .id { color: var(--muted); font-weight: 500; font-size: .85em; }
     h1 .badge { font-size: .95rem; }
-    .status-success { --c: var(--ok); --c-bg: var(--ok-bg); color: var(--c); }
-    .status-failed, .status-lost { --c: var(--bad); --c-bg: var(--bad-bg); color: var(--c); }
-    .status-running, .status-unreachable { --c: var(--run); --c-bg: var(--run-bg); color: var(--c); }
-    .status-cancelled, .status-unknown { --c: var(--off); --c-bg: var(--off-bg); color: var(--c); }
-    .table-wrap { overflow-x: auto; }
+    h2 { font-size: 1.1rem; margin: 2rem 0 .6rem; display: flex; flex-wrap: wrap; align-items: baseline; gap: .3rem .75rem; overflow-wrap: anywhere; }
+    h2 .count { color: var(--muted); font-size: .85rem; font-weight: normal; }
+    h2 .more { margin-left: auto; font-size: .9rem; font-weight: normal; display: flex; gap: 1rem; }
+    .summary { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem .6rem; margin: 0; color: var(--muted); }
+    .summary .total { margin-right: .3rem; }
+    .facts {
+      display: flex; flex-wrap: wrap; gap: .75rem 2.5rem;
+      margin: .75rem 0 0; padding: .75rem 1rem; background: var(--panel); border: 1px solid var(--line); border-radius: .5rem;
+    }
+    .facts dl { margin: 0; min-width: 0; max-width: 100%; }
+    .facts dt { color: var(--muted); font-size: .72rem; font-weight: 600; text-transform: uppercase; letter-spacing: .05em; }
+    .facts dd { margin: 0; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
+
+    /* Status: colour, icon and word. */
+    .badge {
+      display: inline-flex; align-items: center; gap: .35em; padding: .05em .65em; border-radius: 999px;
+      border: 1px solid var(--c, var(--off)); background: var(--c-bg, var(--off-bg)); color: var(--c, var(--off));
+      font-size: .85rem; font-weight: 600; line-height: 1.6; white-space: nowrap; vertical-align: middle;
+    }
+    .status-success { --c: var(--ok); --c-bg: var(--ok-bg); }
+    .status-failed, .status-lost { --c: var(--bad); --c-bg: var(--bad-bg); }
+    .status-running, .status-unreachable { --c: var(--run); --c-bg: var(--run-bg); }
+    .status-cancelled, .status-unknown { --c: var(--off); --c-bg: var(--off-bg); }
+
+    /* Tables: a bordered panel that scrolls sideways; cards on a phone. */
+    .table-wrap { overflow-x: auto; border: 1px solid var(--line); border-radius: .5rem; }
     table { border-collapse: collapse; width: 100%; }
-    th, td { padding: .45rem .65rem; text-align: left; vertical-align: top; border-bottom: 1px solid var(--line); }
-    th { color: var(--muted); font-size: .75rem; font-weight: 600; text-transform: uppercase; letter-spacing: .05em; white-space: nowrap; }
+    th, td { padding: .5rem .75rem; text-align: left; vertical-align: middle; border-bottom: 1px solid var(--line); }
+    tbody tr:last-child td { border-bottom: 0; }
+    thead th {
+      background: var(--panel); color: var(--muted); font-size: .72rem; font-weight: 600;
+      text-transform: uppercase; letter-spacing: .05em; white-space: nowrap;
+    }
     td { overflow-wrap: anywhere; }
+    td.lead { font-weight: 600; }
     td.num, td.time { font-variant-numeric: tabular-nums; white-space: nowrap; }
+    td.time { color: var(--muted); }
+    table.jobs { table-layout: fixed; }
+    table.jobs th:nth-child(1) { width: 20%; }
+    table.jobs th:nth-child(2) { width: 18%; }
+    table.jobs th:nth-child(3), table.jobs th:nth-child(5) { width: 24%; }
     tbody tr:hover { background: var(--panel); }
     tr.row-failed td:first-child, tr.row-lost td:first-child { box-shadow: inset 3px 0 var(--bad); }
-    tr.row-running td:first-child { box-shadow: inset 3px 0 var(--run); }
-    .links a + a { margin-left: .7rem; }
-    table.session { width: auto; min-width: min(100%, 28rem); }
-    table.session th { text-transform: none; letter-spacing: 0; font-size: .85rem; padding-right: 1.5rem; }
+    tr.row-running td:first-child, tr.row-unreachable td:first-child { box-shadow: inset 3px 0 var(--run); }
+    .links { white-space: nowrap; }
+    .links a + a { margin-left: .8rem; }
     .empty { color: var(--muted); font-style: italic; }
-    .log { overflow-x: auto; background: var(--panel); border: 1px solid var(--line); border-radius: .5rem; padding: .75rem 1rem; }
-    footer { margin-top: 2.5rem; padding-top: .75rem; border-top: 1px solid var(--line); color: var(--muted); font-size: .85rem; }
-    footer a { margin-right: 1rem; }
+
+    /* The log: zmx's scrollback, a terminal's colours on a terminal's background. */
+    .log {
+      overflow-x: auto; background: var(--log-bg); color: var(--log-fg); border: 1px solid var(--log-line);
+      border-radius: .5rem; padding: .75rem 1rem; font: 13px/1.5 var(--mono); tab-size: 8;
+    }
+    .log div { font-family: inherit !important; }
+    .log::selection, .log *::selection { background: #264f78; color: #ffffff; }
+
+    footer {
+      margin-top: 2.5rem; padding-top: .75rem; border-top: 1px solid var(--line); color: var(--muted); font-size: .85rem;
+      display: flex; flex-wrap: wrap; gap: .4rem 1.2rem;
+    }
+
     @media (max-width: 40rem) {
       body { font-size: 16px; }
+      h1 { font-size: 1.3rem; }
+      .facts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .6rem 1rem; padding: .65rem .8rem; }
+      .facts dd { font-size: .9rem; }
+      .facts dl.wide { grid-column: 1 / -1; }
+      .table-wrap { overflow: visible; border: 0; border-radius: 0; }
       table.cards thead { display: none; }
-      table.cards, table.cards tbody, table.cards tr, table.cards td { display: block; width: 100%; }
-      table.cards tr { border: 1px solid var(--line); border-radius: .6rem; margin: 0 0 .75rem; padding: .35rem .75rem; }
-      table.cards td { display: flex; justify-content: space-between; gap: 1rem; border: 0; padding: .25rem 0; text-align: right; }
-      table.cards td::before { content: attr(data-label); color: var(--muted); font-size: .75rem; text-transform: uppercase; letter-spacing: .05em; text-align: left; }
-      table.cards td.lead { font-weight: 600; }
-      table.cards tr.row-failed td:first-child, table.cards tr.row-lost td:first-child, table.cards tr.row-running td:first-child { box-shadow: none; }
+      table.cards, table.cards tbody { display: block; }
+      table.jobs { table-layout: auto; }
+      table.cards tr {
+        display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .35rem 1rem;
+        border: 1px solid var(--line); border-radius: .6rem; margin: 0 0 .6rem; padding: .6rem .8rem;
+      }
+      table.cards tbody tr:last-child td { border-bottom: 0; }
+      table.cards td { display: block; border: 0; padding: 0; min-width: 0; white-space: normal; }
+      table.cards td.time { font-size: .875rem; overflow-wrap: normal; }
+      table.cards td::before {
+        content: attr(data-label); display: block; color: var(--muted); font-size: .7rem; font-weight: 600;
+        text-transform: uppercase; letter-spacing: .05em;
+      }
+      table.cards td.lead { font-size: 1.05rem; align-self: center; }
+      table.cards td.state { justify-self: end; align-self: center; }
+      table.cards td.lead::before, table.cards td.state::before { display: none; }
+      table.cards td.lead:last-child, table.cards td.full { grid-column: 1 / -1; }
+      table.cards tr.row-failed td:first-child, table.cards tr.row-lost td:first-child,
+      table.cards tr.row-running td:first-child, table.cards tr.row-unreachable td:first-child { box-shadow: none; }
       table.cards tr.row-failed, table.cards tr.row-lost { border-left: 4px solid var(--bad); }
-      table.cards tr.row-running { border-left: 4px solid var(--run); }
+      table.cards tr.row-running, table.cards tr.row-unreachable { border-left: 4px solid var(--run); }
+      .log { margin: 0 calc(-1 * clamp(.75rem, 3vw, 2rem)); border-radius: 0; border-left: 0; border-right: 0; font-size: 12px; }
     }
 
     """

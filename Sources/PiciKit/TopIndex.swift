@@ -43,37 +43,27 @@ public enum TopIndex {
         return a.jobID > b.jobID
     }
 
+    /// Seconds between reloads of the front page while a job runs.
+    public static let refreshSeconds = 10
+
+    /// The front page: a count of jobs by status, then a table per repository (each with an
+    /// anchor the job pages link back to), newest job first.
     public static func html(_ entries: [Entry], now: Int, perRepository: Int = TopIndex.perRepository) -> String {
         let e = HTML.escape
         var byRepo: [String: [Entry]] = [:]
         for entry in entries { byRepo[entry.name, default: []].append(entry) }
         let repos = byRepo.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let running = entries.contains { $0.status == "running" }
-        var out = """
-        <!doctype html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-
-        """
-        if running { out += "<meta http-equiv=\"refresh\" content=\"10\">\n" }
-        out += """
-        <title>pici</title>
-        <link rel="stylesheet" href="styles.css">
-        </head>
-        <body>
-        <header>
-        <h1>pici</h1>
-
-        """
+        var out = Styles.head(title: "pici", refreshSeconds: running ? refreshSeconds : nil)
+        out += "<header>\n<h1>pici</h1>\n"
         var counts: [String: Int] = [:]
         for entry in entries { counts[entry.status, default: 0] += 1 }
-        let summary = ["running", "failed", "lost", "cancelled", "success"].compactMap { s in
-            counts[s].map { "<span>\(Styles.badge(s)) \($0)</span>" }
+        let known = ["running", "failed", "lost", "cancelled", "success"]
+        let tally = known.compactMap { s in
+            counts[s].map { "<span class=\"badge \(Styles.statusClass(s))\">\(Styles.icon(s)) \($0) \(s)</span>" }
         }
-        out += "<p class=\"summary\"><span>\(repos.count) \(repos.count == 1 ? "repository" : "repositories"), "
-            + "\(entries.count) \(entries.count == 1 ? "job" : "jobs")</span>\(summary.joined())</p>\n"
+        out += "<p class=\"summary\"><span class=\"total\">\(repos.count) \(repos.count == 1 ? "repository" : "repositories"), "
+            + "\(entries.count) \(entries.count == 1 ? "job" : "jobs")</span>\(tally.joined())</p>\n"
         out += "</header>\n<main>\n"
         if repos.isEmpty { out += "<p class=\"empty\">No jobs yet.</p>\n" }
         for repo in repos {
@@ -82,18 +72,14 @@ public enum TopIndex {
             out += "<section>\n<h2 id=\"repo-\(HTML.linkSegment(repo))\">\(e(repo)) <span class=\"count\">"
             out += jobs.count > shown.count ? "newest \(shown.count) of \(jobs.count)" : "\(jobs.count) \(jobs.count == 1 ? "job" : "jobs")"
             out += "</span></h2>\n"
-            out += """
-            <div class="table-wrap">
-            <table class="cards">
-            <thead><tr><th>job</th><th>status</th><th>started</th><th>duration</th><th>ended</th></tr></thead>
-            <tbody>
-
-            """
+            out += "<div class=\"table-wrap\">\n<table class=\"cards jobs\">\n"
+            out += "<thead><tr><th scope=\"col\">job</th><th scope=\"col\">status</th><th scope=\"col\">started</th>"
+            out += "<th scope=\"col\">duration</th><th scope=\"col\">ended</th></tr></thead>\n<tbody>\n"
             for j in shown {
                 let href = HTML.linkSegment(j.name) + "/" + HTML.linkSegment(j.jobID) + "/index.html"
                 out += "<tr class=\"row-\(Styles.statusClass(j.status).dropFirst("status-".count))\">"
                 out += "<td class=\"lead\" data-label=\"job\"><a href=\"\(href)\"><code>\(e(j.jobID))</code></a></td>"
-                out += "<td data-label=\"status\">\(Styles.badge(j.status))</td>"
+                out += "<td class=\"state\" data-label=\"status\">\(Styles.badge(j.status))</td>"
                 out += "<td class=\"time\" data-label=\"started\">\(TimeFormat.timestamp(j.startedAt.flatMap(TimeFormat.parseRFC3339)))</td>"
                 out += "<td class=\"num\" data-label=\"duration\">\(j.duration.isEmpty ? "—" : e(j.duration))</td>"
                 out += "<td class=\"time\" data-label=\"ended\">\(TimeFormat.timestamp(j.endedAt.flatMap(TimeFormat.parseRFC3339)))</td>"
@@ -101,13 +87,9 @@ public enum TopIndex {
             }
             out += "</tbody>\n</table>\n</div>\n</section>\n"
         }
-        out += """
-        </main>
-        <footer>generated \(TimeFormat.timestamp(now)) UTC</footer>
-        </body>
-        </html>
-
-        """
+        out += "</main>\n<footer><span>times in UTC · generated \(TimeFormat.timestamp(now))</span>"
+        if running { out += "<span>updates every \(refreshSeconds) s while a job runs</span>" }
+        out += "</footer>\n</body>\n</html>\n"
         return out
     }
 
