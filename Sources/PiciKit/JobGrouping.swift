@@ -4,8 +4,9 @@ public enum JobGrouping {
     /// Groups the sessions that belong to a job; others are left out. Jobs come ordered by
     /// started_at, then name, then job id; sessions within a job by name.
     public static func jobs(from sessions: [SessionRecord], now: Int = Clock.nowSeconds()) -> [JobRecord] {
-        var groups: [String: [SessionRecord]] = [:]
-        var keys: [(repo: String, jobID: String)] = []
+        var groups: [(repo: String, jobID: String, sessions: [SessionRecord])] = []
+        var index: [String: Int] = [:]
+        var last = -1
         for var s in sessions {
             if s.repo == nil || s.jobID == nil, let parsed = JobName.parse(s.name) {
                 s.repo = parsed.repo
@@ -14,22 +15,33 @@ public enum JobGrouping {
             }
             guard let repo = s.repo, let jobID = s.jobID else { continue }
             if s.short == nil { s.short = JobName.cleanShort(s.name, repo: repo, jobID: jobID) }
-            let key = repo + "\u{0}" + jobID
-            if groups[key] == nil { keys.append((repo, jobID)) }
-            groups[key, default: []].append(s)
+            // pici-list's output is sorted, so a job's sessions mostly come together: a repo and
+            // id equal to the last session's make an equal key without hashing it again (NUL
+            // starts a character of its own, so equal parts make equal keys).
+            if last < 0 || groups[last].repo != repo || groups[last].jobID != jobID {
+                let key = repo + "\u{0}" + jobID
+                if let g = index[key] {
+                    last = g
+                } else {
+                    last = groups.count
+                    index[key] = last
+                    groups.append((repo, jobID, []))
+                }
+            }
+            groups[last].sessions.append(s)
         }
-        var jobs = keys.map { k in job(name: k.repo, jobID: k.jobID, sessions: groups[k.repo + "\u{0}" + k.jobID]!, now: now) }
+        var jobs = groups.map { job(name: $0.repo, jobID: $0.jobID, sessions: $0.sessions, now: now) }
         jobs.sort { a, b in
             let sa = a.startedAt ?? "", sb = b.startedAt ?? ""
             if sa != sb { return sa < sb }
-            if a.name != b.name { return a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
+            if a.name != b.name { return NameOrder.less(a.name, b.name) }
             return a.jobID < b.jobID
         }
         return jobs
     }
 
     public static func job(name: String, jobID: String, sessions unsorted: [SessionRecord], now: Int = Clock.nowSeconds()) -> JobRecord {
-        let sessions = unsorted.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        let sessions = SessionRecord.sortedByName(unsorted)
         let timing = timing(of: sessions, now: now)
         let finished = sessions.allSatisfy(\.hasEnded)
         let status: JobStatus
@@ -70,8 +82,17 @@ public enum JobGrouping {
     /// Unlike the seed, a job with a session still running has not ended: no ended_at, and its
     /// duration runs to now instead of freezing when its last finished step ended.
     public static func timing(of sessions: [SessionRecord], now: Int) -> (startedAt: String?, endedAt: String?, duration: String) {
-        let created = sessions.map(\.created).filter { $0 > 0 }.min()
-        let ended = sessions.allSatisfy(\.hasEnded) ? sessions.compactMap(\.ended).max() : nil
+        var created: Int? = nil, ended: Int? = nil
+        var allEnded = true
+        for s in sessions {
+            if s.created > 0, created.map({ s.created < $0 }) ?? true { created = s.created }
+            if let e = s.ended {
+                if ended.map({ e > $0 }) ?? true { ended = e }
+            } else {
+                allEnded = false
+            }
+        }
+        if !allEnded { ended = nil }
         let duration: String
         if let created, let ended {
             duration = TimeFormat.duration(from: created, to: ended)

@@ -138,7 +138,38 @@ public enum Record: Equatable, Sendable {
     case other(type: String, line: [UInt8])
 
     /// Decodes one line. Throws JSONError or RecordError naming what is wrong.
+    ///
+    /// A line in the shape pici writes (`"type"` first, each field once, of its type) is read
+    /// straight into its struct; any other line, and any line that is wrong, is read through
+    /// the `JSON` tree by `decodeAnyShape`, which alone words the error.
     public static func decode(_ line: [UInt8]) throws -> Record {
+        if let record = try? line.withUnsafeBytes({ try decodeCommonShape($0) }) { return record }
+        return try decodeAnyShape(line)
+    }
+
+    static func decodeCommonShape(_ line: UnsafeRawBufferPointer) throws -> Record {
+        var p = JSONParser(bytes: line)
+        guard try p.beginObject() else { throw NotTheCommonShape() }
+        let first = try p.memberKey()
+        guard p.matches(first, "type") else { throw NotTheCommonShape() }
+        let type = try p.plainString()
+        let more = try p.endOfMember()
+        let record: Record
+        if p.matches(type, "session") {
+            record = .session(try SessionRecord.decodeMembers(&p, depth: 1, typeRead: true, more: more))
+        } else if p.matches(type, "job") {
+            record = .job(try JobRecord.decodeMembers(&p, depth: 1, more: more))
+        } else if p.matches(type, "listing") {
+            record = .listing(try ListingRecord.decodeMembers(&p, depth: 1, more: more))
+        } else {
+            throw NotTheCommonShape()
+        }
+        try p.expectEnd()
+        return record
+    }
+
+    /// Decodes one line of any shape through the `JSON` tree.
+    static func decodeAnyShape(_ line: [UInt8]) throws -> Record {
         let value = try JSONParser.parse(line)
         guard case .object(let object) = value else { throw RecordError.notAnObject }
         guard case .string(let type)? = object["type"] else { throw RecordError.missingType }
@@ -152,11 +183,201 @@ public enum Record: Equatable, Sendable {
 
     /// The record as one line, without the newline.
     public var lineBytes: [UInt8] {
+        var out: [UInt8] = []
+        write(into: &out)
+        return out
+    }
+
+    /// Appends the record's line, without the newline.
+    public func write(into out: inout [UInt8]) {
         switch self {
-        case .session(let s): return JSONSerializer.bytes(s.json)
-        case .job(let j): return JSONSerializer.bytes(j.json)
-        case .listing(let l): return JSONSerializer.bytes(l.json)
-        case .other(_, let line): return line
+        case .session(let s): s.write(into: &out)
+        case .job(let j): j.write(into: &out)
+        case .listing(let l): l.write(into: &out)
+        case .other(_, let line): out.append(contentsOf: line)
         }
+    }
+}
+
+// MARK: - Straight from and to bytes
+
+extension JobRecord {
+    /// The record as JSON text, the bytes `JSONSerializer.bytes(json)` gives.
+    public func write(into out: inout [UInt8]) {
+        JSONSerializer.append(raw: #"{"type":"job","name":"#, into: &out)
+        JSONSerializer.writeString(name, into: &out)
+        JSONSerializer.append(raw: #","job_id":"#, into: &out)
+        JSONSerializer.writeString(jobID, into: &out)
+        JSONSerializer.append(raw: #","status":"#, into: &out)
+        JSONSerializer.writeString(status.rawValue, into: &out)
+        JSONSerializer.append(raw: #","exit_code":"#, into: &out)
+        JSONSerializer.writeOptionalInt(exitCode, into: &out)
+        JSONSerializer.append(raw: #","started_at":"#, into: &out)
+        JSONSerializer.writeOptionalString(startedAt, into: &out)
+        JSONSerializer.append(raw: #","ended_at":"#, into: &out)
+        JSONSerializer.writeOptionalString(endedAt, into: &out)
+        JSONSerializer.append(raw: #","duration":"#, into: &out)
+        JSONSerializer.writeString(duration, into: &out)
+        JSONSerializer.append(raw: #","session_count":"#, into: &out)
+        JSONSerializer.writeInt(sessions.count, into: &out)
+        JSONSerializer.append(raw: #","sessions":["#, into: &out)
+        for (i, session) in sessions.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            session.write(into: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        JSONSerializer.writeMembers(extra, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private enum Field: UInt32 {
+        case name, jobID, status, exitCode, startedAt, endedAt, duration, sessionCount, sessions
+
+        var bit: UInt32 { 1 << rawValue }
+        static let required: UInt32 = Field.name.bit | Field.jobID.bit | Field.status.bit | Field.sessions.bit
+
+        /// The field that follows in the order `write(into:)` writes them.
+        var next: Field? { Field(rawValue: rawValue + 1) }
+
+        var name: StaticString {
+            switch self {
+            case .name: return "name"
+            case .jobID: return "job_id"
+            case .status: return "status"
+            case .exitCode: return "exit_code"
+            case .startedAt: return "started_at"
+            case .endedAt: return "ended_at"
+            case .duration: return "duration"
+            case .sessionCount: return "session_count"
+            case .sessions: return "sessions"
+            }
+        }
+
+        /// The field a member name is, if any: its length and first letter pick the one it can be.
+        static func of(_ key: Range<Int>, in p: JSONParser) -> Field? {
+            guard key.count >= 4 else { return nil }
+            let first = p.bytes[key.lowerBound]
+            let field: Field
+            switch key.count {
+            case 4: field = .name
+            case 6: field = first == UInt8(ascii: "j") ? .jobID : .status
+            case 8: field = first == UInt8(ascii: "e") ? .endedAt : first == UInt8(ascii: "d") ? .duration : .sessions
+            case 9: field = .exitCode
+            case 10: field = .startedAt
+            case 13: field = .sessionCount
+            default: return nil
+            }
+            return p.matches(key, field.name) ? field : nil
+        }
+    }
+
+    /// Reads the rest of a job object in the common shape, its `{"type":"job"` already read;
+    /// as SessionRecord.decodeMembers, it throws for anything `init(json:)` must decide.
+    static func decodeMembers(_ p: inout JSONParser, depth: Int, more: Bool) throws -> JobRecord {
+        var seen: UInt32 = 0
+        var name = "", jobID = "", status = JobStatus.running, exitCode: Int? = nil
+        var startedAt: String? = nil, endedAt: String? = nil, duration: String? = nil
+        var sessions: [SessionRecord] = []
+        var extra: [JSONObject.Member] = []
+        var more = more
+        var expected: Field? = .name  // as in SessionRecord.decodeMembers
+        while more {
+            let field: Field
+            if let e = expected, p.takeKey(e.name) {
+                field = e
+            } else {
+                let key = try p.memberKey()
+                guard let f = Field.of(key, in: p) else {
+                    // A second "type" is for the general path, which takes the last one.
+                    guard !p.matches(key, "type") else { throw NotTheCommonShape() }
+                    extra.append(JSONObject.Member(try p.keyString(key), try p.value(depth: depth)))
+                    expected = nil
+                    more = try p.endOfMember()
+                    continue
+                }
+                field = f
+            }
+            expected = field.next
+            guard seen & field.bit == 0 else { throw NotTheCommonShape() }
+            seen |= field.bit
+            switch field {
+            case .name: name = try p.stringValue()
+            case .jobID: jobID = try p.stringValue()
+            case .status:
+                let text = try p.plainString()
+                if p.matches(text, "success") { status = .success }
+                else if p.matches(text, "failed") { status = .failed }
+                else if p.matches(text, "running") { status = .running }
+                else if p.matches(text, "cancelled") { status = .cancelled }
+                else if p.matches(text, "lost") { status = .lost }
+                else { throw NotTheCommonShape() }
+            case .exitCode: exitCode = try p.optionalIntValue()
+            case .startedAt: startedAt = try p.optionalStringValue()
+            case .endedAt: endedAt = try p.optionalStringValue()
+            case .duration: duration = try p.optionalStringValue()
+            case .sessionCount: _ = try p.value(depth: depth)  // derived from sessions, never trusted
+            case .sessions:
+                guard depth + 2 <= JSONParser.maxDepth else { throw NotTheCommonShape() }
+                var moreItems = try p.beginArray()
+                while moreItems {
+                    let members = try p.beginObject()
+                    sessions.append(try SessionRecord.decodeMembers(&p, depth: depth + 2, typeRead: false, more: members))
+                    moreItems = try p.endOfItem()
+                }
+            }
+            more = try p.endOfMember()
+        }
+        guard seen & Field.required == Field.required else { throw NotTheCommonShape() }
+        return JobRecord(
+            name: name, jobID: jobID, status: status, exitCode: exitCode, startedAt: startedAt, endedAt: endedAt,
+            duration: duration ?? "", sessions: sessions, extra: extra)
+    }
+}
+
+extension ListingRecord {
+    /// The record as JSON text, the bytes `JSONSerializer.bytes(json)` gives.
+    public func write(into out: inout [UInt8]) {
+        JSONSerializer.append(raw: complete ? #"{"type":"listing","complete":true,"sessions":"# : #"{"type":"listing","complete":false,"sessions":"#, into: &out)
+        JSONSerializer.writeInt(sessions, into: &out)
+        JSONSerializer.append(raw: #","at":"#, into: &out)
+        JSONSerializer.writeInt(at, into: &out)
+        if let ns = atNanoseconds {
+            JSONSerializer.append(raw: #","at_ns":"#, into: &out)
+            JSONSerializer.writeInt(ns, into: &out)
+        }
+        JSONSerializer.writeMembers(extra, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Reads the rest of a listing object in the common shape, its `{"type":"listing"` already
+    /// read; as SessionRecord.decodeMembers, it throws for anything `init(json:)` must decide.
+    static func decodeMembers(_ p: inout JSONParser, depth: Int, more: Bool) throws -> ListingRecord {
+        var complete: Bool? = nil, sessions: Int? = nil, at: Int? = nil, atNanoseconds: Int? = nil
+        var seenNanoseconds = false
+        var extra: [JSONObject.Member] = []
+        var more = more
+        while more {
+            let key = try p.memberKey()
+            if p.matches(key, "complete") {
+                guard complete == nil else { throw NotTheCommonShape() }
+                complete = try p.boolValue()
+            } else if p.matches(key, "sessions") {
+                guard sessions == nil else { throw NotTheCommonShape() }
+                sessions = try p.intValue()
+            } else if p.matches(key, "at") {
+                guard at == nil else { throw NotTheCommonShape() }
+                at = try p.intValue()
+            } else if p.matches(key, "at_ns") {
+                guard !seenNanoseconds else { throw NotTheCommonShape() }
+                seenNanoseconds = true
+                atNanoseconds = try p.optionalIntValue()
+            } else {
+                guard !p.matches(key, "type") else { throw NotTheCommonShape() }
+                extra.append(JSONObject.Member(try p.keyString(key), try p.value(depth: depth)))
+            }
+            more = try p.endOfMember()
+        }
+        guard let complete, let sessions, let at else { throw NotTheCommonShape() }
+        return ListingRecord(complete: complete, sessions: sessions, at: at, atNanoseconds: atNanoseconds, extra: extra)
     }
 }

@@ -35,7 +35,7 @@ public struct LineReader {
         var skipped = 0  // bytes of an over-long line already thrown away
         var scanFrom = start
         while true {
-            if let nl = buffer[scanFrom...].firstIndex(of: 0x0A) {
+            if let nl = newline(from: scanFrom) {
                 lineNumber += 1
                 let lineStart = start
                 start = nl + 1
@@ -69,6 +69,14 @@ public struct LineReader {
             }
             scanFrom = buffer.count
             try fill()
+        }
+    }
+
+    /// Where the first `\n` at or after `from` is.
+    private func newline(from: Int) -> Int? {
+        buffer.withUnsafeBytes { b in
+            guard from < b.count, let base = b.baseAddress, let hit = memchr(base + from, 0x0A, b.count - from) else { return nil }
+            return base.distance(to: UnsafeRawPointer(hit))
         }
     }
 

@@ -31,11 +31,22 @@ public final class Output {
         if buffer.count >= limit { try flush() }
     }
 
-    public func write(_ text: String) throws { try write(Array(text.utf8)) }
+    public func write(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= limit { try flush() }
+    }
 
     /// Writes a record as one JSON line.
     public func writeLine(_ bytes: [UInt8]) throws {
         buffer.append(contentsOf: bytes)
+        buffer.append(0x0A)
+        if buffer.count >= limit { try flush() }
+    }
+
+    /// Writes one line that `body` appends straight into the buffer, as a record's
+    /// `write(into:)` does, so no array is made for it.
+    public func writeLine(_ body: (inout [UInt8]) -> Void) throws {
+        body(&buffer)
         buffer.append(0x0A)
         if buffer.count >= limit { try flush() }
     }

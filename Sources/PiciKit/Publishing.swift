@@ -119,10 +119,10 @@ public final class Publisher {
 
     /// A job whose sessions have all ended: published unless its sentinel says it was.
     func finished(_ job: JobRecord) throws {
-        let sentinel = sentinelPath(job.name, job.jobID)
+        let dir = jobDir(job.name, job.jobID)
+        let sentinel = dir + "/artifacts/published.json"  // sentinelPath, with the dir made once
         if FileSystem.exists(sentinel) {
             // Published pages stay as they are; only a missing one is made again.
-            let dir = jobDir(job.name, job.jobID)
             if !FileSystem.exists(dir + "/index.html") || !FileSystem.exists(dir + "/index.txt") {
                 var shown = job
                 if let s = readSentinelStatus(sentinel) { shown.status = s }

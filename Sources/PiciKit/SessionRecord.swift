@@ -54,9 +54,27 @@ public struct SessionRecord: Equatable, Sendable {
     }
 
     /// The runner is the session that ran pico.sh; the seed tells it by its name's suffix.
-    public var isRunner: Bool { name.hasSuffix(".runner") }
+    public var isRunner: Bool {
+        // The bytes decide when an ASCII byte comes before the dot: then the suffix is whole
+        // Characters. Any other name is asked the Character way.
+        let bytes = name.utf8.withContiguousStorageIfAvailable { u -> Bool? in
+            guard u.count > 7, u[u.count - 8] < 0x80 else { return nil }
+            return ASCIIBytes.equal(u[(u.count - 7)...], ".runner")
+        }
+        return (bytes ?? nil) ?? name.hasSuffix(".runner")
+    }
 
     public var hasEnded: Bool { ended != nil }
+
+    /// The sessions in the order of their names' bytes, equal names as they came (a stable
+    /// sort). Input already in order, as pici-list's is, is returned as it is; otherwise the
+    /// indices are sorted rather than the records, which are large to move.
+    static func sortedByName(_ sessions: [SessionRecord]) -> [SessionRecord] {
+        guard sessions.indices.dropFirst().contains(where: { NameOrder.less(sessions[$0].name, sessions[$0 - 1].name) }) else {
+            return sessions
+        }
+        return sessions.indices.sorted { NameOrder.less(sessions[$0].name, sessions[$1].name) }.map { sessions[$0] }
+    }
 
     static let knownKeys: Set<String> = [
         "type", "name", "repo", "job_id", "short", "pid", "clients", "created", "ended",
@@ -114,5 +132,170 @@ public struct SessionRecord: Equatable, Sendable {
         }
         self.labels = labels
         extra = object.members.filter { !SessionRecord.knownKeys.contains($0.key) }
+    }
+}
+
+// MARK: - Straight from and to bytes
+
+extension SessionRecord {
+    /// The record as JSON text, the bytes `JSONSerializer.bytes(json)` gives, written without
+    /// building the `JSON` value.
+    public func write(into out: inout [UInt8]) {
+        JSONSerializer.append(raw: #"{"type":"session","name":"#, into: &out)
+        JSONSerializer.writeString(name, into: &out)
+        JSONSerializer.append(raw: #","repo":"#, into: &out)
+        JSONSerializer.writeOptionalString(repo, into: &out)
+        JSONSerializer.append(raw: #","job_id":"#, into: &out)
+        JSONSerializer.writeOptionalString(jobID, into: &out)
+        JSONSerializer.append(raw: #","short":"#, into: &out)
+        JSONSerializer.writeOptionalString(short, into: &out)
+        JSONSerializer.append(raw: #","pid":"#, into: &out)
+        JSONSerializer.writeOptionalInt(pid, into: &out)
+        JSONSerializer.append(raw: #","clients":"#, into: &out)
+        JSONSerializer.writeOptionalInt(clients, into: &out)
+        JSONSerializer.append(raw: #","created":"#, into: &out)
+        JSONSerializer.writeInt(created, into: &out)
+        JSONSerializer.append(raw: #","ended":"#, into: &out)
+        JSONSerializer.writeOptionalInt(ended, into: &out)
+        JSONSerializer.append(raw: #","exit_code":"#, into: &out)
+        JSONSerializer.writeOptionalInt(exitCode, into: &out)
+        JSONSerializer.append(raw: #","status":"#, into: &out)
+        JSONSerializer.writeString(status.rawValue, into: &out)
+        JSONSerializer.append(raw: #","cwd":"#, into: &out)
+        JSONSerializer.writeOptionalString(cwd, into: &out)
+        JSONSerializer.append(raw: #","labels":{"#, into: &out)
+        for (i, label) in labels.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONSerializer.writeString(label.key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONSerializer.writeString(label.value, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        JSONSerializer.writeMembers(extra, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// The fields a session record knows, as bits of a set.
+    private enum Field: UInt32 {
+        case type, name, repo, jobID, short, pid, clients, created, ended, exitCode, status, cwd, labels
+
+        var bit: UInt32 { 1 << rawValue }
+        static let required: UInt32 = Field.type.bit | Field.name.bit | Field.created.bit | Field.status.bit
+
+        /// The field that follows in the order `write(into:)` writes them.
+        var next: Field? { Field(rawValue: rawValue + 1) }
+
+        var name: StaticString {
+            switch self {
+            case .type: return "type"
+            case .name: return "name"
+            case .repo: return "repo"
+            case .jobID: return "job_id"
+            case .short: return "short"
+            case .pid: return "pid"
+            case .clients: return "clients"
+            case .created: return "created"
+            case .ended: return "ended"
+            case .exitCode: return "exit_code"
+            case .status: return "status"
+            case .cwd: return "cwd"
+            case .labels: return "labels"
+            }
+        }
+
+        /// The field a member name is, if any: its length and a letter pick the one it can be.
+        static func of(_ key: Range<Int>, in p: JSONParser) -> Field? {
+            guard key.count >= 3 else { return nil }
+            let first = p.bytes[key.lowerBound]
+            let field: Field
+            switch key.count {
+            case 3: field = first == UInt8(ascii: "p") ? .pid : .cwd
+            case 4: field = first == UInt8(ascii: "n") ? .name : first == UInt8(ascii: "r") ? .repo : .type
+            case 5: field = first == UInt8(ascii: "s") ? .short : .ended
+            case 6: field = first == UInt8(ascii: "j") ? .jobID : first == UInt8(ascii: "s") ? .status : .labels
+            case 7: field = p.bytes[key.lowerBound + 1] == UInt8(ascii: "l") ? .clients : .created
+            case 9: field = .exitCode
+            default: return nil
+            }
+            return p.matches(key, field.name) ? field : nil
+        }
+    }
+
+    /// Reads a session object in the common shape straight into the struct: its `{` already
+    /// read, and `"type":"session"` too when `typeRead`; `more` says whether members follow.
+    /// `depth` is the object's nesting depth, as JSONParser counts it.
+    ///
+    /// Throws NotTheCommonShape (or a JSONError) for anything else, such as a field given twice,
+    /// a value of the wrong type or an escaped member name: the line is then read again through
+    /// `init(json:)`, which alone decides what a line that is not plain means and words what is
+    /// wrong with it (FastPathTests holds the two to the same answers).
+    static func decodeMembers(_ p: inout JSONParser, depth: Int, typeRead: Bool, more: Bool) throws -> SessionRecord {
+        var seen: UInt32 = typeRead ? Field.type.bit : 0
+        var name = "", repo: String? = nil, jobID: String? = nil, short: String? = nil, cwd: String? = nil
+        var pid: Int? = nil, clients: Int? = nil, created = 0, ended: Int? = nil, exitCode: Int? = nil
+        var status = SessionStatus.running
+        var labels: [(key: String, value: String)] = []
+        var extra: [JSONObject.Member] = []
+        var more = more
+        // Lines pici wrote have their fields in the order it writes them: each name is checked
+        // against the one expected there, and looked up only when it is another.
+        var expected: Field? = typeRead ? .name : .type
+        while more {
+            let field: Field
+            if let e = expected, p.takeKey(e.name) {
+                field = e
+            } else {
+                let key = try p.memberKey()
+                guard let f = Field.of(key, in: p) else {
+                    extra.append(JSONObject.Member(try p.keyString(key), try p.value(depth: depth)))
+                    expected = nil
+                    more = try p.endOfMember()
+                    continue
+                }
+                field = f
+            }
+            expected = field.next
+            guard seen & field.bit == 0 else { throw NotTheCommonShape() }
+            seen |= field.bit
+            switch field {
+            case .type:
+                let type = try p.plainString()
+                guard p.matches(type, "session") else { throw NotTheCommonShape() }
+            case .name: name = try p.stringValue()
+            case .repo: repo = try p.optionalStringValue()
+            case .jobID: jobID = try p.optionalStringValue()
+            case .short: short = try p.optionalStringValue()
+            case .pid: pid = try p.optionalIntValue()
+            case .clients: clients = try p.optionalIntValue()
+            case .created: created = try p.intValue()
+            case .ended: ended = try p.optionalIntValue()
+            case .exitCode: exitCode = try p.optionalIntValue()
+            case .status:
+                let text = try p.plainString()
+                if p.matches(text, "success") { status = .success }
+                else if p.matches(text, "failed") { status = .failed }
+                else if p.matches(text, "running") { status = .running }
+                else if p.matches(text, "unreachable") { status = .unreachable }
+                else { throw NotTheCommonShape() }
+            case .cwd: cwd = try p.optionalStringValue()
+            case .labels:
+                if p.peek == UInt8(ascii: "n") {
+                    try p.literal("null")
+                } else {
+                    guard depth < JSONParser.maxDepth else { throw NotTheCommonShape() }
+                    var moreLabels = try p.beginObject()
+                    while moreLabels {
+                        let key = try p.memberName()
+                        labels.append((key, try p.stringValue()))
+                        moreLabels = try p.endOfMember()
+                    }
+                }
+            }
+            more = try p.endOfMember()
+        }
+        guard seen & Field.required == Field.required else { throw NotTheCommonShape() }
+        return SessionRecord(
+            name: name, repo: repo, jobID: jobID, short: short, pid: pid, clients: clients, created: created,
+            ended: ended, exitCode: exitCode, status: status, cwd: cwd, labels: labels, extra: extra)
     }
 }

@@ -1,9 +1,10 @@
 import Glibc
 
-/// pici-stage's input: every record of the stream with its line number, read whole before
-/// anything is staged because the listing that dates the jobs comes last.
+/// pici-stage's input: every record of the stream with its line number and its bytes as read,
+/// read whole before anything is staged because the listing that dates the jobs comes last.
 public struct StagingInput {
-    public var records: [(line: Int, record: Record)] = []
+    /// The bytes are passed on as they came: no record is changed, so none is written anew.
+    public var records: [(line: Int, record: Record, bytes: [UInt8])] = []
     /// Lines reported on stderr as not being records.
     public var malformed = 0
     /// The last listing record, if the stream carried one.
@@ -32,7 +33,7 @@ public struct StagingInput {
                 do {
                     let record = try Record.decode(bytes)
                     if case .listing(let l) = record { input.listing = l }
-                    input.records.append((lines.lineNumber, record))
+                    input.records.append((lines.lineNumber, record, bytes))
                 } catch {
                     input.malformed += 1
                     Diagnostics.error("line \(lines.lineNumber): \(error)")
@@ -83,22 +84,27 @@ public struct Staging {
     /// Stages one job and reports what failed on stderr. Returns false when the job must not
     /// be passed on: a name, job id, session name or step name is not a safe path component.
     public mutating func stage(_ job: JobRecord, line: Int? = nil) -> Bool {
-        let place = line.map { "line \($0): " } ?? ""
-        let label = "job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))"
+        // Only for messages, so only made for one.
+        var label: String { "job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))" }
+        var shorts: [String] = []
+        shorts.reserveCapacity(job.sessions.count)
         do {
             try SafeName.check(job.name)
             try SafeName.check(job.jobID)
             for s in job.sessions {
                 try SafeName.check(s.name)  // it becomes an argument of zmx
-                try SafeName.check(Staging.short(of: s, in: job))
+                shorts.append(Staging.short(of: s, in: job))
+                try SafeName.check(shorts[shorts.count - 1])
             }
         } catch {
             unsafeJobs += 1
-            Diagnostics.error("\(place)\(label): \(error); job skipped")
+            Diagnostics.error("\(line.map { "line \($0): " } ?? "")\(label): \(error); job skipped")
             return false
         }
 
         let jobDir = artifactDir + "/" + job.name + "/" + job.jobID
+        var dir = DirectoryHandle(path: jobDir)
+        defer { dir.close() }
         var dirReady = false, dirFailed = false
         // Made only when something is to be written; a job dir that cannot be made is
         // reported once and the job's histories are not fetched for nothing.
@@ -115,12 +121,13 @@ public struct Staging {
             return dirReady
         }
         var staged = 0
-        for s in job.sessions where s.status != .unreachable {
-            let short = Staging.short(of: s, in: job)
+        for (s, short) in zip(job.sessions, shorts) where s.status != .unreachable {
+            if let ended = s.ended, dir.isCurrent(short + ".txt", since: ended), dir.isCurrent(short + ".html", since: ended) {
+                continue
+            }
+            guard makeJobDir() else { break }
             let base = jobDir + "/" + short
             let txt = base + ".txt", html = base + ".html"
-            if let ended = s.ended, Staging.isCurrent(txt, since: ended), Staging.isCurrent(html, since: ended) { continue }
-            guard makeJobDir() else { break }
 
             let fetchStarted = Clock.nowNanoseconds() / 1_000_000_000
             let fragment: [UInt8]
@@ -148,10 +155,9 @@ public struct Staging {
             }
         }
 
-        let styles = jobDir + "/styles.css"
-        if FileSystem.info(styles)?.size != Staging.stylesBytes.count, makeJobDir() {
+        if dir.info("styles.css")?.size != Staging.stylesBytes.count, makeJobDir() {
             do {
-                try FileSystem.writeAtomically(styles, Staging.stylesBytes)
+                try FileSystem.writeAtomically(jobDir + "/styles.css", Staging.stylesBytes)
             } catch {
                 failedWrites += 1
                 Diagnostics.error("\(label): \(error)")
@@ -160,7 +166,7 @@ public struct Staging {
 
         // Until pici-publish has published the job, its state file holds the newest record:
         // rewritten while it runs and whenever a session was staged (it may just have ended).
-        if FileSystem.info(jobDir + "/artifacts/published.json") == nil {
+        if dir.info("artifacts/published.json") == nil {
             let open = OpenJobs.path(artifactDir: artifactDir, name: job.name, jobID: job.jobID)
             if job.status == .running || staged > 0 || FileSystem.info(open) == nil {
                 do {
@@ -189,12 +195,6 @@ public struct Staging {
         session.short ?? JobName.cleanShort(session.name, repo: job.name, jobID: job.jobID)
     }
 
-    /// Whether `path` is a file last written in or after the second `since`.
-    static func isCurrent(_ path: String, since: Int) -> Bool {
-        guard let info = FileSystem.info(path), info.isRegular else { return false }
-        return info.modifiedSeconds >= since
-    }
-
     /// One `zmx history NAME --html`. Empty output is a failure: real zmx exits 0 with nothing
     /// on stdout when the session's daemon does not answer.
     func fetchHistory(_ name: String) throws -> [UInt8] {
@@ -214,5 +214,40 @@ public struct Staging {
     static func setModified(_ path: String, seconds: Int) throws {
         var times = [timespec(tv_sec: 0, tv_nsec: omitTime), timespec(tv_sec: seconds, tv_nsec: 0)]
         guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw FileError("set the time of", path) }
+    }
+}
+
+/// A job's directory, opened once (lazily) so that the files in it are looked up by their
+/// short names: a pass over staged jobs is mostly these lookups, and one relative to an open
+/// directory costs the kernel far less than one that walks the whole path again.
+private struct DirectoryHandle {
+    let path: String
+    /// -2 until the first lookup opens it; -1 when it could not be opened (it may not exist
+    /// yet), in which case lookups go by the full path, as before.
+    private var fd: Int32 = -2
+
+    init(path: String) { self.path = path }
+
+    /// lstat of `name` in the directory, as FileSystem.info gives it.
+    mutating func info(_ name: String) -> FileSystem.Info? {
+        if fd == -2 { fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { return FileSystem.info(path + "/" + name) }
+        var st = stat()
+        guard name.withCString({ fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else { return nil }
+        let type = st.st_mode & S_IFMT
+        return FileSystem.Info(
+            size: Int(st.st_size),
+            modifiedNanoseconds: Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec),
+            isDirectory: type == S_IFDIR, isRegular: type == S_IFREG, isSymlink: type == S_IFLNK)
+    }
+
+    /// Whether `name` is a file last written in or after the second `since`.
+    mutating func isCurrent(_ name: String, since: Int) -> Bool {
+        guard let info = info(name), info.isRegular else { return false }
+        return info.modifiedSeconds >= since
+    }
+
+    func close() {
+        if fd >= 0 { _ = Glibc.close(fd) }
     }
 }

@@ -4,21 +4,47 @@ import Glibc
 public enum TimeFormat {
     /// RFC 3339 in UTC, as Go's time.RFC3339 writes it: `2026-05-11T09:30:00Z`.
     public static func rfc3339(_ unixSeconds: Int) -> String {
-        format(unixSeconds, date: "-", between: "T", suffix: "Z")
+        format(unixSeconds, date: UInt8(ascii: "-"), between: UInt8(ascii: "T"), suffix: UInt8(ascii: "Z"))
     }
 
     /// The seed's formatTimestamp: `2026-05-11 09:30:00`, or `—` when unknown.
     public static func timestamp(_ unixSeconds: Int?) -> String {
         guard let unixSeconds else { return "—" }
-        return format(unixSeconds, date: "-", between: " ", suffix: "")
+        return format(unixSeconds, date: UInt8(ascii: "-"), between: UInt8(ascii: " "), suffix: nil)
     }
 
-    private static func format(_ unixSeconds: Int, date sep: String, between: String, suffix: String) -> String {
+    private static func format(_ unixSeconds: Int, date sep: UInt8, between: UInt8, suffix: UInt8?) -> String {
         var t = time_t(unixSeconds)
         var parts = tm()
         guard gmtime_r(&t, &parts) != nil else { return "—" }
-        return pad(Int(parts.tm_year) + 1900, 4) + sep + pad(Int(parts.tm_mon) + 1, 2) + sep + pad(Int(parts.tm_mday), 2)
-            + between + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2) + suffix
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        appendPadded(Int(parts.tm_year) + 1900, 4, to: &out)
+        out.append(sep)
+        appendPadded(Int(parts.tm_mon) + 1, 2, to: &out)
+        out.append(sep)
+        appendPadded(Int(parts.tm_mday), 2, to: &out)
+        out.append(between)
+        appendPadded(Int(parts.tm_hour), 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded(Int(parts.tm_min), 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded(Int(parts.tm_sec), 2, to: &out)
+        if let suffix { out.append(suffix) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// What `pad` gives, appended as bytes.
+    private static func appendPadded(_ n: Int, _ width: Int, to out: inout [UInt8]) {
+        if width == 2 && n >= 0 && n < 100 {  // months, days and times: the common case
+            out.append(UInt8(ascii: "0") + UInt8(n / 10))
+            out.append(UInt8(ascii: "0") + UInt8(n % 10))
+            return
+        }
+        let start = out.count
+        JSONSerializer.writeInt(n, into: &out)
+        let written = out.count - start
+        if written < width { out.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - written), at: start) }
     }
 
     /// Parses what `rfc3339` writes back to unix seconds.

@@ -21,20 +21,26 @@ public struct ZmxList {
 
     public static func parse(_ bytes: [UInt8]) -> ZmxList {
         var list = ZmxList()
-        var n = 0
-        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            n += 1
-            list.add(line: Array(line), number: n)
+        var number = 0
+        var start = bytes.startIndex
+        while true {
+            number += 1
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.endIndex
+            list.add(line: bytes[start..<end], number: number)
+            if end == bytes.endIndex { break }
+            start = end + 1
         }
         list.sort()
         return list
     }
 
     public mutating func sort() {
-        sessions.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        sessions = SessionRecord.sortedByName(sessions)
     }
 
-    public mutating func add(line bytes: [UInt8], number: Int) {
+    public mutating func add(line bytes: [UInt8], number: Int) { add(line: bytes[...], number: number) }
+
+    mutating func add(line bytes: ArraySlice<UInt8>, number: Int) {
         do {
             if let s = try ZmxList.session(fromLine: bytes) { sessions.append(s) }
         } catch let e as Malformed {
@@ -44,13 +50,81 @@ public struct ZmxList {
         }
     }
 
+    private static func bad(_ reason: String) -> Malformed { Malformed(line: 0, reason: reason) }
+
     /// One line to a session, nil for a line that carries none (blank, or zmx's
     /// `no sessions found` notice); throws Malformed (line 0) for anything else.
-    public static func session(fromLine raw: [UInt8]) throws -> SessionRecord? {
-        func bad(_ reason: String) -> Malformed { Malformed(line: 0, reason: reason) }
+    public static func session(fromLine raw: [UInt8]) throws -> SessionRecord? { try session(fromLine: raw[...]) }
+
+    /// `byCharacters` makes even an ASCII line go the Character way (for tests: both ways
+    /// must read it the same).
+    static func session(fromLine raw: ArraySlice<UInt8>, byCharacters: Bool = false) throws -> SessionRecord? {
         if raw.count > maxLineLength { throw bad("line is \(raw.count) bytes, longer than \(maxLineLength)") }
-        var bytes = raw[...]
+        var bytes = raw
         if bytes.last == 0x0D { bytes = bytes.dropLast() }
+        if !byCharacters, let line = try asciiFields(bytes) {
+            guard case .fields(let fields) = line else { return nil }
+            return try session(fields: fields, in: bytes, ascii: true)
+        }
+        guard case .fields(let fields) = try unicodeFields(bytes) else { return nil }
+        return try session(fields: fields, in: bytes, ascii: false)
+    }
+
+    /// A `key=value` field: where its key and its value are in the line.
+    private typealias Field = (key: Range<Int>, value: Range<Int>)
+
+    private enum Line {
+        case fields([Field])
+        /// Blank, or zmx's `no sessions found` notice.
+        case noSession
+    }
+
+    /// The fields of a line that is ASCII after its indent and `→` mark, as every line zmx
+    /// prints in practice: there each byte is one Character, so splitting bytes is splitting
+    /// text. One pass over the bytes; returns nil for any other line, which `unicodeFields`
+    /// reads. What is wrong is reported in the order `unicodeFields` checks it.
+    private static func asciiFields(_ bytes: ArraySlice<UInt8>) throws -> Line? {
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        while i < end && bytes[i] == 0x20 { i += 1 }
+        if end - i >= 3 && bytes[i] == 0xE2 && bytes[i + 1] == 0x86 && bytes[i + 2] == 0x92 {  // →
+            i += 3
+            while i < end && bytes[i] == 0x20 { i += 1 }
+        }
+        let lineStart = i
+        var fields: [Field] = []
+        fields.reserveCapacity(8)
+        var nul = false, blank = true
+        var notKeyValue: Range<Int>? = nil
+        var fieldStart = i, eq = -1
+        while i <= end {
+            let b = i < end ? bytes[i] : 0x09  // the end closes the last field as a TAB would
+            if b >= 0x80 { return nil }
+            if b == 0x09 {
+                if i > fieldStart {
+                    if eq >= 0 { fields.append((fieldStart..<eq, (eq + 1)..<i)) } else if notKeyValue == nil { notKeyValue = fieldStart..<i }
+                }
+                fieldStart = i + 1
+                eq = -1
+            } else {
+                if b == 0 { nul = true }
+                if b != 0x20 { blank = false }
+                if b == UInt8(ascii: "=") && eq < 0 { eq = i }
+            }
+            i += 1
+        }
+        if nul { throw bad("contains a NUL byte") }
+        if blank { return .noSession }
+        if ASCIIBytes.hasPrefix(bytes[lineStart...], "no sessions found") { return .noSession }
+        if let field = notKeyValue {
+            throw bad("field \(SafeName.quoted(String(decoding: bytes[field], as: UTF8.self))) is not key=value")
+        }
+        return .fields(fields)
+    }
+
+    /// The fields of any other line, split as Swift's Characters fall, for a line whose bytes
+    /// are not all Characters of their own.
+    private static func unicodeFields(_ bytes: ArraySlice<UInt8>) throws -> Line {
         guard let text = String(validating: bytes, as: UTF8.self) else { throw bad("not valid UTF-8") }
         if text.utf8.contains(0) { throw bad("contains a NUL byte") }
         var line = Substring(text)
@@ -59,39 +133,47 @@ public struct ZmxList {
             line.removeFirst()
             while let c = line.first, c == " " { line.removeFirst() }
         }
-        if line.allSatisfy({ $0 == " " || $0 == "\t" }) { return nil }
-        if line.hasPrefix("no sessions found") { return nil }
-
-        var fields: [(key: Substring, value: Substring)] = []
+        if line.allSatisfy({ $0 == " " || $0 == "\t" }) { return .noSession }
+        if line.hasPrefix("no sessions found") { return .noSession }
+        func offset(_ i: String.Index) -> Int { bytes.startIndex + text.utf8.distance(from: text.startIndex, to: i) }
+        var fields: [Field] = []
         for field in line.split(separator: "\t", omittingEmptySubsequences: true) {
             guard let eq = field.firstIndex(of: "=") else {
                 throw bad("field \(SafeName.quoted(String(field))) is not key=value")
             }
-            fields.append((field[..<eq], field[field.index(after: eq)...]))
+            fields.append((offset(field.startIndex)..<offset(eq), offset(field.index(after: eq))..<offset(field.endIndex)))
         }
-        func int(_ key: String, _ value: Substring) throws -> Int {
-            guard let i = Int(value) else { throw bad("\(key)=\(SafeName.quoted(String(value))) is not a whole number") }
+        return .fields(fields)
+    }
+
+    private static func session(fields: [Field], in bytes: ArraySlice<UInt8>, ascii: Bool) throws -> SessionRecord {
+        func text(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
+        func int(_ key: String, _ r: Range<Int>) throws -> Int {
+            guard let i = wholeNumber(bytes[r]) else { throw bad("\(key)=\(SafeName.quoted(text(r))) is not a whole number") }
             return i
         }
+        func matches(_ r: Range<Int>, _ word: StaticString) -> Bool { ASCIIBytes.equal(bytes[r], word) }
         var name: String?
         var pid: Int?, clients: Int?, created: Int?, ended: Int?, exitCode: Int?
         var cwd: String?
         var unreachable = false
         var labels: [(key: String, value: String)] = []
         for (key, value) in fields {
-            switch key {
-            case "name", "session_name": name = String(value)
-            case "pid": pid = try int("pid", value)
-            case "clients": clients = try int("clients", value)
-            case "created": created = try int("created", value)
-            case "ended": ended = try int("ended", value)
-            case "exit_code": exitCode = try int("exit_code", value)
-            case "cwd": cwd = pathOfFileURL(String(value))
-            case "start_dir", "started_in": cwd = String(value)
-            case "err":
+            switch key.count {
+            case 3 where matches(key, "pid"): pid = try int("pid", value)
+            case 3 where matches(key, "cwd"): cwd = ascii ? pathOfFileURL(ascii: bytes[value]) : pathOfFileURL(text(value))
+            case 3 where matches(key, "err"):
                 unreachable = true
-                labels.append(("err", String(value)))
-            default: labels.append((String(key), String(value)))
+                labels.append(("err", text(value)))
+            case 4 where matches(key, "name"): name = text(value)
+            case 5 where matches(key, "ended"): ended = try int("ended", value)
+            case 7 where matches(key, "clients"): clients = try int("clients", value)
+            case 7 where matches(key, "created"): created = try int("created", value)
+            case 9 where matches(key, "exit_code"): exitCode = try int("exit_code", value)
+            case 9 where matches(key, "start_dir"): cwd = text(value)
+            case 10 where matches(key, "started_in"): cwd = text(value)
+            case 12 where matches(key, "session_name"): name = text(value)
+            default: labels.append((text(key), text(value)))
             }
         }
         guard let name, !name.isEmpty else { throw bad("no name= field") }
@@ -110,12 +192,45 @@ public struct ZmxList {
             created: created ?? 0, ended: ended, exitCode: exitCode, status: status, cwd: cwd, labels: labels)
     }
 
+    /// The number as `Int(text)` reads it: an optional sign, then digits, nil on overflow.
+    static func wholeNumber(_ digits: ArraySlice<UInt8>) -> Int? {
+        var i = digits.startIndex
+        let negative = i < digits.endIndex && digits[i] == UInt8(ascii: "-")
+        if i < digits.endIndex && (negative || digits[i] == UInt8(ascii: "+")) { i += 1 }
+        guard i < digits.endIndex else { return nil }
+        var value = 0
+        while i < digits.endIndex {
+            let d = digits[i] &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (next, o2) = negative ? times10.subtractingReportingOverflow(Int(d)) : times10.addingReportingOverflow(Int(d))
+            guard !o1 && !o2 else { return nil }
+            value = next
+            i += 1
+        }
+        return value
+    }
+
     /// `file://HOST/PATH` → `/PATH`, with %XX escapes decoded; anything else as it is.
     public static func pathOfFileURL(_ url: String) -> String {
+        url.utf8.allSatisfy({ $0 < 0x80 }) ? pathOfFileURL(ascii: url.utf8) : pathOfFileURLByCharacters(url)
+    }
+
+    /// pathOfFileURL on Swift's Characters, for URLs that are not ASCII.
+    static func pathOfFileURLByCharacters(_ url: String) -> String {
         guard url.hasPrefix("file://") else { return url }
         let rest = url.dropFirst(7)
         guard let slash = rest.firstIndex(of: "/") else { return url }
         return percentDecoded(String(rest[slash...]))
+    }
+
+    /// pathOfFileURL for ASCII bytes, where each byte is a Character and can be cut directly.
+    static func pathOfFileURL<C: Collection<UInt8>>(ascii url: C) -> String {
+        guard ASCIIBytes.hasPrefix(url, "file://"), let slash = url.dropFirst(7).firstIndex(of: UInt8(ascii: "/")) else {
+            return String(decoding: url, as: UTF8.self)
+        }
+        let path = String(decoding: url[slash...], as: UTF8.self)
+        return url[slash...].contains(UInt8(ascii: "%")) ? percentDecoded(path) : path
     }
 
     static func percentDecoded(_ s: String) -> String {

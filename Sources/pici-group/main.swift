@@ -23,10 +23,10 @@ Tool.main("pici-group", help: help, options: []) { _ in
         switch record {
         case .session(let s): sessions.append(s)
         case .listing(let l): listings.append(l)
-        case .job, .other: try out.writeLine(record.lineBytes)
+        case .job, .other: try out.writeLine { record.write(into: &$0) }
         }
     }
-    for job in JobGrouping.jobs(from: sessions) { try out.writeLine(JSONSerializer.bytes(job.json)) }
-    for l in listings { try out.writeLine(JSONSerializer.bytes(l.json)) }
+    for job in JobGrouping.jobs(from: sessions) { try out.writeLine { job.write(into: &$0) } }
+    for l in listings { try out.writeLine { l.write(into: &$0) } }
     return reader.malformed == 0 ? .ok : .dataError
 }

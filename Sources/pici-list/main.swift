@@ -42,11 +42,11 @@ Tool.main("pici-list", help: help, options: [
     let out = Output.standard
     var count = 0
     for s in list.sessions where args.has("all") || s.name.hasPrefix("ci.") {
-        try out.writeLine(JSONSerializer.bytes(s.json))
+        try out.writeLine { s.write(into: &$0) }
         count += 1
     }
     // A listing with a bad line is not proof that a missing job has gone.
     let listing = ListingRecord(complete: list.malformed.isEmpty, sessions: count, at: at / 1_000_000_000, atNanoseconds: at)
-    try out.writeLine(JSONSerializer.bytes(listing.json))
+    try out.writeLine { listing.write(into: &$0) }
     return list.malformed.isEmpty ? .ok : .dataError
 }

@@ -34,9 +34,9 @@ Tool.main("pici-stage", help: help, options: [
         artifactDir: args.value("artifact-dir") ?? Staging.defaultArtifactDir, zmx: zmx,
         seenAtNanoseconds: input.listing?.instantNanoseconds ?? Clock.nowNanoseconds())
     let out = Output.standard
-    for (line, record) in input.records {
+    for (line, record, bytes) in input.records {
         if case .job(let job) = record, !staging.stage(job, line: line) { continue }
-        try out.writeLine(record.lineBytes)
+        try out.writeLine(bytes)
     }
     return staging.exitStatus(malformedLines: input.malformed)
 }
