@@ -8,7 +8,7 @@ MAN1 = $(wildcard man/*.1)
 MAN5 = $(wildcard man/*.5)
 MAN7 = $(wildcard man/*.7)
 RELEASE = .build/release
-SWIFT_RELEASE = swift build -c release --static-swift-stdlib -Xswiftc -gnone
+SWIFT_RELEASE = swift build -c release --static-swift-stdlib -Xswiftc -static-executable -Xswiftc -gnone
 
 .PHONY: all build debug test unit chaos install-check lint conformance demo install uninstall bench clean
 
