@@ -65,6 +65,7 @@ public struct Staging {
 
     /// Jobs skipped because a name would not be a safe path component.
     public private(set) var unsafeJobs = 0
+    public private(set) var unsafeSessions = 0
     /// Sessions whose history could not be fetched.
     public private(set) var failedFetches = 0
     /// Artifact or state files that could not be written.
@@ -82,24 +83,33 @@ public struct Staging {
     private static let stylesBytes = Array(Styles.css.utf8)
 
     /// Stages one job and reports what failed on stderr. Returns false when the job must not
-    /// be passed on: a name, job id, session name or step name is not a safe path component.
+    /// be passed on: its name or job id is not a safe path component. A session whose name
+    /// or step name is unsafe is reported and not staged, but its job still flows, so the job
+    /// is published with its real result rather than taken for vanished.
     public mutating func stage(_ job: JobRecord, line: Int? = nil) -> Bool {
         // Only for messages, so only made for one.
-        var label: String { "job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))" }
-        var shorts: [String] = []
-        shorts.reserveCapacity(job.sessions.count)
+        var label: String { "\(line.map { "line \($0): " } ?? "")job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))" }
         do {
             try SafeName.check(job.name)
             try SafeName.check(job.jobID)
-            for s in job.sessions {
-                try SafeName.check(s.name)  // it becomes an argument of zmx
-                shorts.append(Staging.short(of: s, in: job))
-                try SafeName.check(shorts[shorts.count - 1])
-            }
         } catch {
             unsafeJobs += 1
-            Diagnostics.error("\(line.map { "line \($0): " } ?? "")\(label): \(error); job skipped")
+            Diagnostics.error("\(label): \(error); job skipped")
             return false
+        }
+        var shorts: [String?] = []
+        shorts.reserveCapacity(job.sessions.count)
+        for s in job.sessions {
+            let short = Staging.short(of: s, in: job)
+            do {
+                try SafeName.check(s.name)  // it becomes an argument of zmx
+                try SafeName.check(short)
+                shorts.append(short)
+            } catch {
+                unsafeSessions += 1
+                Diagnostics.error("\(label): session \(SafeName.quoted(s.name)): \(error); not staged")
+                shorts.append(nil)
+            }
         }
 
         let jobDir = artifactDir + "/" + job.name + "/" + job.jobID
@@ -121,7 +131,8 @@ public struct Staging {
             return dirReady
         }
         var staged = 0
-        for (s, short) in zip(job.sessions, shorts) where s.status != .unreachable {
+        for (s, maybeShort) in zip(job.sessions, shorts) where s.status != .unreachable {
+            guard let short = maybeShort else { continue }
             if let ended = s.ended, dir.isCurrent(short + ".txt", since: ended), dir.isCurrent(short + ".html", since: ended) {
                 continue
             }
@@ -184,7 +195,7 @@ public struct Staging {
     /// name (65), then a zmx failure (69).
     public func exitStatus(malformedLines: Int) -> ExitStatus {
         if failedWrites > 0 { return .cannotCreate }
-        if malformedLines > 0 || unsafeJobs > 0 { return .dataError }
+        if malformedLines > 0 || unsafeJobs > 0 || unsafeSessions > 0 { return .dataError }
         if failedFetches > 0 { return .unavailable }
         return .ok
     }

@@ -230,6 +230,17 @@ final class HostileInputTests: XCTestCase {
                     XCTAssertTrue(jobIndex.contains(">\(HTML.escape(value))</a>"), "\(what) in its job's index", file: file, line: line)
                     XCTAssertTrue(jobIndex.contains("href=\"\(HTML.linkSegment(value)).html\""), "\(what) linked", file: file, line: line)
                 }
+            } else if step {
+                // The unsafe step is reported and never staged; its job still flows and is
+                // published once with its real result (not taken for vanished).
+                XCTAssertTrue(stderr.contains(SafeName.quoted(value)), "\(what) not reported: \(stderr)", file: file, line: line)
+                XCTAssertEqual(mine.count, 1, "\(what): \(out)", file: file, line: line)
+                XCTAssertEqual(mine.first?["status"] as? String, "success", what, file: file, line: line)
+                let fetched = scene.calls.filter { $0.hasPrefix("history ") && $0.contains(id) }
+                XCTAssertTrue(fetched.allSatisfy { $0 == "history ci.\(repo).\(id).runner --html" }, "\(what): \(fetched)", file: file, line: line)
+                let made = Set(scene.tree(art).filter { $0.contains(id) }.map { ($0 as NSString).lastPathComponent })
+                XCTAssertTrue(made.isSubset(of: [id, "index.html", "index.txt", "runner.html", "runner.txt", "styles.css", "artifacts", "published.json"]),
+                              "\(what): files made \(made)", file: file, line: line)
             } else {
                 XCTAssertTrue(stderr.contains(SafeName.quoted(value)), "\(what) not reported: \(stderr)", file: file, line: line)
                 XCTAssertEqual(mine.count, 0, what, file: file, line: line)
