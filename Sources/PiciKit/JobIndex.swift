@@ -127,14 +127,14 @@ public enum JobIndex {
             out += "<tbody>\n"
             for r in rows {
                 let link = HTML.linkSegment(r.short)
-                out += "<tr class=\"row-\(Styles.statusClass(r.status).dropFirst("status-".count))\">"
-                out += "<td class=\"lead\" data-label=\"step\"><a href=\"\(link).html\" title=\"\(e(r.session.name))\">\(e(r.short))</a></td>"
-                out += "<td class=\"state\" data-label=\"status\">\(Styles.badge(r.status))</td>"
-                out += "<td class=\"num\" data-label=\"exit\">\(r.exitCode.isEmpty ? "—" : e(r.exitCode))</td>"
-                out += "<td class=\"num\" data-label=\"duration\">\(e(r.duration))</td>"
-                out += "<td class=\"time\" data-label=\"started\">\(TimeFormat.timestamp(r.session.created > 0 ? r.session.created : nil))</td>"
-                out += "<td class=\"time\" data-label=\"ended\">\(TimeFormat.timestamp(r.session.ended))</td>"
-                out += "<td class=\"links\" data-label=\"log\"><a href=\"\(link).html\">html</a><a href=\"\(link).txt\">txt</a></td>"
+                out += Styles.rowOpen(r.status)
+                out += Styles.cell("lead", "step", "<a href=\"\(link).html\" title=\"\(e(r.session.name))\">\(e(r.short))</a>")
+                out += Styles.cell("state", "status", Styles.badge(r.status))
+                out += Styles.cell("num", "exit", r.exitCode.isEmpty ? "—" : e(r.exitCode))
+                out += Styles.cell("num", "duration", e(r.duration))
+                out += Styles.cell("time", "started", TimeFormat.timestamp(r.session.created > 0 ? r.session.created : nil))
+                out += Styles.cell("time", "ended", TimeFormat.timestamp(r.session.ended))
+                out += Styles.cell("links", "log", "<a href=\"\(link).html\">html</a><a href=\"\(link).txt\">txt</a>")
                 out += "</tr>\n"
             }
             out += "</tbody>\n</table>\n</div>\n"
@@ -150,7 +150,7 @@ public enum JobIndex {
             out += "<tbody>\n"
             for a in page.artifacts {
                 out += "<tr><td class=\"lead full\" data-label=\"file\"><a href=\"artifacts/\(HTML.linkSegment(a.name))\">\(e(a.name))</a></td>"
-                out += "<td class=\"num\" data-label=\"size\">\(formatFileSize(a.size))</td>"
+                out += Styles.cell("num", "size", formatFileSize(a.size))
                 out += "<td class=\"time\" data-label=\"modified\">\(TimeFormat.timestamp(a.modified))</td></tr>\n"
             }
             out += "</tbody>\n</table>\n</div>\n"

@@ -26,6 +26,16 @@ public enum Styles {
 
     /// A status as a pill: icon and word together, coloured by class, so it reads without
     /// colour and without the emoji font.
+    /// A table row marked with its status, so a failed or running row stands out.
+    static func rowOpen(_ status: String) -> String {
+        "<tr class=\"row-\(statusClass(status).dropFirst("status-".count))\">"
+    }
+
+    /// A table cell; `label` names the column when a phone shows the row as a card.
+    static func cell(_ cls: String, _ label: String, _ content: String) -> String {
+        "<td class=\"\(cls)\" data-label=\"\(label)\">\(content)</td>"
+    }
+
     public static func badge(_ status: String) -> String {
         "<span class=\"badge \(statusClass(status))\">\(icon(status)) \(HTML.escape(status))</span>"
     }

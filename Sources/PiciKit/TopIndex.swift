@@ -77,12 +77,12 @@ public enum TopIndex {
             out += "<th scope=\"col\">duration</th><th scope=\"col\">ended</th></tr></thead>\n<tbody>\n"
             for j in shown {
                 let href = HTML.linkSegment(j.name) + "/" + HTML.linkSegment(j.jobID) + "/index.html"
-                out += "<tr class=\"row-\(Styles.statusClass(j.status).dropFirst("status-".count))\">"
-                out += "<td class=\"lead\" data-label=\"job\"><a href=\"\(href)\"><code>\(e(j.jobID))</code></a></td>"
-                out += "<td class=\"state\" data-label=\"status\">\(Styles.badge(j.status))</td>"
-                out += "<td class=\"time\" data-label=\"started\">\(TimeFormat.timestamp(j.startedAt.flatMap(TimeFormat.parseRFC3339)))</td>"
-                out += "<td class=\"num\" data-label=\"duration\">\(j.duration.isEmpty ? "—" : e(j.duration))</td>"
-                out += "<td class=\"time\" data-label=\"ended\">\(TimeFormat.timestamp(j.endedAt.flatMap(TimeFormat.parseRFC3339)))</td>"
+                out += Styles.rowOpen(j.status)
+                out += Styles.cell("lead", "job", "<a href=\"\(href)\"><code>\(e(j.jobID))</code></a>")
+                out += Styles.cell("state", "status", Styles.badge(j.status))
+                out += Styles.cell("time", "started", TimeFormat.timestamp(j.startedAt.flatMap(TimeFormat.parseRFC3339)))
+                out += Styles.cell("num", "duration", j.duration.isEmpty ? "—" : e(j.duration))
+                out += Styles.cell("time", "ended", TimeFormat.timestamp(j.endedAt.flatMap(TimeFormat.parseRFC3339)))
                 out += "</tr>\n"
             }
             out += "</tbody>\n</table>\n</div>\n</section>\n"
