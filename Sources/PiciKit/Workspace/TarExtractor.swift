@@ -11,7 +11,7 @@ public struct TarExtractor {
     /// corrupt member; whatever was already written inside `dir` stays.
     public static func extract(archive: String, into dir: String) throws -> [String] {
         let reader = try ArchiveReader(path: archive)
-        let destination = try Destination(path: dir)
+        let destination = try TarDestination(path: dir)
         var extraction = Extraction(reader: reader, destination: destination)
         return try extraction.run()
     }
@@ -25,7 +25,7 @@ private let maxMetadataSize = 1 << 20
 
 private struct Extraction {
     let reader: ArchiveReader
-    let destination: Destination
+    let destination: TarDestination
     var written: [String] = []
     /// Members a hard link may point at: only what this archive already put in place.
     var linkable: Set<String> = []
@@ -39,7 +39,7 @@ private struct Extraction {
     var paxLinkPath: String?
     var paxSize: Int?
 
-    init(reader: ArchiveReader, destination: Destination) {
+    init(reader: ArchiveReader, destination: TarDestination) {
         self.reader = reader
         self.destination = destination
     }
@@ -336,211 +336,4 @@ private func writeAll(_ fd: Int32, _ chunk: UnsafeRawBufferPointer) -> Int32? {
         left -= n
     }
     return nil
-}
-
-// MARK: - Destination
-
-/// The destination directory, held open so every member is resolved from this descriptor
-/// rather than from a path string that a symlink could redirect.
-private final class Destination {
-    enum EntryKind { case missing, directory, symlink, other, failed(Int32) }
-
-    let path: String
-    let fd: Int32
-
-    init(path: String) throws {
-        self.path = path
-        try Destination.makeDirectories(path)
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw TarError.io(path: path, errno: errno) }
-        self.fd = fd
-    }
-
-    deinit { close(fd) }
-
-    /// The destination itself is trusted input, so plain mkdir -p is fine here.
-    private static func makeDirectories(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for part in path.split(separator: "/") {
-            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw TarError.io(path: prefix, errno: errno) }
-        }
-    }
-
-    func error(_ relative: String, _ code: Int32) -> TarError {
-        .io(path: path + "/" + relative, errno: code)
-    }
-
-    func kind(_ dirfd: Int32, _ name: String) -> EntryKind {
-        var st = stat()
-        if fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
-            return errno == ENOENT ? .missing : .failed(errno)
-        }
-        switch st.st_mode & 0o170000 {
-        case 0o040000: return .directory
-        case 0o120000: return .symlink
-        default: return .other
-        }
-    }
-
-    /// Opens the directory `parts` (relative to the destination), creating missing ones with
-    /// 0755 when asked. Each step is lstat-checked and opened with O_NOFOLLOW, so no component
-    /// can be a symlink. The caller closes the returned descriptor.
-    func openDirectory(_ parts: ArraySlice<String>, member: String, create: Bool) throws -> Int32 {
-        var current = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        guard current >= 0 else { throw TarError.io(path: path, errno: errno) }
-        var relative = ""
-        for part in parts {
-            relative += (relative.isEmpty ? "" : "/") + part
-            switch kind(current, part) {
-            case .missing where create:
-                if mkdirat(current, part, 0o755) != 0 && errno != EEXIST {
-                    let e = errno
-                    close(current)
-                    throw error(relative, e)
-                }
-            case .missing:
-                close(current)
-                throw error(relative, ENOENT)
-            case .directory:
-                break
-            case .symlink:
-                close(current)
-                throw TarError.unsafeMember(name: member, reason: "path passes through symlink \"\(relative)\"")
-            case .other:
-                close(current)
-                throw error(relative, ENOTDIR)
-            case .failed(let e):
-                close(current)
-                throw error(relative, e)
-            }
-            let next = openat(current, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let e = errno
-            close(current)
-            guard next >= 0 else {
-                // ELOOP: it became a symlink after the lstat above.
-                if e == ELOOP {
-                    throw TarError.unsafeMember(name: member, reason: "path passes through symlink \"\(relative)\"")
-                }
-                throw error(relative, e)
-            }
-            current = next
-        }
-        return current
-    }
-
-    /// Clears the way for a new file or link: an existing file or symlink is unlinked (never
-    /// followed); a directory is left alone and reported.
-    func removeNonDirectory(_ dirfd: Int32, _ name: String, relative: String) throws {
-        switch kind(dirfd, name) {
-        case .missing: return
-        case .directory: throw error(relative, EISDIR)
-        case .failed(let e): throw error(relative, e)
-        case .symlink, .other:
-            if unlinkat(dirfd, name, 0) != 0 && errno != ENOENT { throw error(relative, errno) }
-        }
-    }
-}
-
-// MARK: - Reading
-
-/// Buffered sequential reader over the archive; tracks the byte offset for error reports.
-private final class ArchiveReader {
-    let path: String
-    let fd: Int32
-    /// Known for regular files, so a size running past EOF is caught before anything is written.
-    let fileSize: Int?
-    private let capacity = 64 * 1024
-    private let buffer: UnsafeMutableRawPointer
-    private var start = 0
-    private var end = 0
-    private(set) var offset = 0
-
-    init(path: String) throws {
-        self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw TarError.io(path: path, errno: errno) }
-        var st = stat()
-        if fstat(fd, &st) == 0 && st.st_mode & 0o170000 == 0o100000 {
-            fileSize = Int(st.st_size)
-        } else {
-            fileSize = nil
-        }
-        self.fd = fd
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-    }
-
-    deinit {
-        buffer.deallocate()
-        close(fd)
-    }
-
-    /// Refills an empty buffer; false at EOF.
-    private func fill() throws -> Bool {
-        while true {
-            let n = Glibc.read(fd, buffer, capacity)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw TarError.io(path: path, errno: errno)
-            }
-            start = 0
-            end = n
-            return n > 0
-        }
-    }
-
-    func ensureAvailable(_ count: Int, headerOffset: Int) throws {
-        guard let fileSize else { return }
-        if count > fileSize - offset {
-            throw TarError.corrupt(offset: headerOffset, reason: "member size runs past the end of the archive")
-        }
-    }
-
-    /// The next 512-byte block; nil at a clean EOF.
-    func readBlock() throws -> [UInt8]? {
-        let blockOffset = offset
-        var block = [UInt8]()
-        block.reserveCapacity(TarHeader.blockSize)
-        while block.count < TarHeader.blockSize {
-            if start == end {
-                guard try fill() else {
-                    if block.isEmpty { return nil }
-                    throw TarError.corrupt(offset: blockOffset, reason: "archive ends inside a header block")
-                }
-            }
-            let n = min(TarHeader.blockSize - block.count, end - start)
-            block.append(contentsOf: UnsafeRawBufferPointer(start: buffer + start, count: n))
-            start += n
-            offset += n
-        }
-        return block
-    }
-
-    /// Hands the next `count` bytes to `body` in buffer-sized chunks.
-    func stream(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var left = count
-        while left > 0 {
-            if start == end {
-                guard try fill() else {
-                    throw TarError.corrupt(offset: offset, reason: "member data runs past the end of the archive")
-                }
-            }
-            let n = min(left, end - start)
-            try body(UnsafeRawBufferPointer(start: buffer + start, count: n))
-            start += n
-            offset += n
-            left -= n
-        }
-    }
-
-    func read(_ count: Int) throws -> [UInt8] {
-        var data = [UInt8]()
-        data.reserveCapacity(count)
-        try stream(count) { data.append(contentsOf: $0) }
-        return data
-    }
-
-    func skip(_ count: Int) throws {
-        try stream(count) { _ in }
-    }
 }
