@@ -1,9 +1,11 @@
 import Glibc
 
 /// Runs an external command with posix_spawn, feeds it stdin, reads stdout and stderr
-/// concurrently through pipes, and waits with waitpid. Foundation's Process is slow on Linux
-/// and waits for EOF, which never comes when the child leaves a daemon holding the pipe
-/// (`zmx run -d` does); here the child's exit ends the wait and the pipes are drained then.
+/// concurrently through pipes, and waits for its exit in the same poll(2) (`Child`,
+/// `ChildPool`): nothing sleeps, so a call costs what the command costs. Foundation's Process
+/// is slow on Linux and waits for EOF, which never comes when the child leaves a daemon
+/// holding the pipe (`zmx run -d` does); here the child's exit ends the wait and the pipes
+/// are drained then.
 public enum Spawn {
     public struct Result: Sendable {
         /// The exit code, or 128 + the signal that ended the child.
@@ -38,7 +40,18 @@ public enum Spawn {
         _ argv: [String], input: [UInt8]? = nil, cwd: String? = nil, environment: [String]? = nil,
         stdout: Sink = .capture, stderr: Sink = .capture, timeout: Double? = nil
     ) throws -> Result {
+        try start(argv, input: input, cwd: cwd, environment: environment, stdout: stdout, stderr: stderr, timeout: timeout).wait()
+    }
+
+    /// Starts `argv` and returns at once; a `ChildPool` (or `Child.wait`) feeds it, reads it
+    /// and reaps it. The child has a process group of its own, so a timeout or a stop can end
+    /// everything it started.
+    public static func start(
+        _ argv: [String], input: [UInt8]? = nil, cwd: String? = nil, environment: [String]? = nil,
+        stdout: Sink = .capture, stderr: Sink = .capture, timeout: Double? = nil
+    ) throws -> Child {
         precondition(!argv.isEmpty, "empty command")
+        ExitNotice.prepare()
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         func closeAll() {
             for fd in inPipe + outPipe + errPipe where fd >= 0 { close(fd) }
@@ -136,101 +149,9 @@ public enum Spawn {
             closeAll()
             throw Failure(command: argv[0], errno: rc)
         }
-        defer { closeAll() }
-        return communicate(pid: pid, input: input ?? [], inFD: &inPipe[1], outFD: outPipe[0], errFD: errPipe[0], timeout: timeout)
-    }
-
-    private static func communicate(
-        pid: pid_t, input: [UInt8], inFD: inout Int32, outFD: Int32, errFD: Int32, timeout: Double?
-    ) -> Result {
-        var out: [UInt8] = [], err: [UInt8] = []
-        var outOpen = outFD >= 0, errOpen = errFD >= 0
-        var written = 0
-        for fd in [inFD, outFD, errFD] where fd >= 0 {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
-        if inFD >= 0 && input.isEmpty { close(inFD); inFD = -1 }
-        let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
-        var exitStatus: Int32? = nil
-        var timedOut = false
-        var buffer = [UInt8](repeating: 0, count: 65536)
-
-        func drain(_ fd: Int32, into sink: inout [UInt8]) -> Bool {
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-                if n > 0 { sink.append(contentsOf: buffer[0..<n]); continue }
-                if n == 0 { return false }
-                if errno == EINTR { continue }
-                return errno == EAGAIN || errno == EWOULDBLOCK
-            }
-        }
-
-        while exitStatus == nil {
-            var fds: [pollfd] = []
-            if outOpen { fds.append(pollfd(fd: outFD, events: Int16(POLLIN), revents: 0)) }
-            if errOpen { fds.append(pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)) }
-            if inFD >= 0 { fds.append(pollfd(fd: inFD, events: Int16(POLLOUT), revents: 0)) }
-            // With every pipe closed only the exit is left to wait for; while a daemon may
-            // hold a pipe open, look at the child every 10 ms.
-            var wait: Int32 = fds.isEmpty ? -1 : 10
-            if let deadline {
-                let left = Int32(max(0, (deadline - Clock.monotonicSeconds()) * 1000))
-                wait = wait < 0 ? left : min(wait, left)
-            }
-            if fds.isEmpty {
-                exitStatus = reap(pid, block: deadline == nil)
-                if exitStatus == nil {
-                    if let deadline, Clock.monotonicSeconds() >= deadline {
-                        timedOut = true
-                        exitStatus = kill(pid)
-                    } else {
-                        usleep(5000)
-                    }
-                }
-                continue
-            }
-            let ready = poll(&fds, nfds_t(fds.count), wait)
-            if ready < 0 && errno != EINTR { break }
-            for p in fds where p.revents != 0 {
-                if p.fd == outFD { outOpen = drain(outFD, into: &out) }
-                else if p.fd == errFD { errOpen = drain(errFD, into: &err) }
-                else if p.fd == inFD {
-                    if p.revents & Int16(POLLERR | POLLHUP) != 0 { close(inFD); inFD = -1; continue }
-                    let n = input.withUnsafeBytes { write(inFD, $0.baseAddress! + written, $0.count - written) }
-                    if n > 0 { written += n }
-                    if (n < 0 && errno != EAGAIN && errno != EINTR) || written == input.count { close(inFD); inFD = -1 }
-                }
-            }
-            if let s = reap(pid, block: false) {
-                exitStatus = s
-            } else if let deadline, Clock.monotonicSeconds() >= deadline {
-                timedOut = true
-                exitStatus = kill(pid)
-            }
-        }
-        // The child is gone; take what its pipes hold now, without waiting for an EOF that a
-        // daemon it left behind may hold back forever.
-        if outOpen { _ = drain(outFD, into: &out) }
-        if errOpen { _ = drain(errFD, into: &err) }
-        if inFD >= 0 { close(inFD); inFD = -1 }
-        return Result(status: exitStatus ?? 70, stdout: out, stderr: err, timedOut: timedOut)
-    }
-
-    private static func reap(_ pid: pid_t, block: Bool) -> Int32? {
-        var status: Int32 = 0
-        while true {
-            let r = waitpid(pid, &status, block ? 0 : WNOHANG)
-            if r == 0 { return nil }
-            if r < 0 { if errno == EINTR { continue }; return 70 }
-            let low = status & 0x7F
-            return low == 0 ? (status >> 8) & 0xFF : 128 + low
-        }
-    }
-
-    private static func kill(_ pid: pid_t) -> Int32 {
-        _ = Glibc.kill(-pid, SIGKILL)
-        _ = Glibc.kill(pid, SIGKILL)
-        return reap(pid, block: true) ?? 137
+        return Child(
+            pid: pid, command: argv[0], input: input ?? [], inFD: inPipe[1], outFD: outPipe[0], errFD: errPipe[0],
+            timeout: timeout)
     }
 }
 

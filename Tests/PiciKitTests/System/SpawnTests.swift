@@ -1,5 +1,5 @@
 import Foundation
-import PiciKit
+@testable import PiciKit
 import XCTest
 
 /// Running external commands: output, input, exit codes, signals, timeouts, and a child that
@@ -165,5 +165,72 @@ final class SpawnTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("exit 1"), "\(error)")
         }
         XCTAssertEqual(try ZmxCommand(override: "false", timeout: 5).run([], check: false).status, 1)
+    }
+
+    // MARK: Waiting without sleeping
+
+    func testTheSignalPathWaitsAsThePidfdPathDoes() throws {
+        // Where pidfd_open is refused, a SIGCHLD self-pipe wakes the poll instead.
+        ExitNotice.forceSignalPath = true
+        defer { ExitNotice.forceSignalPath = false }
+        XCTAssertEqual(try Spawn.run(["bash", "-c", "echo hi; exit 3"], timeout: 10).status, 3)
+        XCTAssertEqual(try Spawn.run(["bash", "-c", "echo hi"], timeout: 10).stdoutText, "hi\n")
+        let daemon = try Spawn.run(["bash", "-c", "sleep 5 & echo out"], timeout: 30)
+        XCTAssertEqual(daemon.stdoutText, "out\n")
+        XCTAssertFalse(daemon.timedOut)
+        let slow = try Spawn.run(["sleep", "10"], stdout: .discard, stderr: .discard, timeout: 0.3)
+        XCTAssertTrue(slow.timedOut)
+        let pool = ChildPool(limit: 3)
+        for i in 0..<3 { pool.add(try Spawn.start(["bash", "-c", "exit \(i)"]), tag: i) }
+        var got: [Int: Int32] = [:]
+        while !pool.isEmpty { for (tag, r) in pool.next() { got[tag] = r.status } }
+        XCTAssertEqual(got, [0: 0, 1: 1, 2: 2])
+    }
+
+    func testAPoolWaitsOnManyChildrenAtOnce() throws {
+        // Three children that each take 0.5 s, in flight together: done in about 0.5 s, and
+        // each result comes back under its own tag.
+        let pool = ChildPool(limit: 3)
+        XCTAssertEqual(pool.limit, 3)
+        let start = Date()
+        for i in 0..<3 {
+            pool.add(try Spawn.start(["bash", "-c", "sleep 0.5; echo \(i)"], timeout: 10), tag: i)
+        }
+        XCTAssertTrue(pool.isFull)
+        var out: [Int: String] = [:]
+        while !pool.isEmpty { for (tag, r) in pool.next() { out[tag] = r.stdoutText } }
+        XCTAssertEqual(out, [0: "0\n", 1: "1\n", 2: "2\n"])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1.4, "the children ran one after another")
+    }
+
+    func testAPoolReturnsAtItsDeadlineWithChildrenStillRunning() throws {
+        let pool = ChildPool(limit: 1)
+        pool.add(try Spawn.start(["sleep", "10"], stdout: .discard, stderr: .discard), tag: 7)
+        XCTAssertTrue(pool.next(until: Clock.monotonicSeconds() + 0.2).isEmpty)
+        XCTAssertEqual(pool.tags, [7])
+        let stopped = pool.stopAll(grace: 1)
+        XCTAssertEqual(stopped.map(\.tag), [7])
+        XCTAssertEqual(stopped.first?.result.status, 128 + SIGTERM)
+        XCTAssertTrue(pool.isEmpty)
+    }
+
+    func testStopAllEndsTheWholeProcessGroup() throws {
+        let dir = Support.tempDir(self, "spawn")
+        let marker = dir + "/grandchild-ran"
+        let pool = ChildPool(limit: 1)
+        pool.add(try Spawn.start(["bash", "-c", "(sleep 1; touch \(marker)) & wait"], stdout: .discard, stderr: .discard), tag: 0)
+        _ = pool.next(until: Clock.monotonicSeconds() + 0.2)
+        _ = pool.stopAll(grace: 1)
+        usleep(1_500_000)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the grandchild outlived the stop")
+    }
+
+    func testAChildDroppedUnwaitedIsKilled() throws {
+        var pid: pid_t = 0
+        do {
+            let child = try Spawn.start(["sleep", "10"], stdout: .discard, stderr: .discard)
+            pid = child.pid
+        }
+        XCTAssertNotEqual(kill(pid, 0), 0, "the dropped child still runs")
     }
 }
