@@ -36,10 +36,7 @@ public struct JobRecord: Equatable, Sendable {
 
     public var sessionCount: Int { sessions.count }
 
-    static let knownKeys: Set<String> = [
-        "type", "name", "job_id", "status", "exit_code", "started_at", "ended_at", "duration",
-        "session_count", "sessions",
-    ]
+    static let knownKeys = Set(Field.allCases.map(\.key) + ["type"])
 
     public var json: JSON {
         var o = JSONObject()
@@ -67,7 +64,7 @@ public struct JobRecord: Equatable, Sendable {
             throw RecordError.badField(type: "job", field: "status", reason: "unknown status \"\(statusText)\"")
         }
         status = s
-        exitCode = try r.optionalInt("exit_code")
+        exitCode = try r.optionalInt(Field.exitCode)
         startedAt = try r.optionalString("started_at")
         endedAt = try r.optionalString("ended_at")
         duration = try r.optionalString("duration") ?? ""
@@ -122,10 +119,10 @@ public struct ListingRecord: Equatable, Sendable {
         let r = FieldReader(object: object, type: "listing")
         try r.expectType()
         complete = try r.bool("complete")
-        sessions = try r.int("sessions")
-        at = try r.int("at")
-        atNanoseconds = try r.optionalInt("at_ns")
-        extra = object.members.filter { !["type", "complete", "sessions", "at", "at_ns"].contains($0.key) }
+        sessions = try r.int(Field.sessions)
+        at = try r.int(Field.at)
+        atNanoseconds = try r.optionalInt(Field.atNanoseconds)
+        extra = object.members.filter { m in m.key != "type" && !Field.allCases.contains { $0.key == m.key } }
     }
 }
 
@@ -230,14 +227,10 @@ extension JobRecord {
         out.append(UInt8(ascii: "}"))
     }
 
-    private enum Field: UInt32 {
+    enum Field: UInt32, CaseIterable, RecordField {
         case name, jobID, status, exitCode, startedAt, endedAt, duration, sessionCount, sessions
 
-        var bit: UInt32 { 1 << rawValue }
         static let required: UInt32 = Field.name.bit | Field.jobID.bit | Field.status.bit | Field.sessions.bit
-
-        /// The field that follows in the order `write(into:)` writes them.
-        var next: Field? { Field(rawValue: rawValue + 1) }
 
         var name: StaticString {
             switch self {
@@ -253,7 +246,8 @@ extension JobRecord {
             }
         }
 
-        /// The field a member name is, if any: its length and first letter pick the one it can be.
+        var range: ClosedRange<Int>? { self == .exitCode ? FieldRange.exitCode : nil }
+
         static func of(_ key: Range<Int>, in p: JSONParser) -> Field? {
             guard key.count >= 4 else { return nil }
             let first = p.bytes[key.lowerBound]
@@ -274,32 +268,12 @@ extension JobRecord {
     /// Reads the rest of a job object in the common shape, its `{"type":"job"` already read;
     /// as SessionRecord.decodeMembers, it throws for anything `init(json:)` must decide.
     static func decodeMembers(_ p: inout JSONParser, depth: Int, more: Bool) throws -> JobRecord {
-        var seen: UInt32 = 0
+        typealias Scan = FieldScanner<Field>
+        var scanner = Scan(depth: depth, next: .name)
         var name = "", jobID = "", status = JobStatus.running, exitCode: Int? = nil
         var startedAt: String? = nil, endedAt: String? = nil, duration: String? = nil
         var sessions: [SessionRecord] = []
-        var extra: [JSONObject.Member] = []
-        var more = more
-        var expected: Field? = .name  // as in SessionRecord.decodeMembers
-        while more {
-            let field: Field
-            if let e = expected, p.takeKey(e.name) {
-                field = e
-            } else {
-                let key = try p.memberKey()
-                guard let f = Field.of(key, in: p) else {
-                    // A second "type" is for the general path, which takes the last one.
-                    guard !p.matches(key, "type") else { throw NotTheCommonShape() }
-                    extra.append(JSONObject.Member(try p.keyString(key), try p.value(depth: depth)))
-                    expected = nil
-                    more = try p.endOfMember()
-                    continue
-                }
-                field = f
-            }
-            expected = field.next
-            guard seen & field.bit == 0 else { throw NotTheCommonShape() }
-            seen |= field.bit
+        try scanner.scan(&p, more: more) { field, p in
             switch field {
             case .name: name = try p.stringValue()
             case .jobID: jobID = try p.stringValue()
@@ -311,7 +285,7 @@ extension JobRecord {
                 else if p.matches(text, "cancelled") { status = .cancelled }
                 else if p.matches(text, "lost") { status = .lost }
                 else { throw NotTheCommonShape() }
-            case .exitCode: exitCode = try p.optionalIntValue()
+            case .exitCode: exitCode = try Scan.optionalInt(&p, field)
             case .startedAt: startedAt = try p.optionalStringValue()
             case .endedAt: endedAt = try p.optionalStringValue()
             case .duration: duration = try p.optionalStringValue()
@@ -325,12 +299,11 @@ extension JobRecord {
                     moreItems = try p.endOfItem()
                 }
             }
-            more = try p.endOfMember()
         }
-        guard seen & Field.required == Field.required else { throw NotTheCommonShape() }
+        try scanner.require(Field.required)
         return JobRecord(
             name: name, jobID: jobID, status: status, exitCode: exitCode, startedAt: startedAt, endedAt: endedAt,
-            duration: duration ?? "", sessions: sessions, extra: extra)
+            duration: duration ?? "", sessions: sessions, extra: scanner.extra)
     }
 }
 
@@ -349,35 +322,56 @@ extension ListingRecord {
         out.append(UInt8(ascii: "}"))
     }
 
+    enum Field: UInt32, CaseIterable, RecordField {
+        case complete, sessions, at, atNanoseconds
+
+        static let required: UInt32 = Field.complete.bit | Field.sessions.bit | Field.at.bit
+
+        var name: StaticString {
+            switch self {
+            case .complete: return "complete"
+            case .sessions: return "sessions"
+            case .at: return "at"
+            case .atNanoseconds: return "at_ns"
+            }
+        }
+
+        var range: ClosedRange<Int>? {
+            switch self {
+            case .complete: return nil
+            case .sessions: return FieldRange.count
+            case .at: return FieldRange.seconds
+            case .atNanoseconds: return FieldRange.nanoseconds
+            }
+        }
+
+        static func of(_ key: Range<Int>, in p: JSONParser) -> Field? {
+            let field: Field
+            switch key.count {
+            case 2: field = .at
+            case 5: field = .atNanoseconds
+            case 8: field = p.bytes[key.lowerBound] == UInt8(ascii: "c") ? .complete : .sessions
+            default: return nil
+            }
+            return p.matches(key, field.name) ? field : nil
+        }
+    }
+
     /// Reads the rest of a listing object in the common shape, its `{"type":"listing"` already
     /// read; as SessionRecord.decodeMembers, it throws for anything `init(json:)` must decide.
     static func decodeMembers(_ p: inout JSONParser, depth: Int, more: Bool) throws -> ListingRecord {
-        var complete: Bool? = nil, sessions: Int? = nil, at: Int? = nil, atNanoseconds: Int? = nil
-        var seenNanoseconds = false
-        var extra: [JSONObject.Member] = []
-        var more = more
-        while more {
-            let key = try p.memberKey()
-            if p.matches(key, "complete") {
-                guard complete == nil else { throw NotTheCommonShape() }
-                complete = try p.boolValue()
-            } else if p.matches(key, "sessions") {
-                guard sessions == nil else { throw NotTheCommonShape() }
-                sessions = try p.intValue()
-            } else if p.matches(key, "at") {
-                guard at == nil else { throw NotTheCommonShape() }
-                at = try p.intValue()
-            } else if p.matches(key, "at_ns") {
-                guard !seenNanoseconds else { throw NotTheCommonShape() }
-                seenNanoseconds = true
-                atNanoseconds = try p.optionalIntValue()
-            } else {
-                guard !p.matches(key, "type") else { throw NotTheCommonShape() }
-                extra.append(JSONObject.Member(try p.keyString(key), try p.value(depth: depth)))
+        typealias Scan = FieldScanner<Field>
+        var scanner = Scan(depth: depth, next: .complete)
+        var complete = false, sessions = 0, at = 0, atNanoseconds: Int? = nil
+        try scanner.scan(&p, more: more) { field, p in
+            switch field {
+            case .complete: complete = try p.boolValue()
+            case .sessions: sessions = try Scan.int(&p, field)
+            case .at: at = try Scan.int(&p, field)
+            case .atNanoseconds: atNanoseconds = try Scan.optionalInt(&p, field)
             }
-            more = try p.endOfMember()
         }
-        guard let complete, let sessions, let at else { throw NotTheCommonShape() }
-        return ListingRecord(complete: complete, sessions: sessions, at: at, atNanoseconds: atNanoseconds, extra: extra)
+        try scanner.require(Field.required)
+        return ListingRecord(complete: complete, sessions: sessions, at: at, atNanoseconds: atNanoseconds, extra: scanner.extra)
     }
 }

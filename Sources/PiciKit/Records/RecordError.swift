@@ -40,21 +40,30 @@ struct FieldReader {
         }
     }
 
-    func int(_ key: String) throws -> Int {
+    /// A whole number in the field's range (FieldRange).
+    func int<F: RecordField>(_ field: F) throws -> Int {
+        let key = field.key
         guard let v = object[key] else { throw RecordError.missingField(type: type, field: key) }
         guard let i = v.intValue else { throw RecordError.badField(type: type, field: key, reason: "not a whole number") }
-        return i
+        return try inRange(i, field)
     }
 
-    func optionalInt(_ key: String) throws -> Int? {
+    func optionalInt<F: RecordField>(_ field: F) throws -> Int? {
+        let key = field.key
         switch object[key] {
         case nil, .null?: return nil
         case let v?:
             guard let i = v.intValue else {
                 throw RecordError.badField(type: type, field: key, reason: "not a whole number or null")
             }
-            return i
+            return try inRange(i, field)
         }
+    }
+
+    private func inRange<F: RecordField>(_ value: Int, _ field: F) throws -> Int {
+        guard let range = field.range, !range.contains(value) else { return value }
+        throw RecordError.badField(
+            type: type, field: field.key, reason: "\(value) is out of range (\(FieldRange.describe(range)))")
     }
 
     func bool(_ key: String) throws -> Bool {

@@ -76,10 +76,7 @@ public struct SessionRecord: Equatable, Sendable {
         return sessions.indices.sorted { NameOrder.less(sessions[$0].name, sessions[$1].name) }.map { sessions[$0] }
     }
 
-    static let knownKeys: Set<String> = [
-        "type", "name", "repo", "job_id", "short", "pid", "clients", "created", "ended",
-        "exit_code", "status", "cwd", "labels",
-    ]
+    static let knownKeys = Set(Field.allCases.map(\.key))
 
     public var json: JSON {
         var o = JSONObject()
@@ -107,11 +104,11 @@ public struct SessionRecord: Equatable, Sendable {
         repo = try r.optionalString("repo")
         jobID = try r.optionalString("job_id")
         short = try r.optionalString("short")
-        pid = try r.optionalInt("pid")
-        clients = try r.optionalInt("clients")
-        created = try r.int("created")
-        ended = try r.optionalInt("ended")
-        exitCode = try r.optionalInt("exit_code")
+        pid = try r.optionalInt(Field.pid)
+        clients = try r.optionalInt(Field.clients)
+        created = try r.int(Field.created)
+        ended = try r.optionalInt(Field.ended)
+        exitCode = try r.optionalInt(Field.exitCode)
         let statusText = try r.string("status")
         guard let s = SessionStatus(rawValue: statusText) else {
             throw RecordError.badField(type: "session", field: "status", reason: "unknown status \"\(statusText)\"")
@@ -175,15 +172,11 @@ extension SessionRecord {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// The fields a session record knows, as bits of a set.
-    private enum Field: UInt32 {
+    /// The fields a session record knows.
+    enum Field: UInt32, CaseIterable, RecordField {
         case type, name, repo, jobID, short, pid, clients, created, ended, exitCode, status, cwd, labels
 
-        var bit: UInt32 { 1 << rawValue }
         static let required: UInt32 = Field.type.bit | Field.name.bit | Field.created.bit | Field.status.bit
-
-        /// The field that follows in the order `write(into:)` writes them.
-        var next: Field? { Field(rawValue: rawValue + 1) }
 
         var name: StaticString {
             switch self {
@@ -203,7 +196,15 @@ extension SessionRecord {
             }
         }
 
-        /// The field a member name is, if any: its length and a letter pick the one it can be.
+        var range: ClosedRange<Int>? {
+            switch self {
+            case .pid, .clients: return FieldRange.count
+            case .created, .ended: return FieldRange.seconds
+            case .exitCode: return FieldRange.exitCode
+            default: return nil
+            }
+        }
+
         static func of(_ key: Range<Int>, in p: JSONParser) -> Field? {
             guard key.count >= 3 else { return nil }
             let first = p.bytes[key.lowerBound]
@@ -223,40 +224,15 @@ extension SessionRecord {
 
     /// Reads a session object in the common shape straight into the struct: its `{` already
     /// read, and `"type":"session"` too when `typeRead`; `more` says whether members follow.
-    /// `depth` is the object's nesting depth, as JSONParser counts it.
-    ///
-    /// Throws NotTheCommonShape (or a JSONError) for anything else, such as a field given twice,
-    /// a value of the wrong type or an escaped member name: the line is then read again through
-    /// `init(json:)`, which alone decides what a line that is not plain means and words what is
-    /// wrong with it (FastPathTests holds the two to the same answers).
+    /// `depth` is the object's nesting depth, as JSONParser counts it. Throws as FieldScanner.
     static func decodeMembers(_ p: inout JSONParser, depth: Int, typeRead: Bool, more: Bool) throws -> SessionRecord {
-        var seen: UInt32 = typeRead ? Field.type.bit : 0
+        typealias Scan = FieldScanner<Field>
+        var scanner = Scan(depth: depth, read: typeRead ? Field.type.bit : 0, next: typeRead ? .name : .type)
         var name = "", repo: String? = nil, jobID: String? = nil, short: String? = nil, cwd: String? = nil
         var pid: Int? = nil, clients: Int? = nil, created = 0, ended: Int? = nil, exitCode: Int? = nil
         var status = SessionStatus.running
         var labels: [(key: String, value: String)] = []
-        var extra: [JSONObject.Member] = []
-        var more = more
-        // Lines pici wrote have their fields in the order it writes them: each name is checked
-        // against the one expected there, and looked up only when it is another.
-        var expected: Field? = typeRead ? .name : .type
-        while more {
-            let field: Field
-            if let e = expected, p.takeKey(e.name) {
-                field = e
-            } else {
-                let key = try p.memberKey()
-                guard let f = Field.of(key, in: p) else {
-                    extra.append(JSONObject.Member(try p.keyString(key), try p.value(depth: depth)))
-                    expected = nil
-                    more = try p.endOfMember()
-                    continue
-                }
-                field = f
-            }
-            expected = field.next
-            guard seen & field.bit == 0 else { throw NotTheCommonShape() }
-            seen |= field.bit
+        try scanner.scan(&p, more: more) { field, p in
             switch field {
             case .type:
                 let type = try p.plainString()
@@ -265,11 +241,11 @@ extension SessionRecord {
             case .repo: repo = try p.optionalStringValue()
             case .jobID: jobID = try p.optionalStringValue()
             case .short: short = try p.optionalStringValue()
-            case .pid: pid = try p.optionalIntValue()
-            case .clients: clients = try p.optionalIntValue()
-            case .created: created = try p.intValue()
-            case .ended: ended = try p.optionalIntValue()
-            case .exitCode: exitCode = try p.optionalIntValue()
+            case .pid: pid = try Scan.optionalInt(&p, field)
+            case .clients: clients = try Scan.optionalInt(&p, field)
+            case .created: created = try Scan.int(&p, field)
+            case .ended: ended = try Scan.optionalInt(&p, field)
+            case .exitCode: exitCode = try Scan.optionalInt(&p, field)
             case .status:
                 let text = try p.plainString()
                 if p.matches(text, "success") { status = .success }
@@ -291,11 +267,10 @@ extension SessionRecord {
                     }
                 }
             }
-            more = try p.endOfMember()
         }
-        guard seen & Field.required == Field.required else { throw NotTheCommonShape() }
+        try scanner.require(Field.required)
         return SessionRecord(
             name: name, repo: repo, jobID: jobID, short: short, pid: pid, clients: clients, created: created,
-            ended: ended, exitCode: exitCode, status: status, cwd: cwd, labels: labels, extra: extra)
+            ended: ended, exitCode: exitCode, status: status, cwd: cwd, labels: labels, extra: scanner.extra)
     }
 }

@@ -20,8 +20,8 @@ public struct OpenJob: Equatable, Sendable {
         guard case .object(let job)? = object["job"] else {
             throw RecordError.badField(type: "open job", field: "job", reason: "not an object")
         }
-        guard let seen = object["seen_at_ns"]?.intValue else {
-            throw RecordError.badField(type: "open job", field: "seen_at_ns", reason: "not a whole number")
+        guard let seen = object["seen_at_ns"]?.intValue, FieldRange.nanoseconds.contains(seen) else {
+            throw RecordError.badField(type: "open job", field: "seen_at_ns", reason: "not a whole number in range")
         }
         self.init(job: try JobRecord(json: job), seenAtNanoseconds: seen)
     }

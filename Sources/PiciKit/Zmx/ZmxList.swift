@@ -148,9 +148,12 @@ public struct ZmxList {
 
     private static func session(fields: [Field], in bytes: ArraySlice<UInt8>, ascii: Bool) throws -> SessionRecord {
         func text(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
-        func int(_ key: String, _ r: Range<Int>) throws -> Int {
-            guard let i = wholeNumber(bytes[r]) else { throw bad("\(key)=\(SafeName.quoted(text(r))) is not a whole number") }
-            return i
+        // The same ranges as a session record's fields (FieldRange), so what pici-list prints
+        // reads back.
+        func int(_ field: SessionRecord.Field, _ r: Range<Int>) throws -> Int {
+            guard let i = wholeNumber(bytes[r]) else { throw bad("\(field.key)=\(SafeName.quoted(text(r))) is not a whole number") }
+            guard let range = field.range, !range.contains(i) else { return i }
+            throw bad("\(field.key)=\(i) is out of range (\(FieldRange.describe(range)))")
         }
         func matches(_ r: Range<Int>, _ word: StaticString) -> Bool { ASCIIBytes.equal(bytes[r], word) }
         var name: String?
@@ -160,16 +163,16 @@ public struct ZmxList {
         var labels: [(key: String, value: String)] = []
         for (key, value) in fields {
             switch key.count {
-            case 3 where matches(key, "pid"): pid = try int("pid", value)
+            case 3 where matches(key, "pid"): pid = try int(.pid, value)
             case 3 where matches(key, "cwd"): cwd = ascii ? pathOfFileURL(ascii: bytes[value]) : pathOfFileURL(text(value))
             case 3 where matches(key, "err"):
                 unreachable = true
                 labels.append(("err", text(value)))
             case 4 where matches(key, "name"): name = text(value)
-            case 5 where matches(key, "ended"): ended = try int("ended", value)
-            case 7 where matches(key, "clients"): clients = try int("clients", value)
-            case 7 where matches(key, "created"): created = try int("created", value)
-            case 9 where matches(key, "exit_code"): exitCode = try int("exit_code", value)
+            case 5 where matches(key, "ended"): ended = try int(.ended, value)
+            case 7 where matches(key, "clients"): clients = try int(.clients, value)
+            case 7 where matches(key, "created"): created = try int(.created, value)
+            case 9 where matches(key, "exit_code"): exitCode = try int(.exitCode, value)
             case 9 where matches(key, "start_dir"): cwd = text(value)
             case 10 where matches(key, "started_in"): cwd = text(value)
             case 12 where matches(key, "session_name"): name = text(value)

@@ -96,6 +96,61 @@ final class FuzzTests: XCTestCase {
         XCTAssertGreaterThan(decoded, Self.count * 3 / 10 - Self.count / 50)
     }
 
+    /// Numbers at and around the edges of every range (FieldRange) and of Int, in every number
+    /// field of every record and `zmx list` line: each is refused or read inside its range, and
+    /// what pici then computes from it (grouping, durations, times, the listing's instant)
+    /// never traps.
+    func testNumberFieldsAreRangeCheckedEverywhere() {
+        var r = Random(seed: 5)
+        let edges: [Int] = [
+            Int.min, Int.min + 1, -9_000_000_001, Int(Int32.min) - 1, Int(Int32.min), -1, 0, 1, Int(Int32.max),
+            Int(Int32.max) + 1, FieldRange.seconds.upperBound, FieldRange.seconds.upperBound + 1,
+            FieldRange.nanoseconds.upperBound, FieldRange.nanoseconds.upperBound + 1, Int.max - 1, Int.max,
+        ]
+        func number(_ r: inout Random) -> Int { r.chance(70) ? r.pick(edges) : Int(truncatingIfNeeded: r.next()) }
+        let session = #"{"type":"session","name":"ci.r.a3f2b8c1.runner","pid":P,"clients":C,"created":T,"ended":E,"exit_code":X,"status":"failed"}"#
+        var refused = 0, taken = 0
+        for _ in 0..<Self.count / 10 {
+            var values: [String: Int] = [:]
+            var text = session
+            for key in ["P", "C", "T", "E", "X"] {
+                let n = number(&r)
+                values[key] = n
+                text = text.replacingOccurrences(of: key == "T" ? #""created":T"# : key == "E" ? #""ended":E"# : key == "X" ? #""exit_code":X"# : key == "P" ? #""pid":P"# : #""clients":C"#,
+                                                 with: (key == "T" ? #""created":"# : key == "E" ? #""ended":"# : key == "X" ? #""exit_code":"# : key == "P" ? #""pid":"# : #""clients":"#) + String(n))
+            }
+            let listing = #"{"type":"listing","complete":true,"sessions":\#(number(&r)),"at":\#(number(&r)),"at_ns":\#(number(&r))}"#
+            let job = #"{"type":"job","name":"r","job_id":"a3f2b8c1","status":"failed","exit_code":\#(number(&r)),"sessions":[\#(text)]}"#
+            let zmx = "  name=ci.r.a3f2b8c1.runner\tpid=\(values["P"]!)\tclients=\(values["C"]!)\tcreated=\(values["T"]!)\tended=\(values["E"]!)\texit_code=\(values["X"]!)"
+            var sessions: [SessionRecord] = []
+            for line in [text, job, listing] {
+                guard let record = try? Record.decode(Array(line.utf8)) else { refused += 1; continue }
+                taken += 1
+                switch record {
+                case .session(let s): sessions.append(s)
+                case .job(let j):
+                    XCTAssertTrue(j.exitCode.map(FieldRange.exitCode.contains) ?? true)
+                    sessions += j.sessions
+                case .listing(let l):
+                    XCTAssertTrue(FieldRange.seconds.contains(l.at) && FieldRange.count.contains(l.sessions))
+                    XCTAssertTrue(FieldRange.nanoseconds.contains(l.instantNanoseconds))
+                case .other: XCTFail(line)
+                }
+            }
+            if let s = try? ZmxList.session(fromLine: Array(zmx.utf8)) { sessions.append(s) }
+            for s in sessions {
+                XCTAssertTrue(FieldRange.seconds.contains(s.created) && (s.ended.map(FieldRange.seconds.contains) ?? true))
+                XCTAssertTrue((s.pid.map(FieldRange.count.contains) ?? true) && (s.clients.map(FieldRange.count.contains) ?? true))
+                XCTAssertTrue(s.exitCode.map(FieldRange.exitCode.contains) ?? true)
+            }
+            for j in JobGrouping.jobs(from: sessions, now: 1_795_200_000) {
+                _ = StatusLine.bytes(for: j, timestamp: 1_795_200_000)
+            }
+        }
+        XCTAssertGreaterThan(refused, 0)
+        XCTAssertGreaterThan(taken, 0)
+    }
+
     func testJSONParserSurvivesRandomBytes() {
         var r = Random(seed: 3)
         let alphabet = Array(#"{}[]",:0123456789.eE+-truefalsenull \"\\u00ff"#.utf8) + [0, 0xC3, 0xA9, 0xFF, 0x0A]
