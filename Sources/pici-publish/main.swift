@@ -4,7 +4,7 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync] [-pk KEY] [-ck CERT] [--sync-timeout DUR]
+usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync] [-pk KEY] [-ck CERT] [--sync-timeout DUR] [--mask-file FILE]
 
 Reads the job records of pici-stage (and its listing record) and, under DIR/.pici/lock,
 prints the terminal status line of every finished job exactly once, writes each job's
@@ -19,17 +19,19 @@ when the stream ends with a complete listing.
   -pk KEY, --pk KEY    ssh private key for rsync
   -ck CERT, --ck CERT  ssh certificate for rsync
   --sync-timeout DUR   kill one rsync after DUR (default 5m)
+  --mask-file FILE     secrets to mask as *** (default: $PICI_MASK_FILE)
   --help, --version
 
 Exit status: 0 ok, 65 malformed input, 69 rsync failed, 73 cannot write artifacts or state
-(that job's line comes on a later pass), 64 usage.
+(that job's line comes on a later pass), 64 usage (or a secret under 4 bytes), 66 the
+mask file cannot be read.
 
 """
 
 Tool.main("pici-publish", help: help, options: [
     .init("artifact-dir", value: true), .init("human"), .init("include-running"), .init("no-sync"),
     .init("pk", value: true), .init("ck", value: true), .init("sync-timeout", value: true),
-]) { args in
+], masks: true) { args in
     var options = Publisher.Options(artifactDir: args.value("artifact-dir") ?? Publisher.defaultArtifactDir)
     options.human = args.has("human")
     options.includeRunning = args.has("include-running")

@@ -3,7 +3,7 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-run [--wait | --cancel | --gc] [--event JSON] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL]
+usage: pici-run [--wait | --cancel | --gc] [--event JSON] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE]
 
 Reads an event ({"type":…,"name":…,"workspace":…}) from stdin or --event, cancels the
 repository's running job, syncs the workspace, and starts its pico.sh in the zmx session
@@ -21,10 +21,12 @@ ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.ste
   --sync-timeout DUR   kill the workspace rsync after DUR (default 10m)
   --zmx CMD            the zmx command line (default: $PICI_ZMX, else zmx)
   --log-level LEVEL    diagnostics as the seed's log lines: debug, info, warn, error
+  --mask-file FILE     secrets to mask as *** in what it prints (default: $PICI_MASK_FILE)
   --help, --version
 
 Exit status: 0 ok (with --wait: the job succeeded); 1-255 the failed job's code (--wait);
-64 usage; 65 bad event or workspace tar; 66 no pico.sh; 69 zmx or rsync failed;
+64 usage (or a secret under 4 bytes); 65 bad event or workspace tar; 66 no pico.sh or
+no mask file; 69 zmx or rsync failed;
 73 cannot write artifacts; 130 interrupted.
 
 """
@@ -34,7 +36,7 @@ Tool.main("pici-run", help: help, options: [
     .init("artifact-dir", value: true), .init("pk", value: true), .init("ck", value: true),
     .init("zmx", value: true), .init("timeout", value: true), .init("sync-timeout", value: true),
     .init("interval", value: true), .init("log-level", value: true),
-]) { args in
+], masks: true) { args in
     let code = try RunCommand(args).run()
     if let status = ExitStatus(rawValue: code) { return status }
     // A job's own code (3, say) has no name among ours.

@@ -2,7 +2,7 @@
 import PiciKit
 
 let help = """
-usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR]
+usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR] [--mask-file FILE]
 
 Reads the records of pici-group on stdin and passes every one on unchanged and in order.
 For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
@@ -13,9 +13,11 @@ A job with an unsafe name is reported and not passed on.
   --artifact-dir DIR   where artifacts go (default /tmp/pici-artifacts)
   --zmx CMD            the zmx command line (default: $PICI_ZMX, else zmx)
   --timeout DUR        kill each zmx call after DUR (default 30s)
+  --mask-file FILE     secrets to mask as *** (default: $PICI_MASK_FILE)
   --help, --version
 
-Exit status, the first that applies: 64 usage, 73 a file could not be written, 65 a
+Exit status, the first that applies: 64 usage (or a secret under 4 bytes), 66 no mask
+file, 73 a file could not be written, 65 a
 malformed line or unsafe name (reported and skipped), 69 a history could not be fetched,
 else 0.
 
@@ -23,7 +25,7 @@ else 0.
 
 Tool.main("pici-stage", help: help, options: [
     .init("artifact-dir", value: true), .init("zmx", value: true), .init("timeout", value: true),
-]) { args in
+], masks: true) { args in
     let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
     if let extra = args.positionals.first {
         Diagnostics.error("unexpected argument \(extra) (the artifact dir is --artifact-dir DIR)")

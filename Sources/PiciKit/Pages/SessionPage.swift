@@ -16,6 +16,9 @@ public struct SessionPage: Equatable, Sendable {
     public var ended: Int?
     /// zmx's `history --html` output, put on the page as it is: zmx has escaped it already.
     public var fragment: String
+    /// Lines of the log before those the page shows: the page then says so and links the
+    /// whole `.txt`.
+    public var hiddenLines = 0
 
     public init(
         jobName: String, jobID: String, sessionName: String, short: String, status: SessionStatus,
@@ -73,6 +76,11 @@ public struct SessionPage: Equatable, Sendable {
         out += "</div>\n</header>\n<main>\n"
         out += "<section>\n<h2>Log <span class=\"more\"><a href=\"\(HTML.linkSegment(short + ".txt"))\">plain text</a>"
         out += "<a href=\"#end\">end of log</a></span></h2>\n"
+        if hiddenLines > 0 {
+            let txt = HTML.linkSegment(short + ".txt")
+            out += "<p class=\"more\">The first \(hiddenLines) lines are not shown here: "
+            out += "<a href=\"\(txt)\">the whole log</a> is plain text.</p>\n"
+        }
         out += "<div class=\"log\">\n"
         out += fragment
         if !fragment.isEmpty && !fragment.hasSuffix("\n") { out += "\n" }

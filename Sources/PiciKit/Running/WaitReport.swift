@@ -108,11 +108,18 @@ public enum WaitReport {
         var out = "\(rule)\nSession: \(short) (exit \(s.exitCode.map(String.init) ?? "?"))\n\(rule)\n\n"
         do {
             let history = try zmx.run(["history", s.name], environment: environment)
-            out += historyTail(history.stdoutText, lines: count)
+            out += historyTail(buildOutput(history.stdoutText, exitCode: s.exitCode), lines: count)
         } catch {
             out += "   (history unavailable: \(error))\n"
         }
         return out + "\n"
+    }
+
+    /// Only what the build printed of a plain history (see `LogCleaner`), wrapped rows
+    /// joined and secrets masked, as text.
+    public static func buildOutput(_ history: String, exitCode: Int?, masker: Masker = Masking.active) -> String {
+        let lines = LogCleaner.clean(history: history, exitCode: exitCode).lines
+        return lines.map { masker.mask($0) + "\n" }.joined()
     }
 
     /// The last `lines` lines of a history, each indented by three spaces, blank ones dropped,

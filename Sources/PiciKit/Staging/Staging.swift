@@ -150,8 +150,10 @@ public struct Staging {
                 Diagnostics.error("\(label): session \(SafeName.quoted(s.name)): history not staged: \(error)")
                 continue
             }
-            let text = HistoryText.plain(fromHTML: fragment)
-            let page = SessionPage(job: job, session: s, short: short, fragment: String(decoding: fragment, as: UTF8.self), now: now)
+            let log = SessionLog(history: fragment, session: s)
+            var page = SessionPage(job: job, session: s, short: short, fragment: log.fragment, now: now)
+            page.hiddenLines = log.hiddenLines
+            let text = log.text
             do {
                 try FileSystem.writeAtomically(txt, text)
                 try FileSystem.writeAtomically(html, page.html)

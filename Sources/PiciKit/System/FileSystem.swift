@@ -18,7 +18,9 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
 public enum FileSystem {
     /// Writes a file that others read the way they must see it: whole or not at all. The bytes
     /// go to a temp file beside it, are synced, and the temp file is renamed over the target.
+    /// The secrets of `Masking.active` never reach it.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let bytes = Masking.active.isEmpty ? bytes : Masking.active.mask(bytes)
         let dir = dirname(path)
         let base = String(path[path.index(after: path.lastIndex(of: "/") ?? path.index(before: path.startIndex))...])
         var template = Array("\(dir)/.\(base).tmp.XXXXXX".utf8CString)

@@ -4,11 +4,15 @@ import Glibc
 /// mapping of what went wrong to an exit status.
 public enum Tool {
     /// Parses the flags, answers `--help`/`--version`, runs `body` and exits with its status.
-    /// `help` is the text `--help` prints; its first line is the usage line.
+    /// `help` is the text `--help` prints; its first line is the usage line. A tool that
+    /// writes or prints job output passes `masks: true`: it takes `--mask-file FILE` (else
+    /// `PICI_MASK_FILE`), loaded before `body` runs, so that a missing file (66) or a refused
+    /// secret (64) stops it before it writes anything.
     public static func main(
-        _ program: String, help: String, options: [Arguments.Option],
+        _ program: String, help: String, options: [Arguments.Option], masks: Bool = false,
         _ body: (Arguments) throws -> ExitStatus
     ) -> Never {
+        let options = masks ? options + [Arguments.Option("mask-file", value: true)] : options
         Diagnostics.program = program
         Terminal.ignoreSIGPIPE()
         let args: Arguments
@@ -26,6 +30,17 @@ public enum Tool {
         if args.has("version") {
             try? Output.writeAll(fd: 1, Array("\(program) \(PiciVersion.string)\n".utf8))
             exit(0)
+        }
+        if masks {
+            do {
+                try Masking.load(flag: args.value("mask-file"))
+            } catch let e as Masking.FileProblem {
+                Diagnostics.error("\(e)")
+                exit(ExitStatus.noInput.rawValue)
+            } catch {
+                Diagnostics.error("\(error)")
+                exit(ExitStatus.usage.rawValue)
+            }
         }
         do {
             let status = try body(args)

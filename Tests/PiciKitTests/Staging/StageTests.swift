@@ -247,7 +247,7 @@ final class StageTests: XCTestCase {
         let help = world.sh("pici-stage --help")
         XCTAssertEqual(help.status, 0)
         let usage = help.stdout.split(separator: "\n").first.map(String.init) ?? ""
-        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR]")
+        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR] [--mask-file FILE]")
         XCTAssertEqual(world.sh("pici-stage --version").stdout, "pici-stage \(PiciVersion.string)\n")
         XCTAssertEqual(world.sh("pici-stage --bogus </dev/null").status, 64)
         XCTAssertEqual(world.sh("pici-stage --timeout soon </dev/null").status, 64)
@@ -460,13 +460,22 @@ final class StageTests: XCTestCase {
         for (short, name) in [("runner", "ci.demo.\(id).runner"), ("pass", "ci.demo.\(id).step.pass"), ("fail", "ci.demo.\(id).step.fail")] {
             let plain = world.sh("zmx history \(name)")
             XCTAssertEqual(plain.status, 0)
-            XCTAssertEqual(try String(contentsOfFile: dir + "/\(short).txt", encoding: .utf8), plain.stdout, short)
+            XCTAssertTrue(plain.stdout.contains("ZMX_TASK_COMPLETED:"), plain.stdout)
+            // Only the build's output: zmx's typed line, prompts and marker are gone.
+            // (The runner's own output quotes the failed step's history, markers and all.)
+            let txt = try String(contentsOfFile: dir + "/\(short).txt", encoding: .utf8)
+            XCTAssertFalse(txt.contains("pico.sh; echo ZMX_TASK_COMPLETED:"), txt)
+            XCTAssertFalse(txt.hasSuffix("$\n"), txt)
+            if short != "runner" { XCTAssertFalse(txt.contains("ZMX_TASK_COMPLETED"), txt) }
             let html = try String(contentsOfFile: dir + "/\(short).html", encoding: .utf8)
             XCTAssertTrue(html.contains("<code>\(name)</code>"), short)
             XCTAssertFalse(html.contains("http-equiv=\"refresh\""), short)
         }
-        XCTAssertTrue(try String(contentsOfFile: dir + "/fail.txt", encoding: .utf8).contains("fail <&> \"quoted\" ✓\n"))
-        XCTAssertTrue(try String(contentsOfFile: dir + "/pass.txt", encoding: .utf8).contains("pass <ok> & \"fine\" ünïcödé\n"))
+        XCTAssertEqual(try String(contentsOfFile: dir + "/fail.txt", encoding: .utf8), "fail <&> \"quoted\" ✓\n")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/pass.txt", encoding: .utf8), "pass <ok> & \"fine\" ünïcödé\n")
+        let runner = try String(contentsOfFile: dir + "/runner.txt", encoding: .utf8)
+        XCTAssertTrue(runner.hasPrefix("session \"ci.demo.\(id).step.pass\" created\ncommand sent!\n"), runner)
+        XCTAssertTrue(runner.hasSuffix("zmx attach ci.demo.\(id).step.fail\n"), runner)
         XCTAssertTrue(try String(contentsOfFile: dir + "/fail.html", encoding: .utf8).contains("status-failed"))
         XCTAssertTrue(try String(contentsOfFile: dir + "/pass.html", encoding: .utf8).contains("status-success"))
         XCTAssertEqual(try String(contentsOfFile: dir + "/styles.css", encoding: .utf8), Styles.css)

@@ -1,0 +1,61 @@
+/// The log on a session's page: the last lines of the build's output (the page of a long log
+/// shows only its end and links the whole `.txt`, so it opens fast on a phone), in zmx's
+/// colours where zmx's `history --html` still holds those lines.
+public enum LogFragment {
+    /// How many lines a session page shows.
+    public static let shownLines = 2000
+
+    /// The fragment for `lines` (cleaned and masked, the last of the log): zmx's `<style>`,
+    /// then a `white-space: pre` div with one line per line. The lines at the end that
+    /// `history`'s rows also hold (compared after masking) take zmx's HTML, unless a secret
+    /// is in them: those are shown as masked plain text, colours lost.
+    public static func html(lines: [String], history: HistoryRows?, masker: Masker) -> String {
+        var rendered = lines.map { HTML.escape($0) }
+        if let history {
+            let coloured = history.lines
+            var h = coloured.count - 1
+            var l = lines.count - 1
+            // zmx's marker and prompt (and a glued last line) end the history, not the log:
+            // find where the log's last lines start among the history's last rows.
+            var start: (Int, Int)? = nil
+            search: for skipLog in 0..<min(3, lines.count) {
+                for skipHistory in 0..<min(6, coloured.count) {
+                    let li = lines.count - 1 - skipLog, hi = coloured.count - 1 - skipHistory
+                    if masker.mask(coloured[hi].plain) == lines[li] {
+                        start = (li, hi)
+                        break search
+                    }
+                }
+            }
+            if let (li, hi) = start {
+                l = li
+                h = hi
+                while l >= 0, h >= 0 {
+                    let row = coloured[h]
+                    let masked = masker.mask(row.plain)
+                    guard masked == lines[l] else { break }
+                    if masked == row.plain { rendered[l] = row.html }
+                    l -= 1
+                    h -= 1
+                }
+            }
+        }
+        var out = history?.style ?? ""
+        if !out.isEmpty && !out.hasSuffix("\n") { out += "\n" }
+        out += "<div style=\"font-family: monospace; white-space: pre;\">"
+        out += rendered.joined(separator: "\n")
+        out += "</div>\n"
+        return out
+    }
+
+    /// The line a log holds where rows were lost.
+    public static func gapNote(rows: Int?) -> String {
+        let count = rows.map { "\($0) row\($0 == 1 ? "" : "s")" } ?? "an unknown number of rows"
+        return "[pici: output missing here: \(count) scrolled out of zmx's scrollback before pici could follow this session]"
+    }
+
+    /// Whether a log line is one of pici's gap notes.
+    public static func isGapNote(_ line: String) -> Bool {
+        line.hasPrefix("[pici: output missing here: ") || line.hasPrefix("[pici: the live stream")
+    }
+}

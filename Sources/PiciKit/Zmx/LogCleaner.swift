@@ -1,0 +1,215 @@
+/// What a build printed, out of what zmx shows of its session: zmx types
+/// `<command>; echo ZMX_TASK_COMPLETED:<hex>:$?` into the session's shell, so its history
+/// begins with that line (echoed by the terminal), then the prompt and the line again, and
+/// ends with the marker `ZMX_TASK_COMPLETED:<hex>:<code>` and another prompt. None of that is
+/// the build's. Pure functions over lines; nothing here can fail.
+///
+/// - The head is recognised by its shape: a first line ending in `; echo
+///   ZMX_TASK_COMPLETED:<hex>:$?`, which also gives the session's own hex.
+/// - The marker is cut where that hex appears as `ZMX_TASK_COMPLETED:<hex>:<digits>` at the
+///   end of a line, the last such line; what the build printed before it on the same line
+///   (its last line had no newline) is kept. A look-alike with another hex is the build's.
+/// - Without the head (it scrolled out of zmx's scrollback) the hex is unknown: the marker is
+///   then only taken when it carries the session's exit code and is followed by nothing but
+///   a prompt, at the very end.
+/// - A session that shows neither is left as it is.
+public enum LogCleaner {
+    /// zmx's terminal for a session without a client: 24 rows of 120 columns.
+    public static let columns = 120
+
+    public struct Cleaned: Equatable, Sendable {
+        public var lines: [String]
+        /// The session's marker hex, when its typed line was seen (or given).
+        public var hex: String?
+        /// The typed command line (and its prompt echo) was found and dropped.
+        public var headFound: Bool
+        /// The marker (and what followed it) was found and dropped.
+        public var markerFound: Bool
+
+        /// The head is gone but the session is one of zmx's: rows were lost before it.
+        public var headLost: Bool { !headFound && markerFound }
+
+        public init(lines: [String], hex: String?, headFound: Bool, markerFound: Bool) {
+            self.lines = lines
+            self.hex = hex
+            self.headFound = headFound
+            self.markerFound = markerFound
+        }
+    }
+
+    /// The build's lines out of a session's lines (already unwrapped). `hex` is the session's
+    /// marker hex when known from an earlier look; `exitCode` its code once it has ended.
+    public static func clean(_ lines: [String], hex knownHex: String? = nil, exitCode: Int? = nil) -> Cleaned {
+        var lines = lines
+        let seen = stripHead(&lines)
+        let hex = seen ?? knownHex
+        let marker = stripMarker(&lines, hex: hex, exitCode: exitCode)
+        return Cleaned(lines: lines, hex: hex, headFound: seen != nil, markerFound: marker)
+    }
+
+    /// `zmx history` text (rows, `\n` after each) to the build's lines.
+    public static func clean(history text: String, hex: String? = nil, exitCode: Int? = nil) -> Cleaned {
+        clean(unwrap(rows(text)), hex: hex, exitCode: exitCode)
+    }
+
+    /// The rows of a text, without the empty string after its final newline.
+    public static func rows(_ text: String) -> [String] {
+        var rows = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if rows.last == "" { rows.removeLast() }
+        return rows
+    }
+
+    // MARK: Soft wraps
+
+    /// Rows joined back into lines: a row exactly as wide as the terminal, followed by another
+    /// row, was wrapped there. zmx marks no wrap, so a line the build printed exactly 120
+    /// columns wide is joined with the next one: that cannot be told apart.
+    public static func unwrap<C: Collection>(_ rows: C) -> [String] where C.Element: StringProtocol {
+        var out: [String] = []
+        out.reserveCapacity(rows.count)
+        var pending: String? = nil
+        for row in rows {
+            if pending != nil { pending! += row } else { pending = String(row) }
+            if !isFull(row) {
+                out.append(pending!)
+                pending = nil
+            }
+        }
+        if let pending { out.append(pending) }
+        return out
+    }
+
+    /// Whether a row fills the terminal's width. One column per character, as the stand-in
+    /// counts; a row holding wide characters (two columns each in a real terminal) also when
+    /// it reaches 119 columns, since a wide character that does not fit wraps whole.
+    public static func isFull<S: StringProtocol>(_ row: S) -> Bool {
+        var scalars = 0, width = 0, wide = false
+        for u in row.unicodeScalars {
+            scalars += 1
+            if isWide(u) { width += 2; wide = true } else { width += 1 }
+            if scalars > columns && width > columns { return false }
+        }
+        return scalars == columns || (wide && (width == columns || width == columns - 1))
+    }
+
+    static func isWide(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F,
+             0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+            return true
+        default:
+            return false
+        }
+    }
+
+    // MARK: The head
+
+    static let echoMarker = Array("; echo ZMX_TASK_COMPLETED:".utf8)
+    static let markerWord = Array("ZMX_TASK_COMPLETED:".utf8)
+
+    /// The end of the typed line `…; echo ZMX_TASK_COMPLETED:<hex>:$?` in `line`, and its hex.
+    static func typedLineEnd(_ line: [UInt8]) -> (end: Int, hex: String)? {
+        var from = 0
+        while let at = Masker.find(echoMarker, in: line, from: from) {
+            var j = at + echoMarker.count
+            let hexStart = j
+            while j < line.count, j - hexStart < 16, isHex(line[j]) { j += 1 }
+            if j > hexStart, j + 3 <= line.count, line[j] == UInt8(ascii: ":"), line[j + 1] == UInt8(ascii: "$"),
+               line[j + 2] == UInt8(ascii: "?") {
+                return (j + 3, String(decoding: line[hexStart..<j], as: UTF8.self))
+            }
+            from = at + 1
+        }
+        return nil
+    }
+
+    /// Drops the typed line and its echo after the prompt from the front of `lines`; returns
+    /// the hex, or nil (and leaves the lines alone) when the first line is not a typed line.
+    /// When the typed line filled its last row exactly, the prompt line was joined to it by
+    /// `unwrap`; what follows the typed part is then split off again.
+    public static func stripHead(_ lines: inout [String]) -> String? {
+        guard let first = lines.first else { return nil }
+        let l0 = Array(first.utf8)
+        guard let (end, hex) = typedLineEnd(l0) else { return nil }
+        let typed = Array(l0[0..<end])
+        var rest = Array(l0[end...])
+        lines.removeFirst()
+        if rest.isEmpty, let next = lines.first {
+            rest = Array(next.utf8)
+            lines.removeFirst()
+        }
+        // The prompt and the typed line again: a short prompt before it, nothing else.
+        if let at = Masker.find(typed, in: rest, from: 0), at <= 256, Masker.find(markerWord, in: Array(rest[0..<at]), from: 0) == nil {
+            rest = Array(rest[(at + typed.count)...])
+        }
+        if !rest.isEmpty { lines.insert(String(decoding: rest, as: UTF8.self), at: 0) }
+        return hex
+    }
+
+    // MARK: The marker
+
+    /// Where a marker `ZMX_TASK_COMPLETED:<hex>:<code>` ends `line` (trailing blanks
+    /// allowed): its start, hex and code.
+    static func markerAtEnd(_ line: [UInt8]) -> (start: Int, hex: [UInt8], code: Int)? {
+        var end = line.count
+        while end > 0, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        var j = end
+        while j > 0, isDigit(line[j - 1]) { j -= 1 }
+        guard j < end, end - j <= 10, j > 0, line[j - 1] == UInt8(ascii: ":") else { return nil }
+        let code = Int(String(decoding: line[j..<end], as: UTF8.self)) ?? -1
+        let hexEnd = j - 1
+        var h = hexEnd
+        while h > 0, hexEnd - h < 16, isHex(line[h - 1]) { h -= 1 }
+        guard h < hexEnd, h >= markerWord.count, Array(line[(h - markerWord.count)..<h]) == markerWord else { return nil }
+        return (h - markerWord.count, Array(line[h..<hexEnd]), code)
+    }
+
+    /// Cuts the session's marker and everything after it; true when it was there.
+    public static func stripMarker(_ lines: inout [String], hex: String?, exitCode: Int?) -> Bool {
+        if let hex {
+            let wanted = Array(hex.utf8)
+            var i = lines.count - 1
+            while i >= 0 {
+                let bytes = Array(lines[i].utf8)
+                if Masker.find(markerWord, in: bytes, from: 0) != nil, let m = markerAtEnd(bytes), m.hex == wanted {
+                    cut(&lines, at: i, keeping: bytes[0..<m.start])
+                    return true
+                }
+                i -= 1
+            }
+            return false
+        }
+        // Unknown hex: only the very end, with the session's own exit code.
+        guard let exitCode else { return false }
+        var i = lines.count - 1
+        while i >= 0, lines[i].allSatisfy({ $0 == " " }) { i -= 1 }
+        for _ in 0..<2 where i >= 0 {
+            let bytes = Array(lines[i].utf8)
+            if let m = markerAtEnd(bytes), m.code == exitCode {
+                cut(&lines, at: i, keeping: bytes[0..<m.start])
+                return true
+            }
+            guard isPrompt(lines[i]) else { return false }
+            i -= 1
+        }
+        return false
+    }
+
+    private static func cut(_ lines: inout [String], at i: Int, keeping prefix: ArraySlice<UInt8>) {
+        lines.removeSubrange(i...)
+        if !prefix.isEmpty { lines.append(String(decoding: prefix, as: UTF8.self)) }
+    }
+
+    /// A shell prompt as bash shows it: `user@host:dir$` or `…#`, maybe with a space.
+    static func isPrompt(_ line: String) -> Bool {
+        var s = Substring(line)
+        while s.last == " " { s.removeLast() }
+        guard let last = s.last, last == "$" || last == "#" || last == ">" || last == "%" else { return false }
+        return s.utf8.count <= 256 && !s.contains("ZMX_TASK_COMPLETED:")
+    }
+
+    private static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+    private static func isHex(_ c: UInt8) -> Bool {
+        isDigit(c) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F"))
+    }
+}

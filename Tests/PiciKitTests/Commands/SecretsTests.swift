@@ -1,0 +1,146 @@
+import Foundation
+import PiciKit
+import XCTest
+
+/// Secrets (pici-stage(1) "Secrets", pici-run(1)): a secret from the mask file appears in no
+/// file under the artifact dir or the rsync destination and in no printed line, however the
+/// build printed it.
+final class SecretsTests: XCTestCase {
+    static let secret = "hunter2-T0k3n"
+    static let envSecret = "s3cr&t-from-env"
+
+    /// A mask file with a bare secret and an env line.
+    func maskFile(_ dir: String) -> String {
+        let path = dir + "/mask"
+        try! "\(SecretsTests.secret)\nAPI_KEY=\(SecretsTests.envSecret)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Every file under `dir` that holds any form of the secrets.
+    func leaks(under dir: String) -> [String] {
+        var found: [String] = []
+        let forms = [SecretsTests.secret, SecretsTests.envSecret, "s3cr&amp;t-from-env", "s3cr\\u0026t"]
+        for rel in FileManager.default.enumerator(atPath: dir)?.allObjects as? [String] ?? [] {
+            guard let data = FileManager.default.contents(atPath: dir + "/" + rel) else { continue }
+            let text = String(decoding: data, as: UTF8.self)
+            if forms.contains(where: { text.contains($0) }) { found.append(rel) }
+        }
+        return found
+    }
+
+    /// The step prints the secret whole, split by a wrap at column 120, inside <b>…</b> and
+    /// next to &; the other secret has an & of its own (escaped on the page).
+    static let step = """
+        s=\(secret); e='\(envSecret)'
+        echo "whole: $s"
+        printf '%0115d%s\\n' 0 "$s"
+        echo "<b>$s</b> and &$s& and <i>$e</i>"
+        echo "done"
+        """
+
+    func testASecretReachesNoFileAndNoLine() throws {
+        let world = Support.ZmxWorld(self)
+        let base = Support.tempDir(self, "secrets")
+        let art = base + "/art", dest = base + "/dest"
+        try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
+        let mask = maskFile(base)
+        let id = "0badc0de"
+        let artifacts = "\(art)/demo/\(id)/artifacts"
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        try #"{"type":"push","name":"demo","workspace":"/srv/ws","artifact_dest":"\#(dest)"}"#.write(toFile: artifacts + "/event.json", atomically: true, encoding: .utf8)
+        try SecretsTests.step.write(toFile: base + "/step.sh", atomically: true, encoding: .utf8)
+        let started = world.sh("zmx run ci.demo.\(id).step.leaky -d bash '\(base)/step.sh' && zmx run ci.demo.\(id).runner -d sleep 0.3")
+        XCTAssertEqual(started.status, 0, started.stderr)
+        world.waitUntilEnded()
+
+        var printed = ""
+        for flags in ["", "--human"] {
+            for _ in 0..<3 {
+                let ran = world.sh("pici-monitor --once --artifact-dir '\(art)' --mask-file '\(mask)' \(flags)")
+                printed += ran.stdout + ran.stderr
+            }
+        }
+        XCTAssertTrue(printed.contains(#""status":"failed""#) || printed.contains(#""status":"success""#), printed)
+        let txt = try String(contentsOfFile: "\(art)/demo/\(id)/leaky.txt", encoding: .utf8)
+        XCTAssertEqual(txt, """
+            whole: ***
+            \(String(repeating: "0", count: 115))***
+            <b>***</b> and &***& and <i>***</i>
+            done
+
+            """)
+        let html = try String(contentsOfFile: "\(art)/demo/\(id)/leaky.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("&lt;b&gt;***&lt;/b&gt; and &amp;***&amp; and &lt;i&gt;***&lt;/i&gt;"), html)
+        XCTAssertEqual(leaks(under: art), [])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dest)/\(id)/leaky.txt") || FileManager.default.fileExists(atPath: "\(dest)/demo/\(id)/leaky.txt")
+            || !(FileManager.default.enumerator(atPath: dest)?.allObjects.isEmpty ?? true), "nothing was rsynced")
+        XCTAssertEqual(leaks(under: dest), [])
+        XCTAssertFalse(printed.contains(SecretsTests.secret), printed)
+        // Without the mask file the secret would be there: the test can fail.
+        let plain = world.sh("zmx history ci.demo.\(id).step.leaky").stdout
+        XCTAssertTrue(plain.contains(SecretsTests.envSecret), plain)
+    }
+
+    func testPiciStageMasksWhatItPrintsToo() throws {
+        let world = Support.ZmxWorld(self)
+        let base = Support.tempDir(self)
+        let mask = maskFile(base)
+        // A record that carries the secret (in a label) passes on masked.
+        let record = #"{"type":"job","name":"demo","job_id":"0badc0de","status":"running","exit_code":null,"started_at":null,"ended_at":null,"duration":"1s","session_count":0,"sessions":[],"note":"\#(SecretsTests.secret)"}"#
+        let ran = world.sh("pici-stage --artifact-dir '\(base)/art' --mask-file '\(mask)'", input: record + "\n")
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertFalse(ran.stdout.contains(SecretsTests.secret), ran.stdout)
+        XCTAssertTrue(ran.stdout.contains(#""note":"***""#), ran.stdout)
+        XCTAssertEqual(leaks(under: base + "/art"), [])
+    }
+
+    func testAMissingMaskFileStopsEveryCommandBeforeItWritesAnything() throws {
+        let world = Support.ZmxWorld(self)
+        let base = Support.tempDir(self)
+        let art = base + "/art"
+        let record = #"{"type":"job","name":"demo","job_id":"0badc0de","status":"running","exit_code":null,"started_at":null,"ended_at":null,"duration":"1s","session_count":0,"sessions":[]}"#
+        for command in ["pici-stage --artifact-dir '\(art)'", "pici-publish --no-sync --artifact-dir '\(art)'",
+                        "pici-run --artifact-dir '\(art)' --event '{}'", "pici-monitor --once --artifact-dir '\(art)'",
+                        "pici monitor -artifact-dir '\(art)'"] {
+            for how in ["--mask-file '\(base)/nope'", "PICI_MASK_FILE='\(base)/nope'"] {
+                let line = how.hasPrefix("--") ? "\(command) \(how.replacingOccurrences(of: "--mask-file", with: command.hasPrefix("pici ") ? "-mask-file" : "--mask-file"))" : "\(how) \(command)"
+                let ran = world.sh(line, input: record + "\n")
+                XCTAssertEqual(ran.status, 66, "\(line): \(ran.stderr)")
+                XCTAssertTrue(ran.stderr.contains("\(base)/nope"), "\(line): \(ran.stderr)")
+                XCTAssertEqual(ran.stdout, "", line)
+                XCTAssertFalse(FileManager.default.fileExists(atPath: art), "\(line) wrote \(art)")
+            }
+        }
+    }
+
+    func testASecretUnderFourBytesIsRefused() throws {
+        let world = Support.ZmxWorld(self)
+        let base = Support.tempDir(self)
+        try "long-enough\nPW=abc\n".write(toFile: base + "/mask", atomically: true, encoding: .utf8)
+        for command in ["pici-stage", "pici-publish --no-sync", "pici-monitor --once"] {
+            let ran = world.sh("\(command) --artifact-dir '\(base)/art' --mask-file '\(base)/mask'", input: "")
+            XCTAssertEqual(ran.status, 64, command)
+            XCTAssertTrue(ran.stderr.contains("mask file \(base)/mask: line 2: a secret of 3 bytes is refused"), "\(command): \(ran.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: base + "/art"), command)
+        }
+    }
+
+    /// pici-run --wait prints the failed step's log: only the build's output, masked.
+    func testWaitTailsAreCleanAndMasked() throws {
+        let world = Support.ZmxWorld(self)
+        let base = Support.tempDir(self)
+        let mask = maskFile(base)
+        let ws = Support.tempDir(self, "ws")
+        try """
+            zmx run bad -d bash -c 'echo "token \(SecretsTests.secret)"; printf "no newline"; exit 3'
+            zmx wait bad >/dev/null
+            """.write(toFile: ws + "/pico.sh", atomically: true, encoding: .utf8)
+        let ran = world.sh("TMPDIR='\(base)' pici-run --wait --interval 200ms --artifact-dir '\(base)/art' --mask-file '\(mask)'",
+                           input: #"{"type":"push","name":"demo","workspace":"\#(ws)"}"#)
+        XCTAssertEqual(ran.status, 3, ran.stdout + ran.stderr)
+        let tail = ran.stdout.components(separatedBy: "Session: bad (exit 3)").last ?? ""
+        XCTAssertTrue(tail.contains("\n\n   token ***\n   no newline\n\n"), tail)
+        XCTAssertFalse(ran.stdout.contains("ZMX_TASK_COMPLETED"), ran.stdout)
+        XCTAssertFalse(ran.stdout.contains(SecretsTests.secret), ran.stdout)
+    }
+}

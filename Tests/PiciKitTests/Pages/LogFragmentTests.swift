@@ -1,0 +1,77 @@
+import PiciKit
+import XCTest
+
+/// HistoryRows and LogFragment: the page's log, in zmx's colours where zmx still has them.
+final class LogFragmentTests: XCTestCase {
+    let fragment = """
+        <style>:root{--vt-palette-0: #000000;}</style>
+        <div style="font-family: monospace; white-space: pre;">typed; echo ZMX_TASK_COMPLETED:ab12:$?
+        $ typed; echo ZMX_TASK_COMPLETED:ab12:$?
+        <span style="color: red">red one
+        red two</span> plain &amp; &lt;b&gt;
+        ZMX_TASK_COMPLETED:ab12:0
+        $</div>
+
+        """
+
+    func testRowsStandOnTheirOwn() {
+        let rows = HistoryRows(fragment: fragment)
+        XCTAssertEqual(rows.style, "<style>:root{--vt-palette-0: #000000;}</style>")
+        XCTAssertEqual(rows.rows.map(\.plain), [
+            "typed; echo ZMX_TASK_COMPLETED:ab12:$?", "$ typed; echo ZMX_TASK_COMPLETED:ab12:$?",
+            "red one", "red two plain & <b>", "ZMX_TASK_COMPLETED:ab12:0", "$",
+        ])
+        // The span over two rows is closed after the first and opened again before the second.
+        XCTAssertEqual(rows.rows[2].html, #"<span style="color: red">red one</span>"#)
+        XCTAssertEqual(rows.rows[3].html, #"<span style="color: red">red two</span> plain &amp; &lt;b&gt;"#)
+    }
+
+    func testTheLogsLastLinesTakeZmxsHTML() throws {
+        let rows = HistoryRows(fragment: fragment)
+        let html = LogFragment.html(lines: ["from the stream", "red one", "red two plain & <b>"], history: rows, masker: Masker())
+        XCTAssertEqual(html, """
+            <style>:root{--vt-palette-0: #000000;}</style>
+            <div style="font-family: monospace; white-space: pre;">from the stream
+            <span style="color: red">red one</span>
+            <span style="color: red">red two</span> plain &amp; &lt;b&gt;</div>
+
+            """)
+    }
+
+    func testALineHoldingASecretLosesItsColours() throws {
+        let rows = HistoryRows(fragment: "<div><span style=\"color: red\">key hunter22</span>\nok</div>")
+        let masker = try Masker(secrets: ["hunter22"])
+        let html = LogFragment.html(lines: ["key ***", "ok"], history: rows, masker: masker)
+        XCTAssertEqual(html, "<div style=\"font-family: monospace; white-space: pre;\">key ***\nok</div>\n")
+    }
+
+    /// Rows of a wrapped line are joined on the page as in the text.
+    func testWrappedRowsAreOneLine() {
+        let a = String(repeating: "a", count: 120)
+        let rows = HistoryRows(fragment: "<div><b>\(a)\nb</b>\nc</div>")
+        XCTAssertEqual(rows.lines.map(\.plain), [a + "b", "c"])
+        XCTAssertEqual(rows.lines[0].html, "<b>\(a)</b><b>b</b>")
+    }
+
+    func testNoHistoryIsPlainEscapedText() {
+        XCTAssertEqual(
+            LogFragment.html(lines: ["<x> & y"], history: nil, masker: Masker()),
+            "<div style=\"font-family: monospace; white-space: pre;\">&lt;x&gt; &amp; y</div>\n")
+    }
+
+    /// A long log: the page shows its last 2,000 lines and links the whole .txt.
+    func testALongLogShowsItsEndAndLinksTheText() {
+        let lines = (1...2500).map { "line \($0)" }
+        let log = SessionLog(lines: lines, history: nil, masker: Masker())
+        XCTAssertEqual(log.hiddenLines, 500)
+        XCTAssertEqual(log.text.count, lines.reduce(0) { $0 + $1.utf8.count + 1 })
+        XCTAssertTrue(log.fragment.contains(">line 501\n"), String(log.fragment.prefix(200)))
+        XCTAssertFalse(log.fragment.contains("line 500\n"))
+        var page = SessionPage(jobName: "demo", jobID: "0badc0de", sessionName: "ci.demo.0badc0de.step.t", short: "t",
+                               status: .success, duration: "1s", exitCode: 0, fragment: log.fragment)
+        page.hiddenLines = log.hiddenLines
+        XCTAssertTrue(page.html.contains("The first 500 lines are not shown here: <a href=\"t.txt\">the whole log</a>"), page.html)
+        let short = SessionLog(lines: ["a"], history: nil, masker: Masker())
+        XCTAssertEqual(short.hiddenLines, 0)
+    }
+}
