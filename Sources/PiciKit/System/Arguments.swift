@@ -51,15 +51,10 @@ public struct Arguments {
                     i += 1
                 }
             } else {
-                if let inline {
-                    switch inline {
-                    case "true", "1": flags.insert(option.key)
-                    case "false", "0": flags.remove(option.key)
-                    default: throw UsageError(message: "option \(arg) takes no value")
-                    }
-                } else {
-                    flags.insert(option.key)
-                }
+                // `--once=false` must not read as `--once`, nor as its opposite: a flag that
+                // takes no value takes none at all, so a typo cannot flip what a script meant.
+                if inline != nil { throw UsageError(message: "option \(String(arg.prefix(while: { $0 != "=" }))) takes no value") }
+                flags.insert(option.key)
             }
         }
     }

@@ -132,7 +132,8 @@ final class MonitorTests: XCTestCase {
     func testAMissingZmxIsLoggedAndThePassesGoOn() throws {
         let w = world()
         let once = pass(w, "--zmx /nonexistent/zmx")
-        XCTAssertEqual(once.status, 0)
+        // --once says the pass failed, with the failed stage's status, so cron learns of it.
+        XCTAssertEqual(once.status, 69)
         XCTAssertTrue(once.stderr.contains("pici-monitor: pass failed: pici-list exit 69"), once.stderr)
 
         // Looping: every pass fails and is logged; SIGTERM stops it with 0.
@@ -177,9 +178,9 @@ final class MonitorTests: XCTestCase {
         try writeEvent(w.dir, "demo", "5eed5eed", dest: parent + "/dest")
         startJob(w, "5eed5eed", runner: "true")
         let runs = passUntilPublished(w)
-        XCTAssertEqual(runs.last?.status, 0)
+        XCTAssertEqual(runs.last?.status, 69)
         XCTAssertTrue(runs.last?.stderr.contains("pass failed: pici-publish exit 69") ?? false, runs.last?.stderr ?? "")
-        XCTAssertEqual(pass(w).status, 0)
+        XCTAssertEqual(pass(w).status, 69)
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         let fixed = pass(w)
         XCTAssertEqual(fixed.status, 0)
@@ -238,6 +239,71 @@ final class MonitorTests: XCTestCase {
         XCTAssertEqual(bad.status, 64)
         XCTAssertTrue(bad.stderr.contains("--interval"), bad.stderr)
         XCTAssertEqual(w.zmx.sh("'\(MonitorTests.monitor)' --once --interval").status, 64)
+        // A flag that takes no value takes none: --once=false must not run a pass.
+        for flag in ["--once=false", "--once=1", "-once=true", "--human=false", "--no-sync=", "--version=1", "--help=no", "--=x"] {
+            let ran = w.zmx.sh("'\(MonitorTests.monitor)' \(flag) --artifact-dir '\(w.dir)'")
+            XCTAssertEqual(ran.status, 64, flag)
+            XCTAssertTrue(ran.stderr.contains("takes no value"), flag + ": " + ran.stderr)
+            XCTAssertEqual(ran.stdout, "", flag)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: w.dir + "/.pici"), "no pass ran")
+    }
+
+    /// A fake checkout or install: bin/ with copies of the wrappers, and stand-in tools that
+    /// say who they are, in `tools` (relative to the root).
+    func fakeTree(_ tools: [String: String], wrappers: [String] = ["pici-monitor", "pici"]) throws -> String {
+        let root = Support.tempDir(self, "tree")
+        try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        for name in wrappers { try FileManager.default.copyItem(atPath: Support.scriptsDir + "/" + name, toPath: root + "/bin/" + name) }
+        for (path, label) in tools {
+            let file = root + "/" + path
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let tool = (path as NSString).lastPathComponent
+            try "#!/bin/sh\nif [ \"$1\" = --version ]; then echo \"\(tool) 9.9-\(label)\"; else echo \"\(label) \(tool) $*\"; fi\n"
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            XCTAssertEqual(chmod(file, 0o755), 0)
+        }
+        return root
+    }
+
+    /// A clean environment: no pici tools on PATH and no PICI_BIN, as on a fresh clone.
+    func bareEnvironment() -> [String: String] {
+        var env = Support.environment(zmxDir: Support.tempDir(self, "zmx"))
+        env["PATH"] = "/usr/bin:/bin"
+        env.removeValue(forKey: "PICI_BIN")
+        return env
+    }
+
+    func testToolsAreFoundNextToTheScriptThenInTheCheckoutsBuildThenOnPATH() throws {
+        let env = bareEnvironment()
+        // A fresh clone after `make build`: .build/release, not PATH.
+        let clone = try fakeTree([".build/release/pici-publish": "release", ".build/debug/pici-publish": "debug",
+                                  ".build/release/pici-run": "release"])
+        XCTAssertEqual(Support.sh("'\(clone)/bin/pici-monitor' --version", env: env).stdout, "pici-monitor 9.9-release\n")
+        XCTAssertEqual(Support.sh("'\(clone)/bin/pici' --version", env: env).stdout, "pici 9.9-release\n")
+        let runner = Support.sh("'\(clone)/bin/pici' runner", env: env, input: "{}")
+        XCTAssertEqual(runner.status, 0, runner.stderr)
+        XCTAssertTrue(runner.stdout.hasPrefix("release pici-run --artifact-dir /tmp/pici-artifacts"), runner.stdout)
+        // `swift build` only: .build/debug.
+        let debug = try fakeTree([".build/debug/pici-publish": "debug"])
+        XCTAssertEqual(Support.sh("'\(debug)/bin/pici-monitor' --version", env: env).stdout, "pici-monitor 9.9-debug\n")
+        // An install: next to the script wins over any checkout.
+        let installed = try fakeTree(["bin/pici-publish": "installed", ".build/release/pici-publish": "release"])
+        XCTAssertEqual(Support.sh("'\(installed)/bin/pici-monitor' --version", env: env).stdout, "pici-monitor 9.9-installed\n")
+        // A symlink to the script finds the tools of the tree it points into.
+        let links = Support.tempDir(self, "links")
+        XCTAssertEqual(symlink(clone + "/bin/pici-monitor", links + "/pici-monitor"), 0)
+        XCTAssertEqual(Support.sh("'\(links)/pici-monitor' --version", env: env).stdout, "pici-monitor 9.9-release\n")
+        // Nothing built and nothing on PATH: said, and 69 (not a version without a number).
+        let none = try fakeTree([:])
+        let missing = Support.sh("'\(none)/bin/pici-monitor' --version", env: env)
+        XCTAssertEqual(missing.status, 69)
+        XCTAssertEqual(missing.stdout, "")
+        XCTAssertTrue(missing.stderr.contains("pici-publish not found"), missing.stderr)
+        // Then PATH.
+        var onPath = env
+        onPath["PATH"] = debug + "/.build/debug:/usr/bin:/bin"
+        XCTAssertEqual(Support.sh("'\(none)/bin/pici-monitor' --version", env: onPath).stdout, "pici-monitor 9.9-debug\n")
     }
 
     func testPublishFlagsArePassedThrough() throws {

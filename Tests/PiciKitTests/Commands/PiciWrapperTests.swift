@@ -211,7 +211,9 @@ final class PiciWrapperTests: XCTestCase {
         XCTAssertEqual(none.status, 1)
         XCTAssertEqual(none.stdout, "")
         XCTAssertNotNil(none.stderr.range(of: "^" + PiciWrapperTests.stamp + #" level=ERROR msg="must provide command: runner, cancel, gc, monitor, status, or orca" service=ci key_loc="" cert_loc=""\n$"#, options: .regularExpression), none.stderr)
-        XCTAssertEqual(pici(world, "deploy").status, 1)
+        let unknown = pici(world, "deploy")
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertNotNil(unknown.stderr.range(of: "^" + PiciWrapperTests.stamp + #" level=ERROR msg="unknown command deploy: want runner, cancel, gc, monitor, status, or orca" service=ci"#, options: .regularExpression), unknown.stderr)
 
         let bad = pici(world, "runner -pk /keys/ci", input: #"{"type":"push","name":"a/b","workspace":"/w"}"#)
         XCTAssertEqual(bad.status, 1)

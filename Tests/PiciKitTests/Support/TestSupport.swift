@@ -39,15 +39,18 @@ enum Support {
         var stderr: String
     }
 
-    /// An environment with the built tools, bin/ and the stand-in zmx first on PATH, a private
-    /// ZMX_DIR, and no inherited zmx variables.
+    /// An environment with the built tools, bin/ and the stand-in zmx first on PATH (and the
+    /// tools in PICI_BIN), a private ZMX_DIR, and no inherited zmx or pici variables.
     static func environment(zmxDir: String, extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = [binDir, scriptsDir, standInDir, env["PATH"] ?? "/usr/bin:/bin"].joined(separator: ":")
         env["ZMX_DIR"] = zmxDir
+        // The wrappers in bin/ look here before the checkout's .build/release, which may be stale.
+        env["PICI_BIN"] = binDir
         env.removeValue(forKey: "ZMX_SESSION")
         env.removeValue(forKey: "ZMX_SESSION_PREFIX")
         env.removeValue(forKey: "PICI_ZMX")
+        env.removeValue(forKey: "PICI_ARTIFACT_DIR")
         env["NO_COLOR"] = "1"
         for (k, v) in extra { env[k] = v }
         return env
