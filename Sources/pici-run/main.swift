@@ -10,7 +10,7 @@ repository's running job, syncs the workspace, and starts its pico.sh in the zmx
 ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.step.<step>.
 
   --wait               wait for the job, show its sessions, exit with its status
-  --cancel             only cancel the running job of the event's repository
+  --cancel [NAME]      only cancel the running job of repository NAME (or the event's)
   --gc                 only kill ci.* sessions older than --gc-age (reads no event)
   --event JSON         the event (default: read from stdin)
   --artifact-dir DIR   where artifacts and state go (default /tmp/pici-artifacts)

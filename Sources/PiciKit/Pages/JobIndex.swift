@@ -72,17 +72,19 @@ public enum JobIndex {
         }
     }
 
-    /// The seed's plain-text index, byte for byte in layout (its 70- and 60-dash rules and
-    /// the raw `ended` unix seconds included).
-    /// The seed's plain-text layout; control characters in names are shown as `?`, since
-    /// this file is read with cat and less.
+    /// The seed's plain-text layout (its 70- and 60-dash rules), with the status as a word
+    /// rather than an emoji (which is an empty box without an emoji font) and dates as the
+    /// pages show them rather than raw unix seconds. Control characters in names are shown
+    /// as `?`, since this file is read with cat and less.
     public static func text(_ page: Page) -> String {
-        var out = "Job: \(Terminal.visible(page.job.name)) (\(Terminal.visible(page.job.jobID))) \(Styles.icon(page.status))\n"
+        var out = "Job: \(Terminal.visible(page.job.name)) (\(Terminal.visible(page.job.jobID))) \(Terminal.visible(page.status))\n"
         out += "Sessions: \(page.job.sessions.count)\n"
         out += String(repeating: "-", count: 70) + "\n"
         for r in rows(page) {
-            out += "  \(Styles.icon(r.status)) \(Terminal.padRight(Terminal.visible(r.short), 20))  exit: \(Terminal.padRight(r.exitCode, 5))"
-            out += "  duration: \(Terminal.padRight(r.duration, 8))  ended: \(r.session.ended.map(String.init) ?? "")\n"
+            let ended = r.session.ended.map { TimeFormat.timestamp($0) + " UTC" } ?? "-"
+            let duration = r.duration == "—" ? "-" : r.duration
+            out += "  \(Terminal.padRight(r.status, 11)) \(Terminal.padRight(Terminal.visible(r.short), 20))  exit: \(Terminal.padRight(r.exitCode.isEmpty ? "-" : r.exitCode, 5))"
+            out += "  duration: \(Terminal.padRight(duration, 8))  ended: \(ended)\n"
         }
         out += String(repeating: "-", count: 60) + "\n"
         return out
@@ -98,7 +100,7 @@ public enum JobIndex {
         let e = HTML.escape
         let running = page.status == "running"
         var out = Styles.head(
-            title: "\(Styles.icon(page.status)) \(job.name) \(job.jobID) · \(page.status)",
+            title: "\(job.name) \(job.jobID) · \(page.status)",
             refreshSeconds: running ? refreshSeconds : nil)
         out += "<header>\n"
         out += Styles.crumbs([

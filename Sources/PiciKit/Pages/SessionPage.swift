@@ -57,7 +57,7 @@ public struct SessionPage: Equatable, Sendable {
         var out = ""
         out.reserveCapacity(fragment.utf8.count + 4096)
         out += Styles.head(
-            title: "\(Styles.icon(state)) \(short) · \(jobName) \(jobID) · \(state)",
+            title: "\(short) · \(jobName) \(jobID) · \(state)",
             refreshSeconds: status == .running ? SessionPage.refreshSeconds : nil)
         out += "<header>\n"
         out += Styles.crumbs([

@@ -1,19 +1,27 @@
 /// The look every page shares: the one stylesheet each links as `styles.css` (no external
 /// assets, so a copied tree works on any static host), the head and breadcrumbs of every page,
-/// and the icon, word and colour class that show a status at a glance even without colour.
+/// and the mark, word and colour class that show a status at a glance even without colour.
 public enum Styles {
-    /// The seed's icons (⏳ while running, as its index.txt), plus ones for the two statuses
-    /// the seed did not have.
-    public static func icon(_ status: String) -> String {
+    /// A status's mark: a small inline SVG drawn in the text's colour. An emoji (the seed's
+    /// ✅ ❌ ⏳) is an empty box where no emoji font is installed, a headless browser on a
+    /// server or many a Linux desktop; an SVG draws everywhere, needs no font, and is hidden
+    /// from screen readers, which read the word beside it.
+    public static func mark(_ status: String) -> String {
+        let shape: String
         switch status {
-        case "success": return "✅"
-        case "failed": return "❌"
-        case "running": return "⏳"
-        case "cancelled": return "🚫"
-        case "lost": return "❓"
-        case "unreachable": return "⚠"
-        default: return "•"
+        case "success": shape = #"<path d="M3 8.5l3.2 3.2L13 4.8"/>"#
+        case "failed": shape = #"<path d="M4.5 4.5l7 7M11.5 4.5l-7 7"/>"#
+        case "running": shape = #"<circle cx="8" cy="8" r="5.5"/><path d="M8 5v3.2l2.2 1.4"/>"#
+        case "cancelled": shape = #"<circle cx="8" cy="8" r="5.5"/><path d="M4.2 11.8l7.6-7.6"/>"#
+        case "lost": shape = #"<path d="M5.6 5.8a2.5 2.5 0 1 1 3.4 2.4c-.6.3-1 .8-1 1.4v.6M8 12.8v.1"/>"#
+        case "unreachable": shape = #"<path d="M8 2.5l6 11H2z M8 6.8v3M8 12v.1"/>"#
+        default: shape = #"<circle cx="8" cy="8" r="1.5"/>"#
         }
+        // The drawing attributes sit on a <g>: on <svg> itself HTML validators call them
+        // proprietary.
+        return #"<svg class="mark" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">"#
+            + #"<g fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">"#
+            + shape + "</g></svg>"
     }
 
     /// The CSS class for a status; only known words, so a record cannot inject a class name.
@@ -24,8 +32,6 @@ public enum Styles {
         }
     }
 
-    /// A status as a pill: icon and word together, coloured by class, so it reads without
-    /// colour and without the emoji font.
     /// A table row marked with its status, so a failed or running row stands out.
     static func rowOpen(_ status: String) -> String {
         "<tr class=\"row-\(statusClass(status).dropFirst("status-".count))\">"
@@ -36,8 +42,10 @@ public enum Styles {
         "<td class=\"\(cls)\" data-label=\"\(label)\">\(content)</td>"
     }
 
+    /// A status as a pill: mark and word together, coloured by class, so it reads without
+    /// colour and without any particular font.
     public static func badge(_ status: String) -> String {
-        "<span class=\"badge \(statusClass(status))\">\(icon(status)) \(HTML.escape(status))</span>"
+        "<span class=\"badge \(statusClass(status))\">\(mark(status)) \(HTML.escape(status))</span>"
     }
 
     /// Everything up to and including `<body>`: the title is escaped here; a page that is
@@ -125,12 +133,13 @@ public enum Styles {
     .facts dt { color: var(--muted); font-size: .72rem; font-weight: 600; text-transform: uppercase; letter-spacing: .05em; }
     .facts dd { margin: 0; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
 
-    /* Status: colour, icon and word. */
+    /* Status: colour, mark and word. */
     .badge {
       display: inline-flex; align-items: center; gap: .35em; padding: .05em .65em; border-radius: 999px;
       border: 1px solid var(--c, var(--off)); background: var(--c-bg, var(--off-bg)); color: var(--c, var(--off));
       font-size: .85rem; font-weight: 600; line-height: 1.6; white-space: nowrap; vertical-align: middle;
     }
+    .badge .mark { width: 1em; height: 1em; flex: none; }
     .status-success { --c: var(--ok); --c-bg: var(--ok-bg); }
     .status-failed, .status-lost { --c: var(--bad); --c-bg: var(--bad-bg); }
     .status-running, .status-unreachable { --c: var(--run); --c-bg: var(--run-bg); }

@@ -60,7 +60,7 @@ public enum TopIndex {
         for entry in entries { counts[entry.status, default: 0] += 1 }
         let known = ["running", "failed", "lost", "cancelled", "success"]
         let tally = known.compactMap { s in
-            counts[s].map { "<span class=\"badge \(Styles.statusClass(s))\">\(Styles.icon(s)) \($0) \(s)</span>" }
+            counts[s].map { "<span class=\"badge \(Styles.statusClass(s))\">\(Styles.mark(s)) \($0) \(s)</span>" }
         }
         out += "<p class=\"summary\"><span class=\"total\">\(repos.count) \(repos.count == 1 ? "repository" : "repositories"), "
             + "\(entries.count) \(entries.count == 1 ? "job" : "jobs")</span>\(tally.joined())</p>\n"

@@ -40,7 +40,9 @@ public enum Cancel {
 
     /// Lists sessions, kills every running job of `repo` and marks it cancelled. Throws
     /// ZmxCommand.Failure when zmx fails, FileError when a marker cannot be written.
-    public static func cancelRunning(repo: String, reason: Reason, zmx: ZmxCommand, environment: [String], artifactDir: String, log: RunLog) throws -> [Cancelled] {
+    /// `supersededBy` is the id of the new job that replaces them, written to the marker so
+    /// that a `--wait` on an old job can say what became of it.
+    public static func cancelRunning(repo: String, reason: Reason, supersededBy: String? = nil, zmx: ZmxCommand, environment: [String], artifactDir: String, log: RunLog) throws -> [Cancelled] {
         let listing = try zmx.run(["list"], environment: environment)
         let sessions = ZmxList.parse(listing.stdout).sessions
         let ids = runningJobs(of: repo, in: sessions)
@@ -54,18 +56,47 @@ public enum Cancel {
             log.debug("cancelling job", [("job_id", id), ("runner", "ci.\(repo).\(id).runner")])
             let killed = try zmx.run(killArguments(name: repo, jobID: id), environment: environment)
             let count = killed.stdoutText.split(separator: "\n").filter { $0.hasPrefix("killed session ") }.count
-            try writeMarker(artifactDir: artifactDir, name: repo, jobID: id, reason: reason)
+            try writeMarker(artifactDir: artifactDir, name: repo, jobID: id, reason: reason, supersededBy: supersededBy)
             done.append(Cancelled(name: repo, jobID: id, sessionsKilled: count))
         }
         return done
     }
 
-    /// `{"job_id":…,"cancelled_at":RFC3339,"reason":…}`.
-    public static func markerJSON(jobID: String, cancelledAt: Int, reason: Reason) -> String {
-        JSONSerializer.string(.object(JSONObject([
+    /// `{"job_id":…,"cancelled_at":RFC3339,"reason":…}`, plus `"superseded_by":JOB_ID` when a
+    /// newer job replaced it.
+    public static func markerJSON(jobID: String, cancelledAt: Int, reason: Reason, supersededBy: String? = nil) -> String {
+        var o = JSONObject([
             "job_id": .string(jobID), "cancelled_at": .string(TimeFormat.rfc3339(cancelledAt)),
             "reason": .string(reason.rawValue),
-        ])))
+        ])
+        if let supersededBy { o["superseded_by"] = .string(supersededBy) }
+        return JSONSerializer.string(.object(o))
+    }
+
+    /// What a job's cancelled.json says: why, and by which job when superseded.
+    public struct Marker: Equatable, Sendable {
+        public var reason: String
+        public var supersededBy: String?
+
+        /// The line `--wait` ends with for a job cancelled while it waited.
+        public var summary: String {
+            switch reason {
+            case Reason.superseded.rawValue:
+                return "cancelled: superseded by " + (supersededBy.map { "job \(Terminal.visible($0))" } ?? "a newer job")
+            case Reason.cancel.rawValue: return "cancelled: by pici-run --cancel"
+            case Reason.gc.rawValue: return "cancelled: by gc (its sessions were older than --gc-age)"
+            default: return "cancelled: \(Terminal.visible(reason))"
+            }
+        }
+    }
+
+    /// The job's cancelled.json, when there is one that can be read.
+    public static func readMarker(artifactDir: String, name: String, jobID: String) -> Marker? {
+        guard SafeName.isSafe(name), SafeName.isSafe(jobID),
+              let bytes = try? FileSystem.readFile(markerPath(artifactDir: artifactDir, name: name, jobID: jobID), limit: 1 << 16),
+              case .object(let o)? = try? JSONParser.parse(bytes), let reason = o["reason"]?.stringValue
+        else { return nil }
+        return Marker(reason: reason, supersededBy: o["superseded_by"]?.stringValue)
     }
 
     public static func markerPath(artifactDir: String, name: String, jobID: String) -> String {
@@ -73,16 +104,16 @@ public enum Cancel {
     }
 
     /// Writes `DIR/<name>/<job_id>/artifacts/cancelled.json` atomically.
-    public static func writeMarker(artifactDir: String, name: String, jobID: String, reason: Reason, at: Int = Clock.nowSeconds()) throws {
+    public static func writeMarker(artifactDir: String, name: String, jobID: String, reason: Reason, supersededBy: String? = nil, at: Int = Clock.nowSeconds()) throws {
         try SafeName.check(name)
         try SafeName.check(jobID)
         let dir = JobArtifacts.artifactsDir(artifactDir: artifactDir, name: name, jobID: jobID)
         try FileSystem.makeDirectories(dir)
-        try FileSystem.writeAtomically(dir + "/cancelled.json", markerJSON(jobID: jobID, cancelledAt: at, reason: reason) + "\n")
+        try FileSystem.writeAtomically(dir + "/cancelled.json", markerJSON(jobID: jobID, cancelledAt: at, reason: reason, supersededBy: supersededBy) + "\n")
     }
 
     /// The line pici-run prints for a job it cancelled.
     public static func line(_ c: Cancelled, reason: Reason) -> String {
-        "⏹ cancelled ci.\(c.name).\(c.jobID) (\(reason.rawValue), \(c.sessionsKilled) session\(c.sessionsKilled == 1 ? "" : "s") killed)"
+        "cancelled ci.\(c.name).\(c.jobID) (\(reason.rawValue), \(c.sessionsKilled) session\(c.sessionsKilled == 1 ? "" : "s") killed)"
     }
 }

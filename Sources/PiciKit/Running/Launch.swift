@@ -43,10 +43,19 @@ public struct RunCommand: Sendable {
 
     public init(_ args: Arguments, stdoutIsTerminal: Bool = Terminal.colourAllowed(fd: 1), stdinIsTerminal: Bool = Terminal.isTerminal(0)) throws {
         func usage(_ message: String) -> Arguments.UsageError { Arguments.UsageError(message: message) }
-        if let extra = args.positionals.first { throw usage("unexpected argument \(extra)") }
         let modes = ["wait", "cancel", "gc"].filter { args.has($0) }
         if modes.count > 1 { throw usage("--\(modes[0]) and --\(modes[1]) do not go together") }
         mode = args.has("gc") ? .gc : args.has("cancel") ? .cancel : .runner
+        // `pici-run --cancel NAME`: the repository by name, what a person types (and what
+        // --wait suggests on ^C); an event says the same as {"name":NAME}.
+        var positionals = args.positionals[...]
+        var cancelName: String? = nil
+        if mode == .cancel, let name = positionals.first {
+            guard args.value("event") == nil else { throw usage("--cancel NAME and --event do not go together") }
+            cancelName = name
+            positionals = positionals.dropFirst()
+        }
+        if let extra = positionals.first { throw usage("unexpected argument \(extra)") }
         let interval = try args.duration("interval", default: 1)
         let timeout = try args.duration("timeout", default: ZmxCommand.defaultTimeout)
         let syncTimeout = try args.duration("sync-timeout", default: 600)
@@ -60,7 +69,7 @@ public struct RunCommand: Sendable {
         let key = args.value("pk").flatMap { $0.isEmpty ? nil : $0 }
         let cert = args.value("ck").flatMap { $0.isEmpty ? nil : $0 }
         let seed = args.value("log-level").map { SeedLog.seed(level: .init(parsing: $0), key: key ?? "", certificate: cert ?? "") }
-        event = args.value("event")
+        event = args.value("event") ?? cancelName.map { JSONSerializer.string(.object(JSONObject(["name": .string($0)]))) }
         if mode != .gc && event == nil && stdinIsTerminal {
             throw usage("no event: pipe the event JSON to stdin or give --event JSON")
         }
@@ -90,6 +99,7 @@ public struct RunCommand: Sendable {
                     repo: e.name, reason: .cancel, zmx: settings.zmx, environment: Launch.zmxEnvironment(),
                     artifactDir: settings.artifactDir, log: log)
                 for c in done { try progress(Cancel.line(c, reason: .cancel) + "\n") }
+                if done.isEmpty { try progress("nothing to cancel: no job of \(e.name) is running\n") }
                 return 0
             case .runner:
                 return try Launch.run(try Event.read(argument: event, for: .run), settings: settings)
@@ -124,22 +134,22 @@ public enum Launch {
         }
 
         let cancelled = try Cancel.cancelRunning(
-            repo: event.name, reason: .superseded, zmx: settings.zmx, environment: zmxEnvironment,
+            repo: event.name, reason: .superseded, supersededBy: jobID, zmx: settings.zmx, environment: zmxEnvironment,
             artifactDir: settings.artifactDir, log: log)
         for c in cancelled { try progress(Cancel.line(c, reason: .superseded) + "\n") }
 
         let jobLog = log.with([("job_id", jobID)])
         try progress("""
-            🚀 starting job ci.\(event.name).\(jobID)
+            starting job ci.\(event.name).\(jobID)
                event: type=\(event.type) name=\(event.name) workspace=\(event.workspace)
                \(event.seedJSON)
-            📦 syncing workspace \(event.workspace)
+            syncing workspace \(event.workspace)
 
             """)
         let workspace = try Workspace.prepare(
             source: event.workspace,
             options: Workspace.Options(key: settings.key, certificate: settings.certificate, timeout: settings.syncTimeout))
-        try progress("✅ workspace ready \(workspace.dir)\n")
+        try progress("workspace ready \(workspace.dir)\n")
 
         try Attestation.write(
             event: event, attestation: Attestation.forEvent(event, workspaceChecksum: workspace.checksum),
@@ -147,19 +157,19 @@ public enum Launch {
 
         let manifest = FileSystem.join(workspace.dir, manifestName)
         guard FileSystem.exists(manifest) else {
-            try progress("❌ no \(manifestName) found in \(workspace.dir)\n\n" + noManifestHelp)
+            try progress("no \(manifestName) found in \(workspace.dir)\n\n" + noManifestHelp)
             throw LaunchError.noManifest(directory: workspace.dir)
         }
-        try progress("🔍 found \(manifest)\n")
-        try progress("🏃 launching sessions...\n")
+        try progress("found \(manifest)\n")
+        try progress("launching sessions...\n")
         try start(event: event, jobID: jobID, directory: workspace.dir, manifest: manifest, settings: settings, zmxEnvironment: zmxEnvironment, log: jobLog)
-        try progress("✅ job launched\n")
+        try progress("job launched\n")
 
         let runner = "ci.\(event.name).\(jobID).runner"
         if settings.wait {
             return try WaitReport.run(
                 name: event.name, jobID: jobID, zmx: settings.zmx, environment: zmxEnvironment,
-                options: settings.waitOptions, log: jobLog)
+                options: settings.waitOptions, artifactDir: settings.artifactDir, log: jobLog)
         }
         try progress("   zmx tail \(runner)\n   zmx history \(runner)\n   zmx attach \(runner)\n")
         return 0
@@ -251,14 +261,19 @@ public enum Launch {
         }
     }
 
-    /// The seed's advice when a workspace has no pico.sh (printed after the ❌ line).
+    /// The seed's advice when a workspace has no pico.sh (printed after the "no pico.sh found"
+    /// line), but for the session prefix: the seed's `${ZMX_SESSION_PREFIX:-ci.}` made a
+    /// script run by hand wait on every CI job's steps.
     public static let noManifestHelp = #"""
         Create a pico.sh script in your workspace root:
 
           #!/usr/bin/env bash
           set -euo pipefail
 
-          export ZMX_SESSION_PREFIX="${ZMX_SESSION_PREFIX:-ci.}"
+          # pici-run sets the prefix to ci.<repo>.<job_id>.step.; run by hand,
+          # keep the steps apart from CI jobs' (with a bare "ci.", zmx wait "*"
+          # would wait on the steps of every job).
+          export ZMX_SESSION_PREFIX="${ZMX_SESSION_PREFIX:-local.myrepo.}"
 
           # Run your CI steps as zmx sessions
           zmx run lint -d <your lint command>

@@ -27,9 +27,11 @@ public enum WaitReport {
 
     /// Waits for job `ci.<name>.<jobID>` and reports it. Returns the exit status: 0 for
     /// success, the job's code (1 when it has none in 1…255) for failure, 130 on SIGINT.
-    public static func run(name: String, jobID: String, zmx: ZmxCommand, environment: [String], options: Options, log: RunLog) throws -> Int32 {
+    /// A job whose sessions vanish is looked up in `artifactDir`: one pici-run cancelled, for a
+    /// newer event say, is reported as such rather than as lost.
+    public static func run(name: String, jobID: String, zmx: ZmxCommand, environment: [String], options: Options, artifactDir: String? = nil, log: RunLog) throws -> Int32 {
         let interrupt = InterruptWatch()
-        try progress("\n⏳ waiting for completion...\n")
+        try progress("\nwaiting for completion...\n")
         var board = WaitBoard()
         var seen: Set<String> = []
         var vanished: Set<String> = []
@@ -38,7 +40,7 @@ public enum WaitReport {
         var failingSince: Double? = nil
 
         while true {
-            if interrupt.check() { return try cancelled() }
+            if interrupt.check() { return try stoppedWaiting(name: name) }
             var complete = false
             var mine: [SessionRecord] = []
             do {
@@ -58,15 +60,19 @@ public enum WaitReport {
                     failingSince = now
                 }
             }
-            if interrupt.check() { return try cancelled() }
+            if interrupt.check() { return try stoppedWaiting(name: name) }
 
             if complete {
                 let present = Set(mine.map(\.name))
                 vanished.formUnion(seen.subtracting(present))
                 if !seen.isEmpty && mine.isEmpty {
                     try progress(board.render(current, vanished: vanished, now: Clock.nowSeconds(), inPlace: options.inPlace))
-                    try progress("\n❌ job vanished: its sessions are gone (killed or cancelled)\n")
-                    return 1
+                    if let marker = artifactDir.flatMap({ cancelMarker(artifactDir: $0, name: name, jobID: jobID) }) {
+                        try progress("\n\(marker.summary)\n")
+                    } else {
+                        try progress("\njob vanished: its sessions are gone (killed or cancelled)\n")
+                    }
+                    return ExitStatus.failure.rawValue
                 }
             }
             if !mine.isEmpty {
@@ -76,12 +82,12 @@ public enum WaitReport {
                 try progress(board.render(current, vanished: vanished, now: Clock.nowSeconds(), inPlace: options.inPlace))
                 if mine.allSatisfy(\.hasEnded) { break }
             } else if seen.isEmpty && Clock.monotonicSeconds() - started >= options.startTimeout {
-                try progress("\n❌ job never started: no session of ci.\(name).\(jobID) appeared in \(TimeFormat.seconds(options.startTimeout))\n")
+                try progress("\njob never started: no session of ci.\(name).\(jobID) appeared in \(TimeFormat.seconds(options.startTimeout))\n")
                 return 1
             }
-            if interrupt.sleep(options.interval) { return try cancelled() }
+            if interrupt.sleep(options.interval) { return try stoppedWaiting(name: name) }
         }
-        if interrupt.check() { return try cancelled() }
+        if interrupt.check() { return try stoppedWaiting(name: name) }
 
         let finished = current.filter { !vanished.contains($0.name) }
         try progress("\n")
@@ -97,7 +103,7 @@ public enum WaitReport {
 
     /// The seed's final line.
     public static func summary(code: Int, duration: String) -> String {
-        code == 0 ? "✅ job finished: success (\(duration))\n" : "❌ job failed: exit \(code) (\(duration))\n"
+        code == 0 ? "job finished: success (\(duration))\n" : "job failed: exit \(code) (\(duration))\n"
     }
 
     /// The seed's block for a failed session: a rule, its name and code, a rule, and the last
@@ -137,9 +143,21 @@ public enum WaitReport {
         return out
     }
 
-    private static func cancelled() throws -> Int32 {
-        try progress("\n⏹ cancelled\n")
+    /// ^C stops the waiting, not the job: say so, and how to stop the job too.
+    private static func stoppedWaiting(name: String) throws -> Int32 {
+        try progress("\nstopped waiting; the job goes on (pici-run --cancel \(Terminal.visible(name)) to stop it)\n")
         return ExitStatus.interrupted.rawValue
+    }
+
+    /// pici-run kills a job's sessions and then writes its cancelled.json, so a wait that sees
+    /// them gone gives the marker a moment to appear.
+    static func cancelMarker(artifactDir: String, name: String, jobID: String, patience: Double = 2) -> Cancel.Marker? {
+        let deadline = Clock.monotonicSeconds() + patience
+        while true {
+            if let marker = Cancel.readMarker(artifactDir: artifactDir, name: name, jobID: jobID) { return marker }
+            if Clock.monotonicSeconds() >= deadline { return nil }
+            usleep(100_000)
+        }
     }
 }
 
@@ -182,20 +200,15 @@ public struct WaitBoard: Sendable {
         }
     }
 
-    public var lines: [String] { order.compactMap { entries[$0].map(WaitBoard.line) } }
+    public var lines: [String] { order.compactMap { entries[$0].map { WaitBoard.line($0) } } }
 
-    static func line(_ e: Entry) -> String {
-        let icon: String
-        switch e.status {
-        case "running": icon = "🚀"
-        case "success": icon = "✅"
-        case "unreachable": icon = "❓"
-        default: icon = "❌"
-        }
+    /// `   lint         failed, exit 2 (1.0s)`: the seed's line with the status as a word
+    /// (coloured on a terminal) where it had an emoji, which some fonts cannot draw.
+    static func line(_ e: Entry, colour: Bool = false) -> String {
         var detail = ""
         if e.status == "failed", let code = e.exitCode { detail = ", exit \(code)" }
         if !e.duration.isEmpty && e.duration != "—" { detail += " (\(e.duration))" }
-        return "   " + WaitBoard.pad(e.short, 12) + " " + icon + " " + e.status + detail
+        return "   " + WaitBoard.pad(e.short, 12) + " " + HumanOutput.paint(e.status, e.status == "vanished" ? "failed" : e.status, colour) + detail
     }
 
     /// Go's `%-12s`: the width counts code points.
@@ -207,9 +220,10 @@ public struct WaitBoard: Sendable {
     /// Updates and returns what to print for this poll.
     public mutating func render(_ sessions: [SessionRecord], vanished: Set<String>, now: Int, inPlace: Bool) -> String {
         update(sessions, vanished: vanished, now: now)
-        let lines = self.lines
         var out = ""
         if inPlace {
+            // In place means a terminal that allows colour (pici-run decides both at once).
+            let lines = order.compactMap { entries[$0].map { WaitBoard.line($0, colour: true) } }
             if liveLines > 0 {
                 out += String(repeating: Terminal.cursorUp, count: liveLines)
                 out += lines.map { $0 + Terminal.clearToEndOfLine }.joined(separator: "\n") + "\n"

@@ -103,7 +103,7 @@ final class MonitorTests: XCTestCase {
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: w.dir + "/index.html"))
         XCTAssertTrue(try String(contentsOfFile: job + "/bad.txt", encoding: .utf8).contains("bad-output"))
-        XCTAssertTrue(try String(contentsOfFile: job + "/index.txt", encoding: .utf8).hasPrefix("Job: demo (a1b2c3d4) ❌\n"))
+        XCTAssertTrue(try String(contentsOfFile: job + "/index.txt", encoding: .utf8).hasPrefix("Job: demo (a1b2c3d4) failed\n"))
         XCTAssertTrue(try String(contentsOfFile: w.dir + "/index.html", encoding: .utf8).contains("demo/a1b2c3d4/index.html"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: w.dir + "/.pici/open"), [])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: w.dir + "/.pici/outbox"), [])
@@ -315,10 +315,10 @@ final class MonitorTests: XCTestCase {
             let r = pass(w, "--human --include-running --no-sync")
             XCTAssertEqual(r.status, 0, r.stderr)
             seen = (try? String(contentsOfFile: w.out, encoding: .utf8)) ?? ""
-            if seen.contains("🚀 running") { break }
+            if seen.contains("   demo         running, job f1a9f1a9") { break }
             usleep(100_000)
         }
-        XCTAssertTrue(seen.contains("   demo         🚀 running"), seen)
+        XCTAssertTrue(seen.contains("   demo         running, job f1a9f1a9"), seen)
         XCTAssertFalse(seen.contains("{"), "human output, not JSON")
     }
 }

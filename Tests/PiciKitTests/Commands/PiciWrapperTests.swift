@@ -17,12 +17,12 @@ final class PiciWrapperTests: XCTestCase {
         EVENT JSON FIELDS
           type          (required) Event type, e.g. "push", "merge_request"
           name          (required) Repository name, used for session naming
-          workspace     (required) SSH source path to rsync, e.g. "git@github.com:user/repo.git"
+          workspace     (required) SSH source path to rsync, e.g. "user@host:src/repo" or "/srv/src/repo"
           artifact_dest  (optional) SSH destination for artifact sync, e.g. "user@host:/path"
 
 
         EXAMPLE
-          echo '{"type":"push","name":"myrepo","workspace":"git@github.com:user/myrepo.git"}' | pici runner
+          echo '{"type":"push","name":"myrepo","workspace":"user@host:src/myrepo"}' | pici runner
 
         ENV VARS IN pico.sh
           The runner exports these environment variables for your pico.sh script:
@@ -64,8 +64,9 @@ final class PiciWrapperTests: XCTestCase {
           --human:          Selfci-style progress output for terminal viewing (do not pipe).
             pici monitor --human
             pici monitor --human --include-running
-            [2/3] 🚀 running: myrepo (1m23s)
-            [3/3] ✅ success: myrepo (2m34s)
+               myrepo       running, job a3f2b8c1
+               test         running (1m23s)
+               myrepo       success (2m34s)
 
         FLAGS
           -pk <path>               SSH private key for authenticating with pico services
@@ -78,6 +79,14 @@ final class PiciWrapperTests: XCTestCase {
           -log-level <level>       Log level: debug, info, warn, error (default: info)
 
         """#
+
+    /// The lines of the seed's help that misled a new user, and what stands in their place.
+    static let fixedHelpLines: [(String, String)] = [
+        (#"SSH source path to rsync, e.g. "git@github.com:user/repo.git""#, #"SSH source path to rsync, e.g. "user@host:src/repo" or "/srv/src/repo""#),
+        (#""workspace":"git@github.com:user/myrepo.git""#, #""workspace":"user@host:src/myrepo""#),
+        ("    [2/3] 🚀 running: myrepo (1m23s)\n    [3/3] ✅ success: myrepo (2m34s)\n",
+         "       myrepo       running, job a3f2b8c1\n       test         running (1m23s)\n       myrepo       success (2m34s)\n"),
+    ]
 
     /// Runs bin/pici; workspaces go to a temp dir of the test's, not to /tmp.
     private func pici(_ world: Support.ZmxWorld, _ args: String, input: String = "") -> Support.Ran {
@@ -96,7 +105,7 @@ final class PiciWrapperTests: XCTestCase {
 
     // MARK: help
 
-    func testRunnerAndMonitorHelpAreTheSeedsTextsByteForByte() {
+    func testRunnerAndMonitorHelpAreTheSeedsTextsButWhereTheyMisled() {
         let world = Support.ZmxWorld(self)
         for (args, expected) in [
             ("runner --help", PiciWrapperTests.runnerHelp), ("help runner", PiciWrapperTests.runnerHelp),
@@ -108,8 +117,13 @@ final class PiciWrapperTests: XCTestCase {
             XCTAssertEqual(ran.stdout, expected, args)
             XCTAssertEqual(ran.stderr, "", args)
         }
-        if let seed = seedText("printRunnerHelp") { XCTAssertEqual(seed, PiciWrapperTests.runnerHelp) }
-        if let seed = seedText("printMonitorHelp") { XCTAssertEqual(seed, PiciWrapperTests.monitorHelp) }
+        // The seed's texts but where they misled: a workspace rsync cannot fetch (a git URL) and
+        // an output format nothing prints.
+        func fixed(_ text: String) -> String {
+            PiciWrapperTests.fixedHelpLines.reduce(text) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+        }
+        if let seed = seedText("printRunnerHelp") { XCTAssertEqual(fixed(seed), PiciWrapperTests.runnerHelp) }
+        if let seed = seedText("printMonitorHelp") { XCTAssertEqual(fixed(seed), PiciWrapperTests.monitorHelp) }
     }
 
     func testOtherCommandsHaveAShortHelp() {
@@ -164,13 +178,13 @@ final class PiciWrapperTests: XCTestCase {
         let hello = pici(world, "runner --wait -artifact-dir=\(art)", input: #"{"type":"push","name":"demo","workspace":"\#(Support.root.path)/examples/hello"}"#)
         XCTAssertEqual(hello.status, 0, hello.stdout + hello.stderr)
         XCTAssertEqual(hello.stderr, "")
-        for line in ["   lint         ✅ success (", "   test         ✅ success (", "   runner       ✅ success (", "\n✅ job finished: success ("] {
+        for line in ["   lint         success (", "   test         success (", "   runner       success (", "\njob finished: success ("] {
             XCTAssertTrue(hello.stdout.contains(line), line + " in " + hello.stdout)
         }
         let failing = pici(world, "--artifact-dir \(art) -wait runner", input: #"{"type":"push","name":"demo","workspace":"\#(Support.root.path)/examples/failing"}"#)
         XCTAssertEqual(failing.status, 1, failing.stdout + failing.stderr)
         XCTAssertTrue(failing.stdout.contains("   add 2 2: want 4, got 5\n"), failing.stdout)
-        XCTAssertTrue(failing.stdout.contains("\n❌ job failed: exit 3 ("), failing.stdout)
+        XCTAssertTrue(failing.stdout.contains("\njob failed: exit 3 ("), failing.stdout)
         // No error is logged for a job that ran and failed: its summary says so.
         XCTAssertEqual(failing.stderr, "")
     }
@@ -185,7 +199,7 @@ final class PiciWrapperTests: XCTestCase {
         let id = String(started.stdout.split(separator: "\n").first?.suffix(8) ?? "")
         let cancel = pici(world, "cancel -artifact-dir \(art)", input: #"{"type":"push","name":"demo"}"#)
         XCTAssertEqual(cancel.status, 0, cancel.stderr)
-        XCTAssertTrue(cancel.stdout.hasPrefix("⏹ cancelled ci.demo.\(id) (cancel, "), cancel.stdout)
+        XCTAssertTrue(cancel.stdout.hasPrefix("cancelled ci.demo.\(id) (cancel, "), cancel.stdout)
         XCTAssertNotNil(cancel.stderr.range(of: #"^time=\S+ level=INFO msg="cancelling running jobs for repo" service=ci key_loc="" cert_loc="" cmd=cancel repo=demo type=push\n$"#, options: .regularExpression), cancel.stderr)
         XCTAssertFalse(world.sh("zmx list 2>/dev/null").stdout.contains("ci.demo.\(id)."))
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(art)/demo/\(id)/artifacts/cancelled.json"))

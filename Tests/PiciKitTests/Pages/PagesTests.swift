@@ -196,15 +196,38 @@ final class PagesTests: XCTestCase {
         XCTAssertEqual(css.filter { $0 == "{" }.count, css.filter { $0 == "}" }.count)
     }
 
-    func testEveryStatusShowsColourIconAndWord() {
+    /// A status shows as a colour, a mark and its word. The mark is an inline SVG, not an
+    /// emoji, which shows as an empty box where no emoji font is installed.
+    func testEveryStatusShowsColourMarkAndWord() {
+        var marks: Set<String> = []
         for status in ["success", "failed", "running", "cancelled", "lost", "unreachable"] {
             let badge = Styles.badge(status)
             XCTAssertTrue(badge.contains("class=\"badge status-\(status)\""), badge)
-            XCTAssertTrue(badge.contains(">\(Styles.icon(status)) \(status)</span>"), badge)
-            XCTAssertNotEqual(Styles.icon(status), "•", status)
+            XCTAssertTrue(badge.hasSuffix("</svg> \(status)</span>"), badge)
+            let mark = Styles.mark(status)
+            XCTAssertTrue(mark.hasPrefix("<svg class=\"mark\" ") && mark.contains("aria-hidden=\"true\"") && mark.contains("stroke=\"currentColor\""), mark)
+            marks.insert(mark)
             XCTAssertTrue(Styles.css.contains(".status-\(status)"), "no colour for \(status)")
         }
-        XCTAssertEqual(Styles.badge("<b>"), "<span class=\"badge status-unknown\">• &lt;b&gt;</span>")
+        XCTAssertEqual(marks.count, 6, "each status has a mark of its own")
+        XCTAssertEqual(Styles.badge("<b>"), "<span class=\"badge status-unknown\">\(Styles.mark("<b>")) &lt;b&gt;</span>")
+    }
+
+    /// No page, text file or terminal line pici writes has a character outside the blocks
+    /// every system font draws: emoji and symbols (U+2190 and up, but for the dashes and
+    /// arrows of the text itself) are the boxes a person without an emoji font sees.
+    func testPagesHaveNoEmoji() throws {
+        let done = PagesTests.finishedJob()
+        var lost = PagesTests.runningJob("demo", "feed0002")
+        lost.status = .lost
+        var texts = PagesTests.renderedPages().map(\.1)
+        texts += [JobIndex.text(.init(job: done, now: PagesTests.now)), JobIndex.text(.init(job: lost, status: "lost", now: PagesTests.now))]
+        texts += [HumanOutput.finalBlock(job: done, workspace: "/w", artifactDir: "/a", colour: true)]
+        texts += HumanOutput.runningLines(job: PagesTests.runningJob(), now: PagesTests.now, colour: true)
+        for text in texts {
+            let odd = text.unicodeScalars.filter { $0.value >= 0x2190 && !["—", "·"].contains(Character($0)) }
+            XCTAssertEqual(String(String.UnicodeScalarView(odd)), "", String(text.prefix(200)))
+        }
     }
 
     // MARK: Escaping
@@ -226,7 +249,7 @@ final class PagesTests: XCTestCase {
         XCTAssertTrue(job.contains("href=\"../../index.html#repo-%3Cscript%3Ealert%281%29%3C%2Fscript%3E\""))
         XCTAssertTrue(top.contains("id=\"repo-%3Cscript%3Ealert%281%29%3C%2Fscript%3E\""), "the job pages' anchor")
         XCTAssertTrue(top.contains("href=\"%3Cscript%3Ealert%281%29%3C%2Fscript%3E/abcd1234/index.html\""))
-        XCTAssertTrue(session.contains("<title>❌ a&amp;b&quot;c · &lt;script&gt;alert(1)&lt;/script&gt; abcd1234 · failed</title>"))
+        XCTAssertTrue(session.contains("<title>a&amp;b&quot;c · &lt;script&gt;alert(1)&lt;/script&gt; abcd1234 · failed</title>"))
         XCTAssertTrue(session.contains("href=\"a%26b%22c.txt\""))
     }
 

@@ -40,7 +40,7 @@ final class FaultTests: XCTestCase {
         let started = Date()
         let ran = world.sh("pici-monitor --once --zmx \(hang) --timeout 500ms --artifact-dir \(art)")
         XCTAssertLessThan(Date().timeIntervalSince(started), 20, "the hung zmx list was not killed")
-        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertEqual(ran.status, 69, "--once says the pass failed: " + ran.stderr)
         XCTAssertTrue(ran.stderr.contains("timed out"), ran.stderr)
         XCTAssertEqual(ran.stdout, "")
 
@@ -52,6 +52,7 @@ final class FaultTests: XCTestCase {
     }
 
     func testGarbageFromZmxNeverTurnsJobsIntoLost() {
+        // The pass's failure is pici-list's: 65 for garbage, 69 for a failing or missing zmx.
         let world = cannedWorld(jobs: 3)
         let art = Support.tempDir(self, "art")
         // A pass that sees the jobs running registers them as open...
@@ -60,9 +61,9 @@ final class FaultTests: XCTestCase {
         try! running.write(toFile: world.dir + "/canned-list", atomically: true, encoding: .utf8)
         XCTAssertEqual(world.sh("pici-monitor --once --no-sync --artifact-dir \(art)").stdout, "")
         // ...then zmx answers with garbage, exits non-zero, or is missing: none of that is news of the jobs' end.
-        for zmx in [fakeZmx("echo 'zmx: garbage \\x01\\x02'; echo 'name=broken'"), fakeZmx("echo partial; exit 3"), "/nonexistent/zmx"] {
+        for (zmx, status) in [(fakeZmx("echo 'zmx: garbage \\x01\\x02'; echo 'name=broken'"), Int32(65)), (fakeZmx("echo partial; exit 3"), 69), ("/nonexistent/zmx", 69)] {
             let ran = world.sh("pici-monitor --once --no-sync --zmx \(zmx) --artifact-dir \(art)")
-            XCTAssertEqual(ran.status, 0, ran.stderr)
+            XCTAssertEqual(ran.status, status, ran.stderr)
             XCTAssertEqual(statusLines(ran.stdout).count, 0, "zmx \(zmx): \(ran.stdout)")
         }
         // When zmx answers properly again and the jobs are really gone, each is lost exactly once.
@@ -89,7 +90,7 @@ final class FaultTests: XCTestCase {
         // Fill the disk to the last block.
         world.sh("dd if=/dev/zero of=\(art)/filler bs=4k 2>/dev/null; sync")
         let full = world.sh("pici-monitor --once --no-sync --artifact-dir \(art)")
-        XCTAssertEqual(full.status, 0, "the monitor itself goes on")
+        XCTAssertEqual(full.status, 73, "--once says the pass could not write")
         XCTAssertEqual(statusLines(full.stdout).count, 0, "nothing may be published that could not be recorded")
         XCTAssertFalse(full.stderr.isEmpty, "a full disk is reported")
         let visibleTemp = world.sh("find \(art) -name '*.tmp*' ! -name '.*'").stdout
@@ -110,7 +111,7 @@ final class FaultTests: XCTestCase {
         guard mountTmpfs(art, size: "4m") else { throw XCTSkip("cannot mount a tmpfs here (needs root)") }
         XCTAssertEqual(world.sh("mount -o remount,ro \(art)").status, 0)
         let ro = world.sh("pici-monitor --once --no-sync --artifact-dir \(art)")
-        XCTAssertEqual(ro.status, 0)
+        XCTAssertEqual(ro.status, 73)
         XCTAssertEqual(statusLines(ro.stdout).count, 0, ro.stdout)
         XCTAssertTrue(ro.stderr.contains("Read-only"), ro.stderr)
         XCTAssertEqual(world.sh("mount -o remount,rw \(art)").status, 0)

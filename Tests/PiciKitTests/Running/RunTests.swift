@@ -49,9 +49,9 @@ final class RunTests: XCTestCase {
         #"{"type":"push","name":"\#(name)","workspace":"\#(ws)"\#(extra)}"#
     }
 
-    /// The job id from pici-run's first line, `🚀 starting job ci.<name>.<id>`.
+    /// The job id from pici-run's first line, `starting job ci.<name>.<id>`.
     private func jobID(_ stdout: String, file: StaticString = #filePath, line: UInt = #line) -> String {
-        guard let first = stdout.split(separator: "\n").first, first.hasPrefix("🚀 starting job ci."), first.count >= 8 else {
+        guard let first = stdout.split(separator: "\n").first, first.hasPrefix("starting job ci."), first.count >= 8 else {
             XCTFail("no start line in: \(stdout)", file: file, line: line)
             return "none"
         }
@@ -103,32 +103,32 @@ final class RunTests: XCTestCase {
         let id = jobID(ran.stdout)
         let lines = ran.stdout.components(separatedBy: "\n")
         XCTAssertGreaterThan(lines.count, 12)
-        guard lines.count > 12, lines[4].hasPrefix("✅ workspace ready ") else { return XCTFail(ran.stdout) }
-        let dir = String(lines[4].dropFirst("✅ workspace ready ".count))
+        guard lines.count > 12, lines[4].hasPrefix("workspace ready ") else { return XCTFail(ran.stdout) }
+        let dir = String(lines[4].dropFirst("workspace ready ".count))
         XCTAssertEqual(Array(lines[0..<10]), [
-            "🚀 starting job ci.demo.\(id)",
+            "starting job ci.demo.\(id)",
             "   event: type=push name=demo workspace=\(ws)",
             #"   {"type":"push","name":"demo","workspace":"\#(ws)","branch":"main","commit":"c0ffee","artifact_dest":""}"#,
-            "📦 syncing workspace \(ws)",
-            "✅ workspace ready \(dir)",
-            "🔍 found \(dir)/pico.sh",
-            "🏃 launching sessions...",
-            "✅ job launched",
+            "syncing workspace \(ws)",
+            "workspace ready \(dir)",
+            "found \(dir)/pico.sh",
+            "launching sessions...",
+            "job launched",
             "",
-            "⏳ waiting for completion...",
+            "waiting for completion...",
         ])
         XCTAssertTrue(dir.hasPrefix(s.tmp + "/pici-"), dir)
         // Each session's line is printed again only when its state changes.
-        XCTAssertEqual(lines.filter { $0.hasPrefix("   ok           ✅ success (") }.count, 1, ran.stdout)
-        XCTAssertEqual(lines.filter { $0.hasPrefix("   bad          ❌ failed, exit 3 (") }.count, 1, ran.stdout)
-        XCTAssertEqual(lines.filter { $0.hasPrefix("   runner       ❌ failed, exit 3 (") }.count, 1, ran.stdout)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("   ok           success (") }.count, 1, ran.stdout)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("   bad          failed, exit 3 (") }.count, 1, ran.stdout)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("   runner       failed, exit 3 (") }.count, 1, ran.stdout)
         let rule = String(repeating: "─", count: 50)
         XCTAssertTrue(ran.stdout.contains("\(rule)\nSession: bad (exit 3)\n\(rule)\n\n"), ran.stdout)
         XCTAssertTrue(ran.stdout.contains("\(rule)\nSession: runner (exit 3)\n\(rule)\n\n"), ran.stdout)
         let badTail = ran.stdout.components(separatedBy: "Session: bad (exit 3)").last ?? ""
         XCTAssertTrue(badTail.contains("\n   broken\n"), badTail)
         XCTAssertFalse(ran.stdout.contains("Session: ok"))
-        XCTAssertNotNil(ran.stdout.range(of: #"\n\n❌ job failed: exit 3 \(\d+(\.\d)?m?\d*s\)\n$"#, options: .regularExpression), ran.stdout)
+        XCTAssertNotNil(ran.stdout.range(of: #"\n\njob failed: exit 3 \(\d+(\.\d)?m?\d*s\)\n$"#, options: .regularExpression), ran.stdout)
 
         // The seed's zmx run, exactly; history fetched for the failed sessions only.
         XCTAssertTrue(s.callLog.contains("run ci.demo.\(id).runner -d ZMX_SESSION_PREFIX=ci.demo.\(id).step. bash \(dir)/pico.sh"), "\(s.callLog)")
@@ -157,7 +157,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(ran.status, 0, ran.stderr)
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
         let id = jobID(ran.stdout)
-        XCTAssertTrue(ran.stdout.hasSuffix("✅ job launched\n   zmx tail ci.demo.\(id).runner\n   zmx history ci.demo.\(id).runner\n   zmx attach ci.demo.\(id).runner\n"), ran.stdout)
+        XCTAssertTrue(ran.stdout.hasSuffix("job launched\n   zmx tail ci.demo.\(id).runner\n   zmx history ci.demo.\(id).runner\n   zmx attach ci.demo.\(id).runner\n"), ran.stdout)
         XCTAssertTrue(s.sessions.contains("ci.demo.\(id).runner"))
     }
 
@@ -179,7 +179,7 @@ final class RunTests: XCTestCase {
         let second = s.sh("pici-run --artifact-dir '\(s.art)'", input: event("demo", ws))
         XCTAssertEqual(second.status, 0, second.stderr)
         let id2 = jobID(second.stdout.split(separator: "\n").dropFirst().joined(separator: "\n"))
-        XCTAssertTrue(second.stdout.hasPrefix("⏹ cancelled ci.demo.\(id1) (superseded, 3 sessions killed)\n🚀 starting job ci.demo.\(id2)\n"), second.stdout)
+        XCTAssertTrue(second.stdout.hasPrefix("cancelled ci.demo.\(id1) (superseded, 3 sessions killed)\nstarting job ci.demo.\(id2)\n"), second.stdout)
         let left = s.sessions
         XCTAssertFalse(left.contains { $0.hasPrefix("ci.demo.\(id1).") }, "\(left)")
         XCTAssertTrue(left.contains("ci.demo.\(id2).runner"), "\(left)")
@@ -188,6 +188,7 @@ final class RunTests: XCTestCase {
         let marker = json("\(s.art)/demo/\(id1)/artifacts/cancelled.json")
         XCTAssertEqual(marker["job_id"] as? String, id1)
         XCTAssertEqual(marker["reason"] as? String, "superseded")
+        XCTAssertEqual(marker["superseded_by"] as? String, id2)
         XCTAssertNotNil((marker["cancelled_at"] as? String).flatMap(TimeFormat.parseRFC3339))
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(s.art)/demo.x/\(otherID)/artifacts/cancelled.json"))
     }
@@ -200,13 +201,49 @@ final class RunTests: XCTestCase {
         waitUntil("the steps") { s.sessions.contains("ci.demo.\(id).step.b") }
         let cancel = s.sh("pici-run --cancel --artifact-dir '\(s.art)'", input: #"{"name":"demo"}"#)
         XCTAssertEqual(cancel.status, 0, cancel.stderr)
-        XCTAssertEqual(cancel.stdout, "⏹ cancelled ci.demo.\(id) (cancel, 3 sessions killed)\n")
+        XCTAssertEqual(cancel.stdout, "cancelled ci.demo.\(id) (cancel, 3 sessions killed)\n")
         XCTAssertEqual(s.sessions, [])
         XCTAssertEqual(json("\(s.art)/demo/\(id)/artifacts/cancelled.json")["reason"] as? String, "cancel")
         XCTAssertTrue(s.callLog.contains("kill ci.demo.\(id).runner ci.demo.\(id).step.*"), "\(s.callLog)")
+        // Nothing to cancel is said, not silence; NAME may stand for the event.
         let again = s.sh("pici-run --cancel --artifact-dir '\(s.art)'", input: #"{"name":"demo"}"#)
         XCTAssertEqual(again.status, 0)
-        XCTAssertEqual(again.stdout, "")
+        XCTAssertEqual(again.stdout, "nothing to cancel: no job of demo is running\n")
+        XCTAssertEqual(s.sh("pici-run --cancel demo --artifact-dir '\(s.art)' </dev/null").stdout, "nothing to cancel: no job of demo is running\n")
+    }
+
+    func testCancelByName() throws {
+        let s = setup()
+        let ws = workspace(RunTests.sleepers)
+        let job = s.sh("pici-run --artifact-dir '\(s.art)'", input: event("demo", ws))
+        let id = jobID(job.stdout)
+        waitUntil("the steps") { s.sessions.contains("ci.demo.\(id).step.b") }
+        let cancel = s.sh("pici-run --cancel demo --artifact-dir '\(s.art)' </dev/null")
+        XCTAssertEqual(cancel.status, 0, cancel.stderr)
+        XCTAssertEqual(cancel.stdout, "cancelled ci.demo.\(id) (cancel, 3 sessions killed)\n")
+        XCTAssertEqual(s.sh("pici-run --cancel 'a/b' </dev/null").status, 65, "a NAME is checked as an event's name is")
+        XCTAssertEqual(s.sh("pici-run --cancel demo --event '{\"name\":\"demo\"}'").status, 64)
+        XCTAssertEqual(s.sh("pici-run --cancel demo extra </dev/null").status, 64)
+        XCTAssertEqual(s.sh("pici-run demo </dev/null").status, 64, "only --cancel takes a NAME")
+    }
+
+    /// A job superseded by a newer event while --wait waits on it: said, with the new job.
+    func testWaitOnASupersededJobSaysWhichJobSupersededIt() throws {
+        let s = setup()
+        let ws = workspace(RunTests.sleepers)
+        let o = Support.tempDir(self, "out")
+        let ran = s.sh("""
+            cd '\(o)'
+            pici-run --wait --interval 200ms --artifact-dir '\(s.art)' --event '\(event("demo", ws))' >out 2>err & pid=$!
+            for _ in $(seq 150); do grep -q ' b  ' out && break; sleep 0.1; done
+            pici-run --artifact-dir '\(s.art)' --event '\(event("demo", ws))' >second
+            wait $pid; echo "rc=$?"; cat out err; echo ==second==; cat second
+            """)
+        XCTAssertTrue(ran.stdout.hasPrefix("rc=1\n"), ran.stdout)
+        let second = ran.stdout.components(separatedBy: "==second==\n").last ?? ""
+        let id2 = jobID(second.split(separator: "\n").dropFirst().joined(separator: "\n"))
+        XCTAssertTrue(ran.stdout.contains("\ncancelled: superseded by job \(id2)\n"), ran.stdout)
+        XCTAssertFalse(ran.stdout.contains("vanished: its sessions are gone"), ran.stdout)
     }
 
     // MARK: workspaces
@@ -219,7 +256,7 @@ final class RunTests: XCTestCase {
         let expected = "sha256:" + (Support.sh("sha256sum '\(tar)' | cut -d' ' -f1", env: s.world.env).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         let ran = s.sh("pici-run --wait --interval 200ms --artifact-dir '\(s.art)'", input: event("tarred", tar))
         XCTAssertEqual(ran.status, 0, ran.stdout + ran.stderr)
-        XCTAssertTrue(ran.stdout.hasSuffix(")\n") && ran.stdout.contains("\n✅ job finished: success ("), ran.stdout)
+        XCTAssertTrue(ran.stdout.hasSuffix(")\n") && ran.stdout.contains("\njob finished: success ("), ran.stdout)
         let id = jobID(ran.stdout)
         let checksum = json("\(s.art)/tarred/\(id)/artifacts/attestation.json")["workspace_checksum"] as? String
         XCTAssertEqual(checksum, expected)
@@ -275,7 +312,10 @@ final class RunTests: XCTestCase {
           #!/usr/bin/env bash
           set -euo pipefail
 
-          export ZMX_SESSION_PREFIX="${ZMX_SESSION_PREFIX:-ci.}"
+          # pici-run sets the prefix to ci.<repo>.<job_id>.step.; run by hand,
+          # keep the steps apart from CI jobs' (with a bare "ci.", zmx wait "*"
+          # would wait on the steps of every job).
+          export ZMX_SESSION_PREFIX="${ZMX_SESSION_PREFIX:-local.myrepo.}"
 
           # Run your CI steps as zmx sessions
           zmx run lint -d <your lint command>
@@ -303,17 +343,19 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(ran.status, 66)
         let lines = ran.stdout.components(separatedBy: "\n")
         guard lines.count > 5 else { return XCTFail(ran.stdout) }
-        let dir = String(lines[4].dropFirst("✅ workspace ready ".count))
-        XCTAssertTrue(ran.stdout.hasSuffix("✅ workspace ready \(dir)\n❌ no pico.sh found in \(dir)\n\n" + RunTests.noManifestHelp), ran.stdout)
+        let dir = String(lines[4].dropFirst("workspace ready ".count))
+        XCTAssertTrue(ran.stdout.hasSuffix("workspace ready \(dir)\nno pico.sh found in \(dir)\n\n" + RunTests.noManifestHelp), ran.stdout)
         XCTAssertEqual(ran.stderr, "pici-run: no pico.sh found in \(dir)\n")
         XCTAssertEqual(s.sessions, [])
-        // The expected text is the seed's, byte for byte, where the seed is at hand.
+        // The expected text is the seed's, byte for byte, where the seed is at hand, but for the
+        // prefix of a script run by hand: the seed's "ci." made zmx wait "*" wait on every job.
         let seed = Support.root.appendingPathComponent("../shared/seed/000_fdf84b0f8cc72edb.txt").path
         if let text = try? String(contentsOfFile: seed, encoding: .utf8) {
             let source = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(2).map { String($0.dropFirst(4)) }.joined(separator: "\n")
             let start = source.range(of: "fmt.Fprint(os.Stdout, `Create a pico.sh")!.upperBound
             let body = source[source.index(start, offsetBy: -"Create a pico.sh".count)...]
-            XCTAssertEqual(String(body[..<body.range(of: "`)")!.lowerBound]), RunTests.noManifestHelp)
+            let seedHelp = String(body[..<body.range(of: "`)")!.lowerBound])
+            XCTAssertEqual(seedHelp.replacingOccurrences(of: "  export ZMX_SESSION_PREFIX=\"${ZMX_SESSION_PREFIX:-ci.}\"\n", with: "  # pici-run sets the prefix to ci.<repo>.<job_id>.step.; run by hand,\n  # keep the steps apart from CI jobs' (with a bare \"ci.\", zmx wait \"*\"\n  # would wait on the steps of every job).\n  export ZMX_SESSION_PREFIX=\"${ZMX_SESSION_PREFIX:-local.myrepo.}\"\n"), RunTests.noManifestHelp)
         }
     }
 
@@ -348,7 +390,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(ran.status, 69, ran.stdout + ran.stderr)
         let id = jobID(ran.stdout)
         XCTAssertEqual(ran.stderr, "pici-run: zmx did not start ci.demo.\(id).runner: error: session name is too long (119 bytes, max 90)\n")
-        XCTAssertFalse(ran.stdout.contains("✅ job launched"))
+        XCTAssertFalse(ran.stdout.contains("job launched"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(s.art)/.pici/open/demo.\(id).json"))
     }
 
@@ -407,7 +449,8 @@ final class RunTests: XCTestCase {
             wait $pid; echo "rc=$?"; cat out
             """)
         XCTAssertTrue(ran.stdout.hasPrefix("rc=130\n"), ran.stdout)
-        XCTAssertTrue(ran.stdout.hasSuffix("\n⏹ cancelled\n"), ran.stdout)
+        // ^C stops the waiting, not the job, and says how to stop the job too.
+        XCTAssertTrue(ran.stdout.hasSuffix("\nstopped waiting; the job goes on (pici-run --cancel demo to stop it)\n"), ran.stdout)
         // Waiting stopped; the job did not.
         XCTAssertTrue(s.sessions.contains { $0.hasSuffix(".runner") })
     }
@@ -424,8 +467,8 @@ final class RunTests: XCTestCase {
             wait $pid; echo "rc=$?"; cat out err
             """)
         XCTAssertTrue(ran.stdout.hasPrefix("rc=1\n"), ran.stdout)
-        XCTAssertTrue(ran.stdout.hasSuffix("\n❌ job vanished: its sessions are gone (killed or cancelled)\n"), ran.stdout)
-        XCTAssertTrue(ran.stdout.contains("   runner       ❌ vanished\n"), ran.stdout)
+        XCTAssertTrue(ran.stdout.hasSuffix("\njob vanished: its sessions are gone (killed or cancelled)\n"), ran.stdout)
+        XCTAssertTrue(ran.stdout.contains("   runner       vanished\n"), ran.stdout)
     }
 
     // MARK: pure parts
@@ -434,23 +477,24 @@ final class RunTests: XCTestCase {
         var board = WaitBoard()
         let running = SessionRecord(name: "ci.r.12345678.runner", short: "runner", created: 100, status: .running)
         var lint = SessionRecord(name: "ci.r.12345678.step.lint", short: "lint", created: 101, status: .running)
-        XCTAssertEqual(board.render([running], vanished: [], now: 100, inPlace: false), "   runner       🚀 running (0.0s)\n")
-        XCTAssertEqual(board.render([running, lint], vanished: [], now: 105, inPlace: false), "   lint         🚀 running (4.0s)\n")
+        XCTAssertEqual(board.render([running], vanished: [], now: 100, inPlace: false), "   runner       running (0.0s)\n")
+        XCTAssertEqual(board.render([running, lint], vanished: [], now: 105, inPlace: false), "   lint         running (4.0s)\n")
         lint.ended = 190
         lint.exitCode = 2
         lint.status = .failed
-        XCTAssertEqual(board.render([running, lint], vanished: [], now: 200, inPlace: false), "   lint         ❌ failed, exit 2 (1m29s)\n")
+        XCTAssertEqual(board.render([running, lint], vanished: [], now: 200, inPlace: false), "   lint         failed, exit 2 (1m29s)\n")
         XCTAssertEqual(board.render([running, lint], vanished: [], now: 201, inPlace: false), "")
-        XCTAssertEqual(board.lines, ["   runner       🚀 running (1m41s)", "   lint         ❌ failed, exit 2 (1m29s)"])
+        XCTAssertEqual(board.lines, ["   runner       running (1m41s)", "   lint         failed, exit 2 (1m29s)"])
     }
 
     func testBoardRedrawsInPlaceOnATerminalAsTheSeed() {
         var board = WaitBoard()
         let a = SessionRecord(name: "ci.r.12345678.runner", short: "runner", created: 100, status: .running)
         let b = SessionRecord(name: "ci.r.12345678.step.a-very-long-step", short: "a-very-long-step", created: 100, ended: 112, exitCode: 0, status: .success)
-        XCTAssertEqual(board.render([a], vanished: [], now: 100, inPlace: true), "   runner       🚀 running (0.0s)\n")
+        XCTAssertEqual(board.render([a], vanished: [], now: 100, inPlace: true), "   runner       \u{1B}[33mrunning\u{1B}[0m (0.0s)\n")
+        // In place is on a terminal that allows colour: the word is coloured, as --human's.
         XCTAssertEqual(board.render([a, b], vanished: [], now: 112, inPlace: true),
-                       "\u{1B}[A   runner       🚀 running (12s)\u{1B}[K\n   a-very-long-step ✅ success (12s)\u{1B}[K\n")
+                       "\u{1B}[A   runner       \u{1B}[33mrunning\u{1B}[0m (12s)\u{1B}[K\n   a-very-long-step \u{1B}[32msuccess\u{1B}[0m (12s)\u{1B}[K\n")
     }
 
     func testHistoryTailKeepsTheLast25LinesIndented() {
@@ -459,8 +503,8 @@ final class RunTests: XCTestCase {
         XCTAssertTrue(tail.hasPrefix("   ... (5 lines omitted)\n   line 6\n"), tail)
         XCTAssertTrue(tail.hasSuffix("   line 30\n"))
         XCTAssertEqual(WaitReport.historyTail("a\n\nb\n", lines: 25), "   a\n   b\n")
-        XCTAssertEqual(WaitReport.summary(code: 0, duration: "2m34s"), "✅ job finished: success (2m34s)\n")
-        XCTAssertEqual(WaitReport.summary(code: 3, duration: "1.0s"), "❌ job failed: exit 3 (1.0s)\n")
+        XCTAssertEqual(WaitReport.summary(code: 0, duration: "2m34s"), "job finished: success (2m34s)\n")
+        XCTAssertEqual(WaitReport.summary(code: 3, duration: "1.0s"), "job failed: exit 3 (1.0s)\n")
     }
 
     func testRsyncCommandLines() throws {
