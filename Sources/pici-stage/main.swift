@@ -2,7 +2,7 @@
 import PiciKit
 
 let help = """
-usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR] [--mask-file FILE]
+usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE]
 
 Reads the records of pici-group on stdin and passes every one on unchanged and in order.
 For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
@@ -13,6 +13,8 @@ A job with an unsafe name is reported and not passed on.
   --artifact-dir DIR   where artifacts go (default /tmp/pici-artifacts)
   --zmx CMD            the zmx command line (default: $PICI_ZMX, else zmx)
   --timeout DUR        kill each zmx call after DUR (default 30s)
+  --jobs N             run up to N zmx history calls at once (default: online CPUs);
+                       records still leave in input order
   --mask-file FILE     secrets to mask as *** (default: $PICI_MASK_FILE)
   --help, --version
 
@@ -25,20 +27,19 @@ else 0.
 
 Tool.main("pici-stage", help: help, options: [
     .init("artifact-dir", value: true), .init("zmx", value: true), .init("timeout", value: true),
+    .init("jobs", value: true),
 ], masks: true) { args in
     let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
     if let extra = args.positionals.first {
         Diagnostics.error("unexpected argument \(extra) (the artifact dir is --artifact-dir DIR)")
         return .usage
     }
+    let jobs = try args.count("jobs", default: ChildPool.onlineCPUs)
     let input = StagingInput.read(fd: 0)
     var staging = Staging(
         artifactDir: args.value("artifact-dir") ?? Staging.defaultArtifactDir, zmx: zmx,
         seenAtNanoseconds: input.listing?.instantNanoseconds ?? Clock.nowNanoseconds())
     let out = Output.standard
-    for (line, record, bytes) in input.records {
-        if case .job(let job) = record, !staging.stage(job, line: line) { continue }
-        try out.writeLine(bytes)
-    }
+    try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
     return staging.exitStatus(malformedLines: input.malformed)
 }

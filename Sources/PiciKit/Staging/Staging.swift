@@ -87,111 +87,147 @@ public struct Staging {
     /// or step name is unsafe is reported and not staged, but its job still flows, so the job
     /// is published with its real result rather than taken for vanished.
     public mutating func stage(_ job: JobRecord, line: Int? = nil) -> Bool {
-        // Only for messages, so only made for one.
-        var label: String { "\(line.map { "line \($0): " } ?? "")job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))" }
+        guard var work = begin(job, line: line) else { return false }
+        for fetch in work.fetches {
+            let fetchStarted = Clock.nowNanoseconds() / 1_000_000_000
+            fetches += 1
+            store(Result { try fetchHistory(fetch.session.name) }, of: fetch, in: &work, fetchStarted: fetchStarted)
+        }
+        finish(&work)
+        return true
+    }
+
+    /// A job between `begin` and `finish`: the histories it still needs, and how many of
+    /// them were written.
+    public struct Work {
+        public let job: JobRecord
+        let label: String
+        let jobDir: String
+        fileprivate var dir: DirectoryHandle
+        /// The sessions whose history is to be fetched, in the job's order.
+        public internal(set) var fetches: [Fetch] = []
+        var staged = 0
+        /// Whether the job's directory was made (true), could not be (false), or not tried.
+        var dirMade: Bool?
+    }
+
+    public struct Fetch {
+        public let session: SessionRecord
+        public let short: String
+    }
+
+    /// Checks the job's names and decides which histories must be fetched (the ended
+    /// sessions already staged are not); nil when the job is not to be passed on.
+    public mutating func begin(_ job: JobRecord, line: Int? = nil) -> Work? {
+        let label = "\(line.map { "line \($0): " } ?? "")job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))"
         do {
             try SafeName.check(job.name)
             try SafeName.check(job.jobID)
         } catch {
             unsafeJobs += 1
             Diagnostics.error("\(label): \(error); job skipped")
-            return false
+            return nil
         }
-        var shorts: [String?] = []
-        shorts.reserveCapacity(job.sessions.count)
+        let jobDir = artifactDir + "/" + job.name + "/" + job.jobID
+        var work = Work(job: job, label: label, jobDir: jobDir, dir: DirectoryHandle(path: jobDir))
         for s in job.sessions {
             let short = Staging.short(of: s, in: job)
             do {
                 try SafeName.check(s.name)  // it becomes an argument of zmx
                 try SafeName.check(short)
-                shorts.append(short)
             } catch {
                 unsafeSessions += 1
                 Diagnostics.error("\(label): session \(SafeName.quoted(s.name)): \(error); not staged")
-                shorts.append(nil)
-            }
-        }
-
-        let jobDir = artifactDir + "/" + job.name + "/" + job.jobID
-        var dir = DirectoryHandle(path: jobDir)
-        defer { dir.close() }
-        var dirReady = false, dirFailed = false
-        // Made only when something is to be written; a job dir that cannot be made is
-        // reported once and the job's histories are not fetched for nothing.
-        func makeJobDir() -> Bool {
-            if dirReady || dirFailed { return dirReady }
-            do {
-                try FileSystem.makeDirectories(jobDir)
-                dirReady = true
-            } catch {
-                dirFailed = true
-                failedWrites += 1
-                Diagnostics.error("\(label): \(error)")
-            }
-            return dirReady
-        }
-        var staged = 0
-        for (s, maybeShort) in zip(job.sessions, shorts) where s.status != .unreachable {
-            guard let short = maybeShort else { continue }
-            if let ended = s.ended, dir.isCurrent(short + ".txt", since: ended), dir.isCurrent(short + ".html", since: ended) {
                 continue
             }
-            guard makeJobDir() else { break }
-            let base = jobDir + "/" + short
-            let txt = base + ".txt", html = base + ".html"
-
-            let fetchStarted = Clock.nowNanoseconds() / 1_000_000_000
-            let fragment: [UInt8]
-            do {
-                fetches += 1
-                fragment = try fetchHistory(s.name)
-            } catch {
-                failedFetches += 1
-                Diagnostics.error("\(label): session \(SafeName.quoted(s.name)): history not staged: \(error)")
+            if s.status == .unreachable { continue }
+            if let ended = s.ended, work.dir.isCurrent(short + ".txt", since: ended), work.dir.isCurrent(short + ".html", since: ended) {
                 continue
             }
-            let log = SessionLog(history: fragment, session: s)
-            var page = SessionPage(job: job, session: s, short: short, fragment: log.fragment, now: now)
-            page.hiddenLines = log.hiddenLines
-            let text = log.text
-            do {
-                try FileSystem.writeAtomically(txt, text)
-                try FileSystem.writeAtomically(html, page.html)
-                if !s.hasEnded {
-                    try Staging.setModified(txt, seconds: fetchStarted - 1)
-                    try Staging.setModified(html, seconds: fetchStarted - 1)
-                }
-                staged += 1
-            } catch {
-                failedWrites += 1
-                Diagnostics.error("\(label): session \(SafeName.quoted(s.name)): \(error)")
-            }
+            work.fetches.append(Fetch(session: s, short: short))
         }
+        // A job dir that cannot be made is reported once and its histories are not fetched
+        // for nothing.
+        if !work.fetches.isEmpty && !makeJobDir(&work) { work.fetches = [] }
+        return work
+    }
 
-        if dir.info("styles.css")?.size != Staging.stylesBytes.count, makeJobDir() {
+    /// Made only when something is to be written, and reported once when it cannot be.
+    private mutating func makeJobDir(_ work: inout Work) -> Bool {
+        if let made = work.dirMade { return made }
+        do {
+            try FileSystem.makeDirectories(work.jobDir)
+            work.dirMade = true
+        } catch {
+            failedWrites += 1
+            Diagnostics.error("\(work.label): \(error)")
+            work.dirMade = false
+        }
+        return work.dirMade!
+    }
+
+    /// Writes one fetched history as `<short>.txt` and `<short>.html`, or reports why it
+    /// could not be fetched. `fetchStarted` (unix seconds) dates a running session's snapshot.
+    public mutating func store(_ history: Result<[UInt8], any Error>, of fetch: Fetch, in work: inout Work, fetchStarted: Int) {
+        let s = fetch.session
+        let fragment: [UInt8]
+        switch history {
+        case .success(let bytes): fragment = bytes
+        case .failure(let error):
+            failedFetches += 1
+            Diagnostics.error("\(work.label): session \(SafeName.quoted(s.name)): history not staged: \(error)")
+            return
+        }
+        let base = work.jobDir + "/" + fetch.short
+        let txt = base + ".txt", html = base + ".html"
+        let log = SessionLog(history: fragment, session: s)
+        var page = SessionPage(job: work.job, session: s, short: fetch.short, fragment: log.fragment, now: now)
+        page.hiddenLines = log.hiddenLines
+        let text = log.text
+        do {
+            try FileSystem.writeAtomically(txt, text)
+            try FileSystem.writeAtomically(html, page.html)
+            if !s.hasEnded {
+                try Staging.setModified(txt, seconds: fetchStarted - 1)
+                try Staging.setModified(html, seconds: fetchStarted - 1)
+            }
+            work.staged += 1
+        } catch {
+            failedWrites += 1
+            Diagnostics.error("\(work.label): session \(SafeName.quoted(s.name)): \(error)")
+        }
+    }
+
+    /// The job's styles.css and open-job file, once its histories are stored.
+    public mutating func finish(_ work: inout Work) {
+        defer { work.dir.close() }
+        let job = work.job
+        if work.dir.info("styles.css")?.size != Staging.stylesBytes.count, makeJobDir(&work) {
             do {
-                try FileSystem.writeAtomically(jobDir + "/styles.css", Staging.stylesBytes)
+                try FileSystem.writeAtomically(work.jobDir + "/styles.css", Staging.stylesBytes)
             } catch {
                 failedWrites += 1
-                Diagnostics.error("\(label): \(error)")
+                Diagnostics.error("\(work.label): \(error)")
             }
         }
 
         // Until pici-publish has published the job, its state file holds the newest record:
         // rewritten while it runs and whenever a session was staged (it may just have ended).
-        if dir.info("artifacts/published.json") == nil {
+        if work.dir.info("artifacts/published.json") == nil {
             let open = OpenJobs.path(artifactDir: artifactDir, name: job.name, jobID: job.jobID)
-            if job.status == .running || staged > 0 || FileSystem.info(open) == nil {
+            if job.status == .running || work.staged > 0 || FileSystem.info(open) == nil {
                 do {
                     try OpenJobs.write(OpenJob(job: job, seenAtNanoseconds: seenAtNanoseconds), artifactDir: artifactDir)
                 } catch {
                     failedWrites += 1
-                    Diagnostics.error("\(label): \(error)")
+                    Diagnostics.error("\(work.label): \(error)")
                 }
             }
         }
-        return true
     }
+
+    /// Counts a history call made on the caller's behalf (`StagingPool`).
+    mutating func countFetch() { fetches += 1 }
 
     /// The worst of what went wrong: a write failure (73), then malformed input or an unsafe
     /// name (65), then a zmx failure (69).
@@ -211,7 +247,13 @@ public struct Staging {
     /// One `zmx history NAME --html`. Empty output is a failure: real zmx exits 0 with nothing
     /// on stdout when the session's daemon does not answer.
     func fetchHistory(_ name: String) throws -> [UInt8] {
-        let result = try zmx.run(["history", name, "--html"])
+        try Staging.history(try zmx.run(Staging.historyArguments(name)), of: name, zmx: zmx)
+    }
+
+    static func historyArguments(_ name: String) -> [String] { ["history", name, "--html"] }
+
+    /// The fragment of a finished `zmx history NAME --html`, or why there is none.
+    static func history(_ result: Spawn.Result, of name: String, zmx: ZmxCommand) throws -> [UInt8] {
         guard !result.stdout.isEmpty else {
             let message = result.stderrText.split(separator: "\n").last.map(String.init) ?? ""
             throw ZmxCommand.Failure(
@@ -233,7 +275,7 @@ public struct Staging {
 /// A job's directory, opened once (lazily) so that the files in it are looked up by their
 /// short names: a pass over staged jobs is mostly these lookups, and one relative to an open
 /// directory costs the kernel far less than one that walks the whole path again.
-private struct DirectoryHandle {
+fileprivate struct DirectoryHandle {
     let path: String
     /// -2 until the first lookup opens it; -1 when it could not be opened (it may not exist
     /// yet), in which case lookups go by the full path, as before.

@@ -70,4 +70,13 @@ public struct Arguments {
         }
         return seconds
     }
+
+    /// A count flag (`--jobs 4`): a whole number from 1 to 1024, with the flag named in the error.
+    public func count(_ name: String, default fallback: Int) throws -> Int {
+        guard let text = values[name] else { return fallback }
+        guard let n = Int(text), (1...1024).contains(n) else {
+            throw UsageError(message: "--\(name): \(SafeName.quoted(text)) is not a count from 1 to 1024")
+        }
+        return n
+    }
 }

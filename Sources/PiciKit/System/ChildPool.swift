@@ -15,6 +15,9 @@ public final class ChildPool {
     public let limit: Int
     private var children: [(tag: Int, child: Child)] = []
 
+    /// The online CPUs: a pool's usual size.
+    public static var onlineCPUs: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
     public init(limit: Int) {
         self.limit = max(1, limit)
     }

@@ -25,13 +25,23 @@ public struct ZmxCommand: Sendable {
     /// Runs one zmx command; a start failure, a timeout and a non-zero exit are Failures that
     /// carry zmx's own message.
     public func run(_ args: [String], cwd: String? = nil, environment: [String]? = nil, check: Bool = true) throws -> Spawn.Result {
-        let display = ([self.display] + args).joined(separator: " ")
-        let result: Spawn.Result
+        try checked(try start(args, cwd: cwd, environment: environment).wait(), args, check: check)
+    }
+
+    /// Starts one zmx command for a `ChildPool`; `checked` reads its result as `run` does.
+    public func start(_ args: [String], cwd: String? = nil, environment: [String]? = nil) throws -> Child {
         do {
-            result = try Spawn.run(words + args, cwd: cwd, environment: environment, timeout: timeout)
+            return try Spawn.start(words + args, cwd: cwd, environment: environment, timeout: timeout)
         } catch let e as Spawn.Failure {
+            let display = ([self.display] + args).joined(separator: " ")
             throw Failure(command: display, reason: e.errno == 2 ? "command not found (set PICI_ZMX or --zmx)" : e.description)
         }
+    }
+
+    /// How the zmx command `args` ended: its result, or a Failure for a timeout or (with
+    /// `check`) a non-zero exit.
+    public func checked(_ result: Spawn.Result, _ args: [String], check: Bool = true) throws -> Spawn.Result {
+        let display = ([self.display] + args).joined(separator: " ")
         if result.timedOut { throw Failure(command: display, reason: "timed out after \(TimeFormat.seconds(timeout)) and was killed") }
         if check && result.status != 0 {
             let message = result.stderrText.split(separator: "\n").last.map(String.init) ?? ""

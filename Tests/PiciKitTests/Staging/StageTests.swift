@@ -247,7 +247,10 @@ final class StageTests: XCTestCase {
         let help = world.sh("pici-stage --help")
         XCTAssertEqual(help.status, 0)
         let usage = help.stdout.split(separator: "\n").first.map(String.init) ?? ""
-        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR] [--mask-file FILE]")
+        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE]")
+        for bad in ["0", "-1", "two", "1025"] {
+            XCTAssertEqual(world.sh("pici-stage --jobs=\(bad) </dev/null").status, 64, bad)
+        }
         XCTAssertEqual(world.sh("pici-stage --version").stdout, "pici-stage \(PiciVersion.string)\n")
         XCTAssertEqual(world.sh("pici-stage --bogus </dev/null").status, 64)
         XCTAssertEqual(world.sh("pici-stage --timeout soon </dev/null").status, 64)
@@ -529,5 +532,103 @@ final class StageTests: XCTestCase {
         let retry = world.sh("set -o pipefail; ZMX_CALL_LOG='\(log)' bash -c 'pici-list | pici-group | pici-stage --artifact-dir \"$0\"' '\(art)'")
         XCTAssertEqual(retry.status, 0, retry.stderr)
         XCTAssertEqual(calls(log).sorted(), ["history ci.demo.\(id).step.fail --html", "history ci.demo.\(id).step.pass --html", "list"])
+    }
+
+    // MARK: --jobs
+
+    /// A zmx whose history calls log when they start and end, the earlier sessions slower than
+    /// the later ones, so that calls in flight together end out of order.
+    private func slowZmx(_ world: Support.ZmxWorld) throws -> (zmx: String, log: String) {
+        let log = world.dir + "/spans.log"
+        let zmx = world.dir + "/slow-zmx"
+        try """
+            #!/usr/bin/env bash
+            n=${2##*.s}
+            echo "start $n" >>'\(log)'
+            sleep "0.$(( 9 - n % 10 ))"
+            echo "end $n" >>'\(log)'
+            printf '<div>history of %s</div>' "$2"
+
+            """.write(toFile: zmx, atomically: true, encoding: .utf8)
+        chmod(zmx, 0o755)
+        return (zmx, log)
+    }
+
+    /// How many calls were in flight at most, from the start/end log.
+    private func mostInFlight(_ log: String) -> Int {
+        var now = 0, most = 0
+        for l in calls(log) {
+            now += l.hasPrefix("start") ? 1 : -1
+            most = max(most, now)
+        }
+        return most
+    }
+
+    func testJobsFetchSeveralHistoriesAtOnceAndKeepInputOrder() throws {
+        let world = Support.ZmxWorld(self)
+        let (zmx, log) = try slowZmx(world)
+        let art = Support.tempDir(self, "art")
+        // Six jobs of two sessions, a note between them, and the listing last.
+        var input = "", expected = ""
+        for j in 0..<6 {
+            let id = String(format: "%08x", j)
+            let sessions = (0..<2).map { k in
+                session("ci.demo.\(id).s\(j * 2 + k)", short: "s\(j * 2 + k)", ended: 1_700_000_005, exitCode: 0, status: .success)
+            }
+            input += line(job("demo", id, sessions))
+            if j == 2 { input += "{\"type\":\"note\",\"n\":1}\n" }
+        }
+        input += "{\"type\":\"listing\",\"complete\":true,\"sessions\":12,\"at\":1700000010}\n"
+        expected = input
+        let ran = world.sh("PICI_ZMX='\(zmx)' pici-stage --jobs 3 --artifact-dir '\(art)'", input: input)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertEqual(ran.stdout, expected, "records leave in input order")
+        XCTAssertEqual(calls(log).count, 24)
+        XCTAssertEqual(mostInFlight(log), 3, "at most --jobs calls at once, and that many")
+        for n in 0..<12 {
+            let id = String(format: "%08x", n / 2)
+            XCTAssertEqual(
+                try String(contentsOfFile: art + "/demo/\(id)/s\(n).txt", encoding: .utf8), "history of ci.demo.\(id).s\(n)\n")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: art + "/.pici/open").count, 6)
+
+        // --jobs 1: one call at a time, as before.
+        try? FileManager.default.removeItem(atPath: log)
+        let serialArt = Support.tempDir(self, "art1")
+        let serial = world.sh("PICI_ZMX='\(zmx)' pici-stage --jobs 1 --artifact-dir '\(serialArt)'", input: input)
+        XCTAssertEqual(serial.stdout, expected)
+        XCTAssertEqual(mostInFlight(log), 1)
+    }
+
+    func testJobsKeepFailuresAndUnsafeJobsAsTheyWere() throws {
+        // A failing call among calls in flight is reported against its own session, an unsafe
+        // job is still dropped, and the exit status is what one call at a time gives.
+        let world = Support.ZmxWorld(self)
+        let zmx = world.dir + "/mixed-zmx"
+        try """
+            #!/usr/bin/env bash
+            case $2 in *.s1) sleep 0.3; echo "error: no such session" >&2; exit 1 ;; *.s2) exit 0 ;; esac
+            printf '<div>ok</div>'
+
+            """.write(toFile: zmx, atomically: true, encoding: .utf8)
+        chmod(zmx, 0o755)
+        let ids = ["0000000a", "0000000b", "0000000c"]
+        let jobs = ids.enumerated().map { i, id in
+            job("demo", id, [session("ci.demo.\(id).s\(i)", short: "s\(i)", ended: 1_700_000_005, exitCode: 0, status: .success)])
+        }
+        let unsafe = line(job("demo", "..", [session("ci.demo.x.s3", short: "s3", ended: 1_700_000_005, exitCode: 0, status: .success)]))
+        let input = line(jobs[0]) + unsafe + line(jobs[1]) + line(jobs[2])
+        for n in [1, 4] {
+            let art = Support.tempDir(self, "art\(n)")
+            let ran = world.sh("PICI_ZMX='\(zmx)' pici-stage --jobs \(n) --artifact-dir '\(art)'", input: input)
+            XCTAssertEqual(ran.status, 65, ran.stderr)
+            XCTAssertEqual(ran.stdout, line(jobs[0]) + line(jobs[1]) + line(jobs[2]), "jobs \(n)")
+            let errors = ran.stderr.split(separator: "\n").map(String.init)
+            XCTAssertEqual(errors.count, 3, ran.stderr)
+            XCTAssertTrue(errors.contains { $0.hasPrefix("pici-stage: line 2: ") && $0.hasSuffix("job skipped") }, ran.stderr)
+            XCTAssertTrue(errors.contains { $0.contains("ci.demo.0000000b.s1") && $0.contains("no such session") }, ran.stderr)
+            XCTAssertTrue(errors.contains { $0.contains("ci.demo.0000000c.s2") && $0.contains("printed no history") }, ran.stderr)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: art + "/demo/0000000a/s0.html"))
+        }
     }
 }
