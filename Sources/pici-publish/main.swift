@@ -12,7 +12,8 @@ index.html and index.txt and DIR/index.html, and rsyncs each job's directory to 
 event's artifact_dest. A job that vanished is published as cancelled or lost, but only
 when the stream ends with a complete listing.
 
-  --artifact-dir DIR   where artifacts and state live (default /tmp/pici-artifacts)
+  --artifact-dir DIR   where artifacts and state live (default $PICI_ARTIFACT_DIR, else
+                       /tmp/pici-artifacts)
   --human              text for a person (the seed's monitor output) instead of JSON
   --include-running    also print a running status for each running job, every pass
   --no-sync            do not rsync
@@ -32,7 +33,7 @@ Tool.main("pici-publish", help: help, options: [
     .init("artifact-dir", value: true), .init("human"), .init("include-running"), .init("no-sync"),
     .init("pk", value: true), .init("ck", value: true), .init("sync-timeout", value: true),
 ], masks: true) { args in
-    var options = Publisher.Options(artifactDir: args.value("artifact-dir") ?? Publisher.defaultArtifactDir)
+    var options = Publisher.Options(artifactDir: ArtifactDir.resolve(args))
     options.human = args.has("human")
     options.includeRunning = args.has("include-running")
     options.sync = !args.has("no-sync")

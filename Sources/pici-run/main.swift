@@ -13,7 +13,8 @@ ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.ste
   --cancel [NAME]      only cancel the running job of repository NAME (or the event's)
   --gc                 only kill ci.* sessions older than --gc-age (reads no event)
   --event JSON         the event (default: read from stdin)
-  --artifact-dir DIR   where artifacts and state go (default /tmp/pici-artifacts)
+  --artifact-dir DIR   where artifacts and state go (default $PICI_ARTIFACT_DIR, else
+                       /tmp/pici-artifacts)
   -pk KEY, -ck CERT    ssh key and certificate for a remote workspace
   --gc-age DUR         --gc's age (default 3h)
   --interval DUR       --wait's poll interval (default 1s)

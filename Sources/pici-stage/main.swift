@@ -10,7 +10,7 @@ For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
 styles.css and, until the job is published, DIR/.pici/open/<name>.<job_id>.json.
 A job with an unsafe name is reported and not passed on.
 
-  --artifact-dir DIR   where artifacts go (default /tmp/pici-artifacts)
+  --artifact-dir DIR   where artifacts go (default $PICI_ARTIFACT_DIR, else /tmp/pici-artifacts)
   --zmx CMD            the zmx command line (default: $PICI_ZMX, else zmx)
   --timeout DUR        kill each zmx call after DUR (default 30s)
   --jobs N             run up to N zmx history calls at once (default: online CPUs);
@@ -37,7 +37,7 @@ Tool.main("pici-stage", help: help, options: [
     let jobs = try args.count("jobs", default: ChildPool.onlineCPUs)
     let input = StagingInput.read(fd: 0)
     var staging = Staging(
-        artifactDir: args.value("artifact-dir") ?? Staging.defaultArtifactDir, zmx: zmx,
+        artifactDir: ArtifactDir.resolve(args), zmx: zmx,
         seenAtNanoseconds: input.listing?.instantNanoseconds ?? Clock.nowNanoseconds())
     let out = Output.standard
     try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }

@@ -63,7 +63,7 @@ public struct RunCommand: Sendable {
         guard timeout > 0 else { throw usage("--timeout must be more than 0") }
         guard syncTimeout > 0 else { throw usage("--sync-timeout must be more than 0") }
         gcAge = try args.duration("gc-age", default: GarbageCollection.defaultAge)
-        let artifactDir = args.value("artifact-dir") ?? "/tmp/pici-artifacts"
+        let artifactDir = ArtifactDir.resolve(args)
         guard !artifactDir.isEmpty else { throw usage("--artifact-dir is empty") }
         // Go's flag defaults: an empty -pk or -ck means none.
         let key = args.value("pk").flatMap { $0.isEmpty ? nil : $0 }
@@ -131,6 +131,12 @@ public enum Launch {
         // when zmx runs here (`ssh host zmx` has a socket dir of its own).
         if settings.zmx.words.count == 1 {
             try checkSessionName("ci.\(event.name).\(jobID).runner", socketDirectory: socketDirectory())
+        }
+        // An artifact dir we cannot write is known now, not after a workspace sync that may
+        // take minutes; and one no monitor has seen is likely not the one the monitor watches.
+        try ArtifactDir.checkWritable(settings.artifactDir)
+        if !ArtifactDir.hasMonitorState(settings.artifactDir) {
+            log.warn("no monitor has made a pass over \(settings.artifactDir) yet: give pici-monitor the same --artifact-dir (or \(ArtifactDir.variable)), or its status is never published")
         }
 
         let cancelled = try Cancel.cancelRunning(

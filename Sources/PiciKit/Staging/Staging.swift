@@ -159,8 +159,7 @@ public struct Staging {
             try FileSystem.makeDirectories(work.jobDir)
             work.dirMade = true
         } catch {
-            failedWrites += 1
-            Diagnostics.error("\(work.label): \(error)")
+            writeFailed("\(work.label): \(error)")
             work.dirMade = false
         }
         return work.dirMade!
@@ -193,8 +192,7 @@ public struct Staging {
             }
             work.staged += 1
         } catch {
-            failedWrites += 1
-            Diagnostics.error("\(work.label): session \(SafeName.quoted(s.name)): \(error)")
+            writeFailed("\(work.label): session \(SafeName.quoted(s.name)): \(error)")
         }
     }
 
@@ -206,8 +204,7 @@ public struct Staging {
             do {
                 try FileSystem.writeAtomically(work.jobDir + "/styles.css", Staging.stylesBytes)
             } catch {
-                failedWrites += 1
-                Diagnostics.error("\(work.label): \(error)")
+                writeFailed("\(work.label): \(error)")
             }
         }
 
@@ -219,8 +216,7 @@ public struct Staging {
                 do {
                     try OpenJobs.write(OpenJob(job: job, seenAtNanoseconds: seenAtNanoseconds), artifactDir: artifactDir)
                 } catch {
-                    failedWrites += 1
-                    Diagnostics.error("\(work.label): \(error)")
+                    writeFailed("\(work.label): \(error)")
                 }
             }
         }
@@ -228,6 +224,23 @@ public struct Staging {
 
     /// Counts a history call made on the caller's behalf (`StagingPool`).
     mutating func countFetch() { fetches += 1 }
+
+    /// Set once the artifact dir itself was found unwritable and said so.
+    private var unwritableDirSaid = false
+
+    /// Counts a failed write and reports it, unless the artifact dir itself cannot be
+    /// written: that is said once a pass, not once for each job and file (a read-only dir
+    /// would otherwise print every job's errors on every pass).
+    mutating func writeFailed(_ message: String) {
+        failedWrites += 1
+        if unwritableDirSaid { return }
+        if access(artifactDir, W_OK | X_OK) != 0 {
+            unwritableDirSaid = true
+            Diagnostics.error("\(FileError("cannot write to artifact dir", artifactDir)); nothing is staged this pass")
+            return
+        }
+        Diagnostics.error(message)
+    }
 
     /// The worst of what went wrong: a write failure (73), then malformed input or an unsafe
     /// name (65), then a zmx failure (69).

@@ -249,6 +249,31 @@ final class MonitorTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: w.dir + "/.pici"), "no pass ran")
     }
 
+    /// Every command reads PICI_ARTIFACT_DIR when --artifact-dir is not given; the flag wins.
+    func testEveryCommandHonoursPICI_ARTIFACT_DIRAndTheFlagWins() throws {
+        let w = world()
+        let env = w.dir + "/env", flag = w.dir + "/flag"
+        let running = "name=ci.demo.abcd1234.runner\tpid=1\tclients=0\tcreated=100\n"
+        let stage = w.zmx.sh("pici-list --input - | pici-group | PICI_ARTIFACT_DIR='\(env)' pici-stage >/dev/null", input: running)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: env + "/.pici/open/demo.abcd1234.json"), stage.stderr)
+        w.zmx.sh("pici-list --input - | pici-group | PICI_ARTIFACT_DIR='\(env)' pici-stage --artifact-dir '\(flag)' >/dev/null", input: running)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: flag + "/.pici/open/demo.abcd1234.json"))
+        try FileManager.default.removeItem(atPath: env)
+        try FileManager.default.removeItem(atPath: flag)
+
+        XCTAssertEqual(w.zmx.sh("PICI_ARTIFACT_DIR='\(env)' pici-publish --no-sync </dev/null").status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: env + "/.pici/lock"))
+        XCTAssertEqual(w.zmx.sh("PICI_ARTIFACT_DIR='\(env)' pici-publish --no-sync --artifact-dir '\(flag)' </dev/null").status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: flag + "/.pici/lock"))
+        try FileManager.default.removeItem(atPath: env)
+        try FileManager.default.removeItem(atPath: flag)
+
+        XCTAssertEqual(w.zmx.sh("PICI_ARTIFACT_DIR='\(env)' '\(MonitorTests.monitor)' --once").status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: env + "/.pici/lock"))
+        XCTAssertEqual(w.zmx.sh("PICI_ARTIFACT_DIR='\(env)' '\(MonitorTests.monitor)' --once --artifact-dir '\(flag)'").status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: flag + "/.pici/lock"))
+    }
+
     /// A fake checkout or install: bin/ with copies of the wrappers, and stand-in tools that
     /// say who they are, in `tools` (relative to the root).
     func fakeTree(_ tools: [String: String], wrappers: [String] = ["pici-monitor", "pici"]) throws -> String {

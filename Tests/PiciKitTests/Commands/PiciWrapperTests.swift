@@ -174,7 +174,7 @@ final class PiciWrapperTests: XCTestCase {
 
     func testRunnerWaitRunsTheExampleJobsEndToEnd() {
         let world = Support.ZmxWorld(self)
-        let art = Support.tempDir(self, "art")
+        let art = Support.artifactDir(self)
         let hello = pici(world, "runner --wait -artifact-dir=\(art)", input: #"{"type":"push","name":"demo","workspace":"\#(Support.root.path)/examples/hello"}"#)
         XCTAssertEqual(hello.status, 0, hello.stdout + hello.stderr)
         XCTAssertEqual(hello.stderr, "")
@@ -191,7 +191,7 @@ final class PiciWrapperTests: XCTestCase {
 
     func testCancelAndGCWorkThroughTheWrapper() throws {
         let world = Support.ZmxWorld(self)
-        let art = Support.tempDir(self, "art")
+        let art = Support.artifactDir(self)
         let ws = Support.tempDir(self, "ws")
         try "#!/usr/bin/env bash\nzmx run a -d sleep 30\nzmx wait \"*\"\n".write(toFile: ws + "/pico.sh", atomically: true, encoding: .utf8)
         let started = pici(world, "runner -artifact-dir \(art)", input: #"{"type":"push","name":"demo","workspace":"\#(ws)"}"#)
@@ -286,6 +286,10 @@ final class PiciWrapperTests: XCTestCase {
         XCTAssertEqual(run("-wait -monitor-interval=3s --event '{\"a\":1}' runner -pk k -ck=c -artifact-dir /a -log-level debug -human").stdout,
                        "pici-run|--wait|--interval|3s|--artifact-dir|/a|--log-level|debug|-pk|k|-ck|c|--event|{\"a\":1}|\n")
         XCTAssertEqual(run("runner -wait=false --wait=0").stdout, "pici-run|--artifact-dir|/tmp/pici-artifacts|--log-level|info|\n")
+        // PICI_ARTIFACT_DIR is the default, as for every command; the flag wins.
+        XCTAssertEqual(run("runner", env: "PICI_ARTIFACT_DIR=/e").stdout, "pici-run|--artifact-dir|/e|--log-level|info|\n")
+        XCTAssertEqual(run("runner -artifact-dir /f", env: "PICI_ARTIFACT_DIR=/e").stdout, "pici-run|--artifact-dir|/f|--log-level|info|\n")
+        XCTAssertEqual(run("monitor", env: "PICI_ARTIFACT_DIR=/e").stdout, "pici-monitor|--interval|5s|--gc-interval|10m|--artifact-dir|/e|\n")
         XCTAssertEqual(run("cancel -event '{}'").stdout, "pici-run|--cancel|--artifact-dir|/tmp/pici-artifacts|--log-level|info|--event|{}|\n")
         XCTAssertEqual(run("gc -event '{}' -artifact-dir=/g").stdout, "pici-run|--gc|--artifact-dir|/g|--log-level|info|\n")
         XCTAssertEqual(run("monitor").stdout, "pici-monitor|--interval|5s|--gc-interval|10m|--artifact-dir|/tmp/pici-artifacts|\n")

@@ -114,6 +114,9 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(ro.status, 73)
         XCTAssertEqual(statusLines(ro.stdout).count, 0, ro.stdout)
         XCTAssertTrue(ro.stderr.contains("Read-only"), ro.stderr)
+        // pici-stage says it once for the pass, not once per job and file.
+        let stage = ro.stderr.split(separator: "\n").filter { $0.hasPrefix("pici-stage:") }
+        XCTAssertEqual(stage, ["pici-stage: cannot write to artifact dir \(art): Read-only file system; nothing is staged this pass"], ro.stderr)
         XCTAssertEqual(world.sh("mount -o remount,rw \(art)").status, 0)
         var all = ""
         for _ in 0..<2 { all += world.sh("pici-monitor --once --no-sync --artifact-dir \(art)").stdout }

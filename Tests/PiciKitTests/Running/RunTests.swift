@@ -28,7 +28,7 @@ final class RunTests: XCTestCase {
     private func setup() -> Setup {
         let calls = Support.tempDir(self, "calls") + "/zmx.log"
         let world = Support.ZmxWorld(self, extra: ["ZMX_CALL_LOG": calls])
-        return Setup(world: world, calls: calls, tmp: Support.tempDir(self, "tmp"), art: Support.tempDir(self, "art"))
+        return Setup(world: world, calls: calls, tmp: Support.tempDir(self, "tmp"), art: Support.artifactDir(self))
     }
 
     /// A workspace dir holding `pico.sh` (unless nil) and a `.git` dir.
@@ -159,6 +159,41 @@ final class RunTests: XCTestCase {
         let id = jobID(ran.stdout)
         XCTAssertTrue(ran.stdout.hasSuffix("job launched\n   zmx tail ci.demo.\(id).runner\n   zmx history ci.demo.\(id).runner\n   zmx attach ci.demo.\(id).runner\n"), ran.stdout)
         XCTAssertTrue(s.sessions.contains("ci.demo.\(id).runner"))
+    }
+
+    // MARK: the artifact dir
+
+    /// An artifact dir that cannot be written is said before the workspace is synced (which
+    /// may take minutes) and before any job is cancelled.
+    func testAnUnwritableArtifactDirIsRefusedBeforeTheWorkspaceIsSynced() throws {
+        let s = setup()
+        let blocked = Support.tempDir(self, "blocked") + "/file"
+        try "not a dir".write(toFile: blocked, atomically: true, encoding: .utf8)
+        let ran = s.sh("pici-run --artifact-dir '\(blocked)/art'", input: event("demo", workspace(RunTests.sleepers)))
+        XCTAssertEqual(ran.status, 73, ran.stderr)
+        XCTAssertFalse(ran.stdout.contains("syncing workspace"), ran.stdout)
+        XCTAssertTrue(ran.stderr.contains("pici-run: create directory \(blocked): Not a directory"), ran.stderr)
+        XCTAssertEqual(s.callLog, [], "no zmx call, no cancel")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: s.tmp), [], "no workspace made")
+    }
+
+    /// pici-run and the monitor must use the same dir: PICI_ARTIFACT_DIR for both, the flag
+    /// winning, and a warning when the dir has never seen a monitor pass.
+    func testPICI_ARTIFACT_DIRIsTheDefaultAndADirNoMonitorSawIsWarnedOf() throws {
+        let s = setup()
+        let ws = workspace(RunTests.sleepers)
+        let fresh = Support.tempDir(self, "fresh") + "/art"
+        let ran = s.sh("PICI_ARTIFACT_DIR='\(fresh)' pici-run", input: event("demo", ws))
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        let id = jobID(ran.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(fresh)/demo/\(id)/artifacts/event.json"))
+        XCTAssertEqual(ran.stderr, "pici-run: no monitor has made a pass over \(fresh) yet: give pici-monitor the same --artifact-dir (or PICI_ARTIFACT_DIR), or its status is never published\n")
+        // The flag wins; a dir a monitor has seen is not warned of.
+        let flagged = s.sh("PICI_ARTIFACT_DIR='\(fresh)' pici-run --artifact-dir '\(s.art)'", input: event("other", ws))
+        XCTAssertEqual(flagged.status, 0, flagged.stderr)
+        XCTAssertEqual(flagged.stderr, "")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(s.art)/other/\(jobID(flagged.stdout))/artifacts/event.json"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(fresh)/other"))
     }
 
     // MARK: cancel

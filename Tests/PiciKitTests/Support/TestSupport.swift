@@ -33,6 +33,15 @@ enum Support {
         return path
     }
 
+    /// A fresh artifact dir that a monitor has passed over (it has pici-publish's lock file),
+    /// so pici-run does not warn that no monitor watches it.
+    static func artifactDir(_ test: XCTestCase) -> String {
+        let path = tempDir(test, "art")
+        try! FileManager.default.createDirectory(atPath: path + "/.pici", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: path + "/.pici/lock", contents: nil)
+        return path
+    }
+
     struct Ran {
         var status: Int32
         var stdout: String
