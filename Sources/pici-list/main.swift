@@ -2,25 +2,40 @@
 import PiciKit
 
 let help = """
-usage: pici-list [--all] [--input FILE] [--zmx CMD] [--timeout DUR]
+usage: pici-list [--all] [--input FILE] [--hosts FILE] [--zmx CMD] [--timeout DUR]
 
 Runs `zmx list` and prints one session record per session, sorted by name, then a listing
 record that marks the listing complete. Only ci. sessions unless --all.
 
   --all           keep every session, not only those named ci.*
   --input FILE    parse zmx list text from FILE (- for stdin) instead of running zmx
+  --hosts FILE    list every host of FILE at once (default: $PICI_HOSTS); each record
+                  gets "host", and the listing says per host whether it was complete
   --zmx CMD       the zmx command line (default: $PICI_ZMX, else zmx)
   --timeout DUR   kill zmx list after DUR (default 30s)
   --help, --version
 
-Exit status: 0 ok, 65 a malformed line (reported and skipped), 69 zmx failed, 66 FILE
-unreadable, 64 usage.
+Exit status: 0 ok, 65 a malformed line (reported and skipped), 69 zmx failed (on any
+host; the other hosts' sessions are still printed), 66 FILE unreadable, 64 usage or a bad
+hosts file.
 
 """
 
 Tool.main("pici-list", help: help, options: [
     .init("all"), .init("input", value: true), .init("zmx", value: true), .init("timeout", value: true),
+    .init("hosts", value: true),
 ]) { args in
+    if args.value("input") == nil {
+        let hosts: Hosts
+        do { hosts = try Hosts.load(flag: args.value("hosts")) } catch {
+            Diagnostics.error("\(error)")
+            return .usage
+        }
+        if hosts.configured {
+            let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
+            return try HostListing.write(HostListing.listAll(hosts, local: zmx), all: args.has("all"), to: Output.standard)
+        }
+    }
     let list: ZmxList
     let at: Int
     if let input = args.value("input") {

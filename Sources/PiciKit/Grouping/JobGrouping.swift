@@ -2,9 +2,10 @@
 /// computeJobTiming), keyed by repo and job id found by shape, not by counting dots.
 public enum JobGrouping {
     /// Groups the sessions that belong to a job; others are left out. Jobs come ordered by
-    /// started_at, then name, then job id; sessions within a job by name.
+    /// started_at, then name, then job id; sessions within a job by name. With several hosts,
+    /// sessions on different hosts are never one job, and each job carries its host.
     public static func jobs(from sessions: [SessionRecord], now: Int = Clock.nowSeconds()) -> [JobRecord] {
-        var groups: [(repo: String, jobID: String, sessions: [SessionRecord])] = []
+        var groups: [(repo: String, jobID: String, host: String?, sessions: [SessionRecord])] = []
         var index: [String: Int] = [:]
         var last = -1
         for var s in sessions {
@@ -18,14 +19,15 @@ public enum JobGrouping {
             // pici-list's output is sorted, so a job's sessions mostly come together: a repo and
             // id equal to the last session's make an equal key without hashing it again (NUL
             // starts a character of its own, so equal parts make equal keys).
-            if last < 0 || groups[last].repo != repo || groups[last].jobID != jobID {
-                let key = repo + "\u{0}" + jobID
+            let host = s.host
+            if last < 0 || groups[last].repo != repo || groups[last].jobID != jobID || groups[last].host != host {
+                let key = repo + "\u{0}" + jobID + (host.map { "\u{0}" + $0 } ?? "")
                 if let g = index[key] {
                     last = g
                 } else {
                     last = groups.count
                     index[key] = last
-                    groups.append((repo, jobID, []))
+                    groups.append((repo, jobID, host, []))
                 }
             }
             groups[last].sessions.append(s)
@@ -54,9 +56,11 @@ public enum JobGrouping {
             exitCode = nil
             status = .running
         }
-        return JobRecord(
+        var job = JobRecord(
             name: name, jobID: jobID, status: status, exitCode: exitCode, startedAt: timing.startedAt,
             endedAt: timing.endedAt, duration: timing.duration, sessions: sessions)
+        job.host = sessions.first?.host
+        return job
     }
 
     /// The seed's resolveJobExitCode: a failed child wins with the highest child code (a bad

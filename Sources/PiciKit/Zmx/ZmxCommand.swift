@@ -4,6 +4,8 @@ public struct ZmxCommand: Sendable {
     public var words: [String]
     /// Seconds one zmx call may take before it is killed and reported.
     public var timeout: Double
+    /// The words are `ssh … DESTINATION`: zmx's arguments go to the remote shell quoted.
+    public var remote = false
 
     public static let defaultTimeout = 30.0
 
@@ -23,29 +25,35 @@ public struct ZmxCommand: Sendable {
     }
 
     /// Runs one zmx command; a start failure, a timeout and a non-zero exit are Failures that
-    /// carry zmx's own message.
-    public func run(_ args: [String], cwd: String? = nil, environment: [String]? = nil, check: Bool = true) throws -> Spawn.Result {
-        try checked(try start(args, cwd: cwd, environment: environment).wait(), args, check: check)
+    /// carry zmx's own message. On a remote host `cwd` becomes a `cd` on the host and
+    /// `hostEnvironment` (NAME=VALUE) is set there for zmx; here `environment` is the whole
+    /// environment of the process started (zmx, or ssh).
+    public func run(_ args: [String], cwd: String? = nil, environment: [String]? = nil, hostEnvironment: [String] = [], check: Bool = true) throws -> Spawn.Result {
+        try checked(try start(args, cwd: cwd, environment: environment, hostEnvironment: hostEnvironment).wait(), args, check: check)
     }
 
     /// Starts one zmx command for a `ChildPool`; `checked` reads its result as `run` does.
-    public func start(_ args: [String], cwd: String? = nil, environment: [String]? = nil) throws -> Child {
+    public func start(_ args: [String], cwd: String? = nil, environment: [String]? = nil, hostEnvironment: [String] = []) throws -> Child {
+        let argv = remote ? words + [RemoteShell.line(["zmx"] + args, cwd: cwd, environment: hostEnvironment)] : words + args
         do {
-            return try Spawn.start(words + args, cwd: cwd, environment: environment, timeout: timeout)
+            return try Spawn.start(argv, cwd: remote ? nil : cwd, environment: environment, timeout: timeout)
         } catch let e as Spawn.Failure {
-            let display = ([self.display] + args).joined(separator: " ")
-            throw Failure(command: display, reason: e.errno == 2 ? "command not found (set PICI_ZMX or --zmx)" : e.description)
+            throw Failure(command: display(args), reason: e.errno == 2 ? "command not found (set PICI_ZMX or --zmx)" : e.description)
         }
     }
 
+    /// The command as a person would type it, for messages.
+    func display(_ args: [String]) -> String {
+        ([display] + (remote ? ["zmx"] : []) + args).joined(separator: " ")
+    }
+
     /// How the zmx command `args` ended: its result, or a Failure for a timeout or (with
-    /// `check`) a non-zero exit.
+    /// `check`) a non-zero exit, with zmx's (or ssh's) last words.
     public func checked(_ result: Spawn.Result, _ args: [String], check: Bool = true) throws -> Spawn.Result {
-        let display = ([self.display] + args).joined(separator: " ")
-        if result.timedOut { throw Failure(command: display, reason: "timed out after \(TimeFormat.seconds(timeout)) and was killed") }
+        if result.timedOut { throw Failure(command: display(args), reason: "timed out after \(TimeFormat.seconds(timeout)) and was killed") }
         if check && result.status != 0 {
-            let message = result.stderrText.split(separator: "\n").last.map(String.init) ?? ""
-            throw Failure(command: display, reason: "exit \(result.status)" + (message.isEmpty ? "" : ": \(message)"))
+            let message = result.stderrText.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last.map(String.init) ?? ""
+            throw Failure(command: display(args), reason: "exit \(result.status)" + (message.isEmpty ? "" : ": \(message)"))
         }
         return result
     }
