@@ -3,7 +3,7 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-run [--wait | --cancel | --gc] [--event JSON] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE]
+usage: pici-run [--wait | --cancel | --gc | --dispatch] [--hosts FILE] [--host NAME] [--event JSON] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE]
 
 Reads an event ({"type":…,"name":…,"workspace":…}) from stdin or --event, cancels the
 repository's running job, syncs the workspace, and starts its pico.sh in the zmx session
@@ -12,6 +12,12 @@ ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.ste
   --wait               wait for the job, show its sessions, exit with its status
   --cancel [NAME]      only cancel the running job of repository NAME (or the event's)
   --gc                 only kill ci.* sessions older than --gc-age (reads no event)
+  --dispatch           only start queued events on hosts with a free slot (a monitor
+                       pass runs this; reads no event)
+  --hosts FILE         the build hosts (default: $PICI_HOSTS); a job goes to the event's
+                       "host", else --host, else the host with the fewest running ci.
+                       sessions; when every host is full the event is queued
+  --host NAME          the host for an event that names none
   --event JSON         the event (default: read from stdin)
   --artifact-dir DIR   where artifacts and state go (default $PICI_ARTIFACT_DIR, else
                        /tmp/pici-artifacts)
@@ -37,6 +43,7 @@ Tool.main("pici-run", help: help, options: [
     .init("artifact-dir", value: true), .init("pk", value: true), .init("ck", value: true),
     .init("zmx", value: true), .init("timeout", value: true), .init("sync-timeout", value: true),
     .init("interval", value: true), .init("log-level", value: true),
+    .init("hosts", value: true), .init("host", value: true), .init("dispatch"),
 ], masks: true) { args in
     let code = try RunCommand(args).run()
     if let status = ExitStatus(rawValue: code) { return status }

@@ -2,7 +2,7 @@
 import PiciKit
 
 let help = """
-usage: pici-stage [--artifact-dir DIR] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE]
+usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE]
 
 Reads the records of pici-group on stdin and passes every one on unchanged and in order.
 For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
@@ -11,6 +11,8 @@ styles.css and, until the job is published, DIR/.pici/open/<name>.<job_id>.json.
 A job with an unsafe name is reported and not passed on.
 
   --artifact-dir DIR   where artifacts go (default $PICI_ARTIFACT_DIR, else /tmp/pici-artifacts)
+  --hosts FILE         the build hosts (default: $PICI_HOSTS): a session's history is
+                       fetched from the host its record names
   --zmx CMD            the zmx command line (default: $PICI_ZMX, else zmx)
   --timeout DUR        kill each zmx call after DUR (default 30s)
   --jobs N             run up to N zmx history calls at once (default: online CPUs);
@@ -27,7 +29,7 @@ else 0.
 
 Tool.main("pici-stage", help: help, options: [
     .init("artifact-dir", value: true), .init("zmx", value: true), .init("timeout", value: true),
-    .init("jobs", value: true),
+    .init("jobs", value: true), .init("hosts", value: true),
 ], masks: true) { args in
     let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
     if let extra = args.positionals.first {
@@ -39,6 +41,10 @@ Tool.main("pici-stage", help: help, options: [
     var staging = Staging(
         artifactDir: ArtifactDir.resolve(args), zmx: zmx,
         seenAtNanoseconds: input.listing?.instantNanoseconds ?? Clock.nowNanoseconds())
+    do { staging.hosts = try Hosts.load(flag: args.value("hosts")) } catch {
+        Diagnostics.error("\(error)")
+        return .usage
+    }
     let out = Output.standard
     try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
     return staging.exitStatus(malformedLines: input.malformed)

@@ -12,6 +12,7 @@ public enum Styles {
         case "success": shape = #"<path d="M3 8.5l3.2 3.2L13 4.8"/>"#
         case "failed": shape = #"<path d="M4.5 4.5l7 7M11.5 4.5l-7 7"/>"#
         case "running": shape = #"<circle cx="8" cy="8" r="5.5"/><path d="M8 5v3.2l2.2 1.4"/>"#
+        case "queued": shape = #"<path d="M4.5 2.5h7M4.5 13.5h7M5 2.5c0 3.5 6 4 6 11M11 2.5c0 3.5-6 4-6 11"/>"#
         case "cancelled": shape = #"<circle cx="8" cy="8" r="5.5"/><path d="M4.2 11.8l7.6-7.6"/>"#
         case "lost": shape = #"<path d="M5.6 5.8a2.5 2.5 0 1 1 3.4 2.4c-.6.3-1 .8-1 1.4v.6M8 12.8v.1"/>"#
         case "unreachable": shape = #"<path d="M8 2.5l6 11H2z M8 6.8v3M8 12v.1"/>"#
@@ -27,7 +28,7 @@ public enum Styles {
     /// The CSS class for a status; only known words, so a record cannot inject a class name.
     public static func statusClass(_ status: String) -> String {
         switch status {
-        case "success", "failed", "running", "cancelled", "lost", "unreachable": return "status-" + status
+        case "success", "failed", "running", "queued", "cancelled", "lost", "unreachable": return "status-" + status
         default: return "status-unknown"
         }
     }
@@ -142,7 +143,7 @@ public enum Styles {
     .badge .mark { width: 1em; height: 1em; flex: none; }
     .status-success { --c: var(--ok); --c-bg: var(--ok-bg); }
     .status-failed, .status-lost { --c: var(--bad); --c-bg: var(--bad-bg); }
-    .status-running, .status-unreachable { --c: var(--run); --c-bg: var(--run-bg); }
+    .status-running, .status-queued, .status-unreachable { --c: var(--run); --c-bg: var(--run-bg); }
     .status-cancelled, .status-unknown { --c: var(--off); --c-bg: var(--off-bg); }
 
     /* Tables: a bordered panel that scrolls sideways; cards on a phone. */

@@ -22,7 +22,7 @@ public enum TopIndex {
 
         public init(job: JobRecord) {
             self.init(name: job.name, jobID: job.jobID, status: job.status.rawValue, startedAt: job.startedAt,
-                      endedAt: job.status == .running ? nil : job.endedAt, duration: job.duration)
+                      endedAt: job.status.isTerminal ? job.endedAt : nil, duration: job.duration)
         }
 
         /// From a job's `published.json`; nil when it has no status.

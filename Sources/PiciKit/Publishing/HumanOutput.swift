@@ -50,7 +50,9 @@ public enum HumanOutput {
     /// A running job: the seed's renderJobRunning, its header line (with the job's id, as
     /// two jobs of one repository may run at once) and one line per session.
     public static func runningLines(job: JobRecord, now: Int, colour: Bool = false) -> [String] {
-        var lines = ["   \(Terminal.padRight(Terminal.visible(job.name), 12)) \(paint("running", "running", colour)), job \(Terminal.visible(job.jobID))"]
+        let word = job.status == .queued ? "queued" : "running"
+        var lines = ["   \(Terminal.padRight(Terminal.visible(job.name), 12)) \(paint(word, "running", colour)), job \(Terminal.visible(job.jobID))"
+            + (job.host.map { " on \(Terminal.visible($0))" } ?? "")]
         for s in job.sessions {
             let status: String
             let duration: String

@@ -42,8 +42,8 @@ public final class Publisher {
     /// How many terminal statuses this pass printed.
     public private(set) var published = 0
     private var changed = false
-    private var live: [TopIndex.Entry] = []
-    private var humanRunning: [String] = []
+    var live: [TopIndex.Entry] = []
+    var humanRunning: [String] = []
     var synced: Set<String> = []
     var events: [String: Event?] = [:]
 
@@ -104,6 +104,7 @@ public final class Publisher {
             }
         }
         try settleOpenJobs(inStream: inStream, listing: listing)
+        try showQueue()
         retrySyncs()
 
         if options.human && options.includeRunning && !humanRunning.isEmpty {
@@ -153,7 +154,6 @@ public final class Publisher {
     /// Open jobs (staged, not yet published) that this stream did not carry: vanished, when a
     /// complete listing taken after they were last seen proves it.
     func settleOpenJobs(inStream: Set<String>, listing: ListingRecord?) throws {
-        let proof = listing.flatMap { $0.complete ? $0.instantNanoseconds : nil }
         for (path, open) in OpenJobs.all(artifactDir: root) {
             guard let open else {
                 report(.dataError, "\(path): not a readable open-job file; left alone")
@@ -170,7 +170,9 @@ public final class Publisher {
                 continue
             }
             if inStream.contains(Publisher.key(job.name, job.jobID)) { continue }
-            guard let proof, open.seenAtNanoseconds < proof else {
+            // With several hosts, absence is proved host by host: a host that did not answer
+            // proves nothing about its jobs.
+            guard let listing, listing.isComplete(forHost: job.host), open.seenAtNanoseconds < listing.instantNanoseconds else {
                 live.append(TopIndex.Entry(job: job))
                 continue
             }

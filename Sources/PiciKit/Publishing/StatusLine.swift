@@ -4,7 +4,7 @@ public enum StatusLine {
     /// The status object of `job` as it stands: a running job has a null exit code and no
     /// `ended_at`, as the seed printed it. `timestamp` is unix seconds (when it is printed).
     public static func object(for job: JobRecord, timestamp: Int) -> JSONObject {
-        let running = job.status == .running
+        let running = !job.status.isTerminal
         var o = JSONObject()
         o.append("timestamp", .string(TimeFormat.rfc3339(timestamp)))
         o.append("name", .string(job.name))
@@ -17,6 +17,7 @@ public enum StatusLine {
         if !running, let e = job.endedAt, !e.isEmpty { o.append("ended_at", .string(e)) }
         o.append("session_count", .int(job.sessions.count))
         o.append("sessions", .array(job.sessions.map(sessionInfo)))
+        if let host = job.host { o.append("host", .string(host)) }
         o.append("type", .string("status"))
         return o
     }

@@ -2,8 +2,11 @@
 /// whose sessions vanished before its status was published.
 public enum JobStatus: String, Sendable, CaseIterable {
     case running, success, failed, cancelled, lost
+    /// Waiting for a free slot on a host (pici-run queued its event); never in a job record
+    /// pici-group makes, only in what pici-publish shows of the queue.
+    case queued
 
-    public var isTerminal: Bool { self != .running }
+    public var isTerminal: Bool { self != .running && self != .queued }
 }
 
 /// One CI job, the sessions `ci.<repo>.<job_id>.*` taken together: a `job` record, the output

@@ -9,6 +9,8 @@ public struct Event: Equatable, Sendable {
     public var commit: String
     public var artifactDest: String
     public var forcePush: Bool
+    /// The build host to run on (a name from the hosts file); empty: pici-run chooses.
+    public var host: String = ""
 
     public init(
         type: String, name: String, workspace: String, branch: String = "", commit: String = "",
@@ -46,7 +48,7 @@ public struct Event: Equatable, Sendable {
         guard case .object(let object) = value else { throw EventError(field: nil, reason: "not a JSON object") }
 
         var strings: [String: String] = [:]
-        for key in ["type", "name", "workspace", "branch", "commit", "artifact_dest"] {
+        for key in ["type", "name", "workspace", "branch", "commit", "artifact_dest", "host"] {
             switch member(object, key) {
             case nil, .null?: break
             case .string(let s)?: strings[key] = s
@@ -65,10 +67,11 @@ public struct Event: Equatable, Sendable {
             guard let s = strings[key] else { throw EventError(field: key, reason: "missing (required)") }
             if s.isEmpty { throw EventError(field: key, reason: "empty (required)") }
         }
-        let event = Event(
+        var event = Event(
             type: strings["type"] ?? "", name: strings["name"] ?? "", workspace: strings["workspace"] ?? "",
             branch: strings["branch"] ?? "", commit: strings["commit"] ?? "",
             artifactDest: strings["artifact_dest"] ?? "", forcePush: forcePush)
+        event.host = strings["host"] ?? ""
         try event.check()
         return event
     }
@@ -100,6 +103,9 @@ public struct Event: Equatable, Sendable {
                 throw EventError(field: "name", reason: "contains a job id followed by runner or step")
             }
         }
+        if !host.isEmpty && !Host.isValidName(host) {
+            throw EventError(field: "host", reason: "not a host name (letters, digits, . _ -)")
+        }
         // The type is printed on the terminal and exported to pico.sh as it is.
         if type.unicodeScalars.contains(where: Event.isControl) {
             throw EventError(field: "type", reason: "contains a control character")
@@ -127,6 +133,7 @@ public struct Event: Equatable, Sendable {
         out += ",\"commit\":" + GoJSON.quote(commit)
         out += ",\"artifact_dest\":" + GoJSON.quote(artifactDest)
         if forcePush { out += ",\"force_push\":true" }
+        if !host.isEmpty { out += ",\"host\":" + GoJSON.quote(host) }
         return out + "}"
     }
 }

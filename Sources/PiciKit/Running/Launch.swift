@@ -10,6 +10,10 @@ public struct RunSettings: Sendable {
     public var wait: Bool
     public var waitOptions: WaitReport.Options
     public var log: RunLog
+    /// The build hosts (`--hosts`, `PICI_HOSTS`); one implicit local host without a file.
+    public var hosts: Hosts = .implicit
+    /// `--host NAME`: where a job goes when its event names none.
+    public var host: String? = nil
 
     public init(
         artifactDir: String = "/tmp/pici-artifacts", key: String? = nil, certificate: String? = nil,
@@ -30,7 +34,7 @@ public struct RunSettings: Sendable {
 /// pici-run's command line, read and checked: which of its three jobs to do, and how.
 public struct RunCommand: Sendable {
     public enum Mode: String, Sendable {
-        case runner, cancel, gc
+        case runner, cancel, gc, dispatch
         /// The seed's log message when this mode fails.
         public var failureMessage: String { "\(rawValue) failed" }
     }
@@ -43,9 +47,9 @@ public struct RunCommand: Sendable {
 
     public init(_ args: Arguments, stdoutIsTerminal: Bool = Terminal.colourAllowed(fd: 1), stdinIsTerminal: Bool = Terminal.isTerminal(0)) throws {
         func usage(_ message: String) -> Arguments.UsageError { Arguments.UsageError(message: message) }
-        let modes = ["wait", "cancel", "gc"].filter { args.has($0) }
+        let modes = ["wait", "cancel", "gc", "dispatch"].filter { args.has($0) }
         if modes.count > 1 { throw usage("--\(modes[0]) and --\(modes[1]) do not go together") }
-        mode = args.has("gc") ? .gc : args.has("cancel") ? .cancel : .runner
+        mode = args.has("gc") ? .gc : args.has("cancel") ? .cancel : args.has("dispatch") ? .dispatch : .runner
         // `pici-run --cancel NAME`: the repository by name, what a person types (and what
         // --wait suggests on ^C); an event says the same as {"name":NAME}.
         var positionals = args.positionals[...]
@@ -70,7 +74,7 @@ public struct RunCommand: Sendable {
         let cert = args.value("ck").flatMap { $0.isEmpty ? nil : $0 }
         let seed = args.value("log-level").map { SeedLog.seed(level: .init(parsing: $0), key: key ?? "", certificate: cert ?? "") }
         event = args.value("event") ?? cancelName.map { JSONSerializer.string(.object(JSONObject(["name": .string($0)]))) }
-        if mode != .gc && event == nil && stdinIsTerminal {
+        if mode != .gc && mode != .dispatch && event == nil && stdinIsTerminal {
             throw usage("no event: pipe the event JSON to stdin or give --event JSON")
         }
         settings = RunSettings(
@@ -78,6 +82,17 @@ public struct RunCommand: Sendable {
             zmx: ZmxCommand(override: args.value("zmx"), timeout: timeout), syncTimeout: syncTimeout,
             wait: args.has("wait"), waitOptions: WaitReport.Options(interval: interval, inPlace: stdoutIsTerminal),
             log: RunLog(seed: seed))
+        do {
+            settings.hosts = try Hosts.load(flag: args.value("hosts"))
+        } catch {
+            throw usage("\(error)")
+        }
+        if let host = args.value("host") {
+            guard settings.hosts[host] != nil else {
+                throw usage("--host \(SafeName.quoted(host)): no such host (hosts: \(settings.hosts.hosts.map(\.name).joined(separator: ", ")))")
+            }
+            settings.host = host
+        }
     }
 
     /// Does it; returns the exit status. What went wrong is reported (as the seed's log line
@@ -86,21 +101,33 @@ public struct RunCommand: Sendable {
         do {
             switch mode {
             case .gc:
-                let killed = try GarbageCollection.run(
-                    zmx: settings.zmx, environment: Launch.zmxEnvironment(), artifactDir: settings.artifactDir,
-                    age: gcAge, log: settings.log.with([("cmd", "gc")]))
-                for name in killed { try progress("killed session \(name)\n") }
-                return 0
+                var status: Int32 = 0
+                for (host, zmx) in settings.zmxByHost {
+                    do {
+                        let killed = try GarbageCollection.run(
+                            zmx: zmx, environment: Launch.zmxEnvironment(), artifactDir: settings.artifactDir,
+                            age: gcAge, log: settings.log.with([("cmd", "gc")]))
+                        for name in killed { try progress("killed session \(name)\(settings.hosts.configured ? " on \(host.name)" : "")\n") }
+                    } catch let e as ZmxCommand.Failure where settings.hosts.configured {
+                        // One host away must not keep the others' old sessions alive.
+                        settings.log.failure("gc on \(host.name) failed", e)
+                        status = ExitStatus.unavailable.rawValue
+                    }
+                }
+                return status
             case .cancel:
                 let e = try Event.read(argument: event, for: .cancel)
                 let log = settings.log.with([("cmd", "cancel"), ("repo", e.name), ("type", e.type)])
                 log.info("cancelling running jobs for repo")
                 let done = try Cancel.cancelRunning(
-                    repo: e.name, reason: .cancel, zmx: settings.zmx, environment: Launch.zmxEnvironment(),
-                    artifactDir: settings.artifactDir, log: log)
+                    repo: e.name, reason: .cancel, settings: settings, environment: Launch.zmxEnvironment(), log: log)
                 for c in done { try progress(Cancel.line(c, reason: .cancel) + "\n") }
-                if done.isEmpty { try progress("nothing to cancel: no job of \(e.name) is running\n") }
+                let dropped = try Launch.dropQueued(repo: e.name, settings: settings)
+                for id in dropped { try progress("dropped queued job ci.\(e.name).\(id)\n") }
+                if done.isEmpty && dropped.isEmpty { try progress("nothing to cancel: no job of \(e.name) is running\n") }
                 return 0
+            case .dispatch:
+                return try Launch.dispatch(settings: settings)
             case .runner:
                 return try Launch.run(try Event.read(argument: event, for: .run), settings: settings)
             }
@@ -124,12 +151,15 @@ public enum Launch {
 
     /// Runs the event; returns the exit status (with `--wait`, the job's).
     public static func run(_ event: Event, settings: RunSettings) throws -> Int32 {
+        var event = event
+        var settings = settings
+        let everyHost = settings
         let zmxEnvironment = Launch.zmxEnvironment()
         let log = settings.log.with([("repo", event.name), ("type", event.type)])
         let jobID = JobID.new(name: event.name, workspace: event.workspace)
         // Before anything is touched: a name zmx would refuse is known from the socket dir,
         // when zmx runs here (`ssh host zmx` has a socket dir of its own).
-        if settings.zmx.words.count == 1 {
+        if !settings.hosts.configured && settings.zmx.words.count == 1 {
             try checkSessionName("ci.\(event.name).\(jobID).runner", socketDirectory: socketDirectory())
         }
         // An artifact dir we cannot write is known now, not after a workspace sync that may
@@ -139,14 +169,36 @@ public enum Launch {
             log.warn("no monitor has made a pass over \(settings.artifactDir) yet: give pici-monitor the same --artifact-dir (or \(ArtifactDir.variable)), or its status is never published")
         }
 
+        // The previous job goes first: its slot is free for this one.
         let cancelled = try Cancel.cancelRunning(
-            repo: event.name, reason: .superseded, supersededBy: jobID, zmx: settings.zmx, environment: zmxEnvironment,
-            artifactDir: settings.artifactDir, log: log)
+            repo: event.name, reason: .superseded, supersededBy: jobID, settings: everyHost, environment: zmxEnvironment, log: log)
         for c in cancelled { try progress(Cancel.line(c, reason: .superseded) + "\n") }
 
+        var host = settings.hosts.hosts[0]
+        if settings.hosts.configured {
+            let requested = event.host.isEmpty ? settings.host : event.host
+            switch try HostChoice.place(
+                settings.hosts, requested: requested, local: settings.zmx, environment: zmxEnvironment,
+                artifactDir: settings.artifactDir, log: log
+            ).choice {
+            case .run(let chosen): host = chosen
+            case .queue: return try enqueue(event, jobID: jobID, requestedHost: requested, settings: settings, log: log)
+            }
+            settings.zmx = ZmxCommand.on(host, local: settings.zmx)
+            event.host = host.name
+            if host.isLocal && settings.zmx.words.count == 1 {
+                try checkSessionName("ci.\(event.name).\(jobID).runner", socketDirectory: socketDirectory())
+            }
+        }
+        return try launch(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, log: log)
+    }
+
+    /// Makes the workspace, copies it to `host` when that is another machine, and starts the
+    /// job there; the path of `pici-run` and of a queued event dispatched by a monitor pass.
+    static func launch(_ event: Event, jobID: String, on host: Host, settings: RunSettings, zmxEnvironment: [String], log: RunLog) throws -> Int32 {
         let jobLog = log.with([("job_id", jobID)])
         try progress("""
-            starting job ci.\(event.name).\(jobID)
+            starting job ci.\(event.name).\(jobID)\(settings.hosts.configured ? " on \(host.name)" : "")
                event: type=\(event.type) name=\(event.name) workspace=\(event.workspace)
                \(event.seedJSON)
             syncing workspace \(event.workspace)
@@ -161,14 +213,27 @@ public enum Launch {
             event: event, attestation: Attestation.forEvent(event, workspaceChecksum: workspace.checksum),
             artifactDir: settings.artifactDir, jobID: jobID)
 
-        let manifest = FileSystem.join(workspace.dir, manifestName)
+        var directory = workspace.dir
+        var manifest = FileSystem.join(workspace.dir, manifestName)
         guard FileSystem.exists(manifest) else {
             try progress("no \(manifestName) found in \(workspace.dir)\n\n" + noManifestHelp)
             throw LaunchError.noManifest(directory: workspace.dir)
         }
         try progress("found \(manifest)\n")
+        if !host.isLocal {
+            // The host gets its own copy; ours is not needed once it is there.
+            defer { _ = try? Spawn.run(["rm", "-rf", "--", workspace.dir], stdout: .discard, stderr: .discard, timeout: 60) }
+            directory = try RemoteWorkspace.copy(workspace.dir, to: host, timeout: settings.syncTimeout)
+            manifest = directory + "/" + manifestName
+            try progress("workspace copied to \(host.name):\(directory)\n")
+        }
         try progress("launching sessions...\n")
-        try start(event: event, jobID: jobID, directory: workspace.dir, manifest: manifest, settings: settings, zmxEnvironment: zmxEnvironment, log: jobLog)
+        do {
+            try start(event: event, jobID: jobID, directory: directory, manifest: manifest, host: host, settings: settings, zmxEnvironment: zmxEnvironment, log: jobLog)
+        } catch {
+            if !host.isLocal { RemoteWorkspace.remove(directory, on: host) }
+            throw error
+        }
         try progress("job launched\n")
 
         let runner = "ci.\(event.name).\(jobID).runner"
@@ -177,18 +242,20 @@ public enum Launch {
                 name: event.name, jobID: jobID, zmx: settings.zmx, environment: zmxEnvironment,
                 options: settings.waitOptions, artifactDir: settings.artifactDir, log: jobLog)
         }
-        try progress("   zmx tail \(runner)\n   zmx history \(runner)\n   zmx attach \(runner)\n")
+        let zmx = host.isLocal ? "zmx" : "ssh \(host.destination!) zmx"
+        try progress("   \(zmx) tail \(runner)\n   \(zmx) history \(runner)\n   \(zmx) attach \(runner)\n")
         return 0
     }
 
     /// The seed's JobEngine.Run, then the confirmation and the open-set entry.
-    static func start(event: Event, jobID: String, directory: String, manifest: String, settings: RunSettings, zmxEnvironment: [String], log: RunLog) throws {
+    static func start(event: Event, jobID: String, directory: String, manifest: String, host: Host, settings: RunSettings, zmxEnvironment: [String], log: RunLog) throws {
         let prefix = "ci.\(event.name).\(jobID)."
         let runner = prefix + "runner"
         log.debug("starting runner session", [("manifest", manifest), ("prefix", prefix), ("session", runner)])
+        let environment = jobEnvironment(event: event, jobID: jobID)
         let result = try settings.zmx.run(
             ["run", runner, "-d", "ZMX_SESSION_PREFIX=\(prefix)step.", "bash", manifest],
-            cwd: directory, environment: jobEnvironment(event: event, jobID: jobID))
+            cwd: directory, environment: environment, hostEnvironment: host.isLocal ? [] : hostVariables(environment))
 
         let deadline = Clock.monotonicSeconds() + confirmSeconds
         while true {
@@ -196,7 +263,8 @@ public enum Launch {
             let listing = try settings.zmx.run(["list"], environment: zmxEnvironment)
             let mine = ZmxList.parse(listing.stdout).sessions.filter { $0.repo == event.name && $0.jobID == jobID }
             if mine.contains(where: { $0.name == runner }) {
-                let job = JobGrouping.job(name: event.name, jobID: jobID, sessions: mine, now: listedAt / 1_000_000_000)
+                var job = JobGrouping.job(name: event.name, jobID: jobID, sessions: mine, now: listedAt / 1_000_000_000)
+                if settings.hosts.configured { job.host = host.name }
                 // The job runs now, so this is no reason to fail; pici-stage registers it too
                 // when it next sees it.
                 do {

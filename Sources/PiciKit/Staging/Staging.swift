@@ -58,6 +58,8 @@ public struct Staging {
 
     public let artifactDir: String
     public let zmx: ZmxCommand
+    /// The build hosts: a session is fetched from the host its record names.
+    public var hosts: Hosts = .implicit
     /// When the jobs were seen, for their open-job files.
     public let seenAtNanoseconds: Int
     /// The clock for running sessions' durations (`PICI_NOW` in tests).
@@ -91,7 +93,7 @@ public struct Staging {
         for fetch in work.fetches {
             let fetchStarted = Clock.nowNanoseconds() / 1_000_000_000
             fetches += 1
-            store(Result { try fetchHistory(fetch.session.name) }, of: fetch, in: &work, fetchStarted: fetchStarted)
+            store(Result { try fetchHistory(fetch.session.name, host: fetch.session.host) }, of: fetch, in: &work, fetchStarted: fetchStarted)
         }
         finish(&work)
         return true
@@ -259,8 +261,15 @@ public struct Staging {
 
     /// One `zmx history NAME --html`. Empty output is a failure: real zmx exits 0 with nothing
     /// on stdout when the session's daemon does not answer.
-    func fetchHistory(_ name: String) throws -> [UInt8] {
-        try Staging.history(try zmx.run(Staging.historyArguments(name)), of: name, zmx: zmx)
+    func fetchHistory(_ name: String, host: String? = nil) throws -> [UInt8] {
+        let zmx = zmx(on: host)
+        return try Staging.history(try zmx.run(Staging.historyArguments(name)), of: name, zmx: zmx)
+    }
+
+    /// zmx on the session's host (the local zmx without a hosts file).
+    func zmx(on host: String?) -> ZmxCommand {
+        guard let host, let h = hosts[host] else { return zmx }
+        return ZmxCommand.on(h, local: zmx)
     }
 
     static func historyArguments(_ name: String) -> [String] { ["history", name, "--html"] }

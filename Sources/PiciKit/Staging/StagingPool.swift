@@ -30,7 +30,7 @@ extension Staging {
                     let started = Clock.nowNanoseconds() / 1_000_000_000
                     countFetch()
                     do {
-                        let child = try zmx.start(Staging.historyArguments(fetch.session.name))
+                        let child = try zmx(on: fetch.session.host).start(Staging.historyArguments(fetch.session.name))
                         calls[nextTag] = (r, fetch, started)
                         pool.add(child, tag: nextTag)
                         nextTag += 1
@@ -76,6 +76,7 @@ extension Staging {
 
             for (tag, result) in pool.next() {
                 guard let call = calls.removeValue(forKey: tag) else { continue }
+                let zmx = zmx(on: call.fetch.session.host)
                 let history = Result { try Staging.history(try zmx.checked(result, Staging.historyArguments(call.fetch.session.name)), of: call.fetch.session.name, zmx: zmx) }
                 store(history, of: call.fetch, in: &works[call.record]!, fetchStarted: call.started)
                 outstanding[call.record, default: 0] -= 1
