@@ -242,8 +242,8 @@ public enum Launch {
                 name: event.name, jobID: jobID, zmx: settings.zmx, environment: zmxEnvironment,
                 options: settings.waitOptions, artifactDir: settings.artifactDir, log: jobLog)
         }
-        let zmx = host.isLocal ? "zmx" : "ssh \(host.destination!) zmx"
-        try progress("   \(zmx) tail \(runner)\n   \(zmx) history \(runner)\n   \(zmx) attach \(runner)\n")
+        let on = host.isLocal ? "" : " (on \(host.name))"
+        try progress("   zmx tail \(runner)\(on)\n   zmx history \(runner)\(on)\n   zmx attach \(runner)\(on)\n")
         return 0
     }
 

@@ -52,7 +52,7 @@ public struct ZmxCommand: Sendable {
     public func checked(_ result: Spawn.Result, _ args: [String], check: Bool = true) throws -> Spawn.Result {
         if result.timedOut { throw Failure(command: display(args), reason: "timed out after \(TimeFormat.seconds(timeout)) and was killed") }
         if check && result.status != 0 {
-            let message = result.stderrText.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last.map(String.init) ?? ""
+            let message = result.stderrText.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
             throw Failure(command: display(args), reason: "exit \(result.status)" + (message.isEmpty ? "" : ": \(message)"))
         }
         return result
