@@ -3,7 +3,7 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-run [--wait | --cancel | --gc | --dispatch] [--hosts FILE] [--host NAME] [--event JSON] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE]
+usage: pici-run [--wait | --cancel | --gc | --dispatch] [--event JSON] [--hosts FILE] [--host NAME] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE]
 
 Reads an event ({"type":…,"name":…,"workspace":…}) from stdin or --event, cancels the
 repository's running job, syncs the workspace, and starts its pico.sh in the zmx session
