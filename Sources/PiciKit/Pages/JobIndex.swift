@@ -78,6 +78,7 @@ public enum JobIndex {
     /// as `?`, since this file is read with cat and less.
     public static func text(_ page: Page) -> String {
         var out = "Job: \(Terminal.visible(page.job.name)) (\(Terminal.visible(page.job.jobID))) \(Terminal.visible(page.status))\n"
+        if let host = page.job.host { out += "Host: \(Terminal.visible(host))\n" }
         out += "Sessions: \(page.job.sessions.count)\n"
         out += String(repeating: "-", count: 70) + "\n"
         for r in rows(page) {
@@ -114,6 +115,7 @@ public enum JobIndex {
         out += Styles.fact("duration", job.duration.isEmpty ? "—" : e(job.duration))
         out += Styles.fact("started", TimeFormat.timestamp(job.startedAt.flatMap(TimeFormat.parseRFC3339)))
         out += Styles.fact("ended", running ? "—" : TimeFormat.timestamp(job.endedAt.flatMap(TimeFormat.parseRFC3339)))
+        if let h = job.host { out += Styles.fact("host", "<code>\(e(h))</code>") }
         if let b = page.branch, !b.isEmpty { out += Styles.fact("branch", "<code>\(e(b))</code>") }
         if let c = page.commit, !c.isEmpty { out += Styles.fact("commit", "<code>\(e(c))</code>") }
         out += "</div>\n</header>\n<main>\n"

@@ -10,6 +10,8 @@ public enum TopIndex {
         public var startedAt: String?
         public var endedAt: String?
         public var duration: String
+        /// The build host, with a hosts file.
+        public var host: String? = nil
 
         public init(name: String, jobID: String, status: String, startedAt: String?, endedAt: String?, duration: String) {
             self.name = name
@@ -23,6 +25,7 @@ public enum TopIndex {
         public init(job: JobRecord) {
             self.init(name: job.name, jobID: job.jobID, status: job.status.rawValue, startedAt: job.startedAt,
                       endedAt: job.status.isTerminal ? job.endedAt : nil, duration: job.duration)
+            host = job.host
         }
 
         /// From a job's `published.json`; nil when it has no status.
@@ -31,6 +34,7 @@ public enum TopIndex {
             self.init(name: name, jobID: jobID, status: status, startedAt: o["started_at"]?.stringValue,
                       endedAt: o["ended_at"]?.stringValue ?? o["finished_at"]?.stringValue,
                       duration: o["duration"]?.stringValue ?? "")
+            host = o["host"]?.stringValue
         }
     }
 
@@ -53,12 +57,12 @@ public enum TopIndex {
         var byRepo: [String: [Entry]] = [:]
         for entry in entries { byRepo[entry.name, default: []].append(entry) }
         let repos = byRepo.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let running = entries.contains { $0.status == "running" }
+        let running = entries.contains { $0.status == "running" || $0.status == "queued" }
         var out = Styles.head(title: "pici", refreshSeconds: running ? refreshSeconds : nil)
         out += "<header>\n<h1>pici</h1>\n"
         var counts: [String: Int] = [:]
         for entry in entries { counts[entry.status, default: 0] += 1 }
-        let known = ["running", "failed", "lost", "cancelled", "success"]
+        let known = ["running", "queued", "failed", "lost", "cancelled", "success"]
         let tally = known.compactMap { s in
             counts[s].map { "<span class=\"badge \(Styles.statusClass(s))\">\(Styles.mark(s)) \($0) \(s)</span>" }
         }
@@ -78,7 +82,7 @@ public enum TopIndex {
             for j in shown {
                 let href = HTML.linkSegment(j.name) + "/" + HTML.linkSegment(j.jobID) + "/index.html"
                 out += Styles.rowOpen(j.status)
-                out += Styles.cell("lead", "job", "<a href=\"\(href)\"><code>\(e(j.jobID))</code></a>")
+                out += Styles.cell("lead", "job", "<a href=\"\(href)\"><code>\(e(j.jobID))</code></a>" + (j.host.map { " <span class=\"host\">on \(e($0))</span>" } ?? ""))
                 out += Styles.cell("state", "status", Styles.badge(j.status))
                 out += Styles.cell("time", "started", TimeFormat.timestamp(j.startedAt.flatMap(TimeFormat.parseRFC3339)))
                 out += Styles.cell("num", "duration", j.duration.isEmpty ? "—" : e(j.duration))

@@ -41,6 +41,7 @@ public enum HumanOutput {
         }
         out += "\n"
         out += "   job id:     \(Terminal.visible(job.jobID))\n"
+        if let host = job.host { out += "   host:       \(Terminal.visible(host))\n" }
         if let workspace, !workspace.isEmpty { out += "   workspace:  \(Terminal.visible(workspace))\n" }
         out += "   artifacts:  \(Terminal.visible(FileSystem.join(artifactDir, job.name, job.jobID)))\n"
         out += "\n"

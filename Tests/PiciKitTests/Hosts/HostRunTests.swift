@@ -90,7 +90,11 @@ final class HostRunTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: job + "/runner.txt"))
             let event = try String(contentsOfFile: job + "/artifacts/event.json", encoding: .utf8)
             XCTAssertTrue(event.contains(#""host":"\#(ids[id]!)""#), event)
+            let index = try String(contentsOfFile: job + "/index.txt", encoding: .utf8)
+            XCTAssertTrue(index.contains("Host: \(ids[id]!)\n"), index)
         }
+        let top = try String(contentsOfFile: w.dir + "/index.html", encoding: .utf8)
+        for host in ["host1", "host2", "here"] { XCTAssertTrue(top.contains("on \(host)</span>"), "the top index shows \(host)") }
         for _ in 0..<2 { pass(w) }
         XCTAssertEqual(statuses(w).count, 6, "later passes print nothing more")
         // No workspace copy is left on a remote host once its job has been copied there and
