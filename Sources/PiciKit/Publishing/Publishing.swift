@@ -296,6 +296,7 @@ public final class Publisher {
         if let e = line["ended_at"] { o.append("ended_at", e) }
         o.append("exit_code", line["exit_code"] ?? .null)
         o.append("finished_at", line["timestamp"] ?? .null)
+        if let h = line["host"] { o.append("host", h) }
         o.append("job_id", line["job_id"] ?? .null)
         o.append("name", line["name"] ?? .null)
         if let s = line["started_at"] { o.append("started_at", s) }
