@@ -92,3 +92,52 @@ public struct SessionPage: Equatable, Sendable {
         return out
     }
 }
+
+extension SessionPage {
+    /// The page of a session that was running when its job was cancelled or lost, now final:
+    /// no reload, and the job's fate where it said running. Only pici's own markup is touched
+    /// (the head and header before the log, the footer after it), never zmx's fragment, so a
+    /// log that prints "running" stays as it was. Nil when the page is not a running one.
+    public static func settled(_ html: String, as fate: String) -> String? {
+        let page = Array(html.utf8)
+        let refresh = Array("<meta http-equiv=\"refresh\" content=\"\(refreshSeconds)\">\n".utf8)
+        guard let logStart = find(Array("<div class=\"log\">".utf8), in: page),
+              let footer = findLast(Array("<footer id=\"end\">".utf8), in: page), logStart <= footer,
+              let meta = find(refresh, in: page), meta < logStart
+        else { return nil }
+        var top = Array(page[..<meta]) + page[(meta + refresh.count)..<logStart]
+        top = replacing(Array(" · running</title>".utf8), with: Array(" · \(HTML.escape(fate))</title>".utf8), in: top)
+        top = replacing(Array(Styles.badge("running").utf8), with: Array(Styles.badge(fate).utf8), in: top)
+        let bottom = replacing(
+            Array("<span>updates every \(refreshSeconds) s while running</span>".utf8), with: [], in: Array(page[footer...]))
+        return String(decoding: top + page[logStart..<footer] + bottom, as: UTF8.self)
+    }
+
+    private static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int = 0) -> Int? {
+        guard !needle.isEmpty, bytes.count >= needle.count, start <= bytes.count - needle.count else { return nil }
+        for i in start...(bytes.count - needle.count) where bytes[i] == needle[0] && bytes[i..<(i + needle.count)].elementsEqual(needle) {
+            return i
+        }
+        return nil
+    }
+
+    private static func findLast(_ needle: [UInt8], in bytes: [UInt8]) -> Int? {
+        guard !needle.isEmpty, bytes.count >= needle.count else { return nil }
+        for i in stride(from: bytes.count - needle.count, through: 0, by: -1) where bytes[i..<(i + needle.count)].elementsEqual(needle) {
+            return i
+        }
+        return nil
+    }
+
+    private static func replacing(_ needle: [UInt8], with replacement: [UInt8], in bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while let at = find(needle, in: bytes, from: i) {
+            out += bytes[i..<at]
+            out += replacement
+            i = at + needle.count
+        }
+        return out + bytes[i...]
+    }
+}

@@ -236,6 +236,7 @@ public final class Publisher {
         }
         fault("after-sentinel")
         renderIndex(job)
+        settleSessionPages(job)
         if options.sync, let dest = event(job.name, job.jobID)?.artifactDest, !dest.isEmpty {
             let marker = JSONObject(["name": .string(job.name), "job_id": .string(job.jobID)])
             do {

@@ -111,6 +111,8 @@ final class MonitorTests: XCTestCase {
 
     func testKilledJobIsLostOnce() throws {
         let w = world()
+        let dest = w.dir + "/../dest"
+        try writeEvent(w.dir, "demo", "0badf00d", dest: dest)
         let ran = w.zmx.sh("zmx run ci.demo.0badf00d.runner -d sleep 60")
         XCTAssertEqual(ran.status, 0, ran.stderr)
         // Wait for the first pass that sees it running and stages it.
@@ -127,6 +129,14 @@ final class MonitorTests: XCTestCase {
         XCTAssertEqual(lines.count, 1)
         XCTAssertTrue(lines.first?.contains(#""status":"lost""#) ?? false, "\(lines)")
         XCTAssertTrue(lines.first?.contains(#""exit_code":null"#) ?? false, "\(lines)")
+        // Its session's page stops saying running and reloading, here and at the destination.
+        for page in [w.dir + "/demo/0badf00d/runner.html", dest + "/runner.html"] {
+            let html = try String(contentsOfFile: page, encoding: .utf8)
+            XCTAssertFalse(html.contains("http-equiv=\"refresh\""), page)
+            XCTAssertTrue(html.contains("<title>runner · demo 0badf00d · lost</title>"), page)
+            XCTAssertTrue(html.contains(Styles.badge("lost")) && !html.contains(Styles.badge("running")), page)
+            XCTAssertFalse(html.contains("while running"), page)
+        }
     }
 
     func testAMissingZmxIsLoggedAndThePassesGoOn() throws {

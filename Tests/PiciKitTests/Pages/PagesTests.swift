@@ -230,6 +230,26 @@ final class PagesTests: XCTestCase {
         }
     }
 
+    /// A cancelled or lost job's running session page is settled: no reload, the job's fate
+    /// where it said running, and zmx's log untouched even where it says the same words.
+    func testARunningSessionPageIsSettledWithItsJobsFate() throws {
+        let live = PagesTests.runningJob()
+        let log = "<div>build running; <span>updates every 5 s while running</span></div>\n"
+        let page = SessionPage(job: live, session: live.sessions[0], short: "runner", fragment: log, now: PagesTests.now).html
+        let settled = try XCTUnwrap(SessionPage.settled(page, as: "cancelled"))
+        XCTAssertFalse(settled.contains("http-equiv=\"refresh\""))
+        XCTAssertTrue(settled.contains("<title>runner · demo beef0001 · cancelled</title>"), settled)
+        XCTAssertTrue(settled.contains("<h1>\(Styles.badge("cancelled")) <span>runner</span></h1>"), settled)
+        XCTAssertFalse(settled.contains(Styles.badge("running")))
+        XCTAssertTrue(settled.contains("<div class=\"log\">\n" + log + "</div>"), "the log as it was")
+        XCTAssertTrue(settled.hasSuffix("<span>times in UTC</span></footer>\n</body>\n</html>\n"), settled)
+        XCTAssertEqual(try tidyProblems(settled), [])
+        // Settled already, or a page that was never running: nothing to do.
+        XCTAssertNil(SessionPage.settled(settled, as: "lost"))
+        let done = PagesTests.finishedJob()
+        XCTAssertNil(SessionPage.settled(SessionPage(job: done, session: done.sessions[1], short: "lint", fragment: log, now: PagesTests.now).html, as: "lost"))
+    }
+
     // MARK: Escaping
 
     func testNamesAppearOnlyEscaped() {
