@@ -4,7 +4,7 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync] [-pk KEY] [-ck CERT] [--sync-timeout DUR] [--mask-file FILE]
+usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync] [-pk KEY] [-ck CERT] [--sync-timeout DUR] [--mask-file FILE] [--view]
 
 Reads the job records of pici-stage (and its listing record) and, under DIR/.pici/lock,
 prints the terminal status line of every finished job exactly once, writes each job's
@@ -21,6 +21,8 @@ when the stream ends with a complete listing.
   -ck CERT, --ck CERT  ssh certificate for rsync
   --sync-timeout DUR   kill one rsync after DUR (default 5m)
   --mask-file FILE     secrets to mask as *** (default: $PICI_MASK_FILE)
+  --view               only look: print every job as it stands (text at a terminal or with
+                       --human, else status lines), touching no file and publishing nothing
   --help, --version
 
 Exit status: 0 ok, 65 malformed input, 69 rsync failed, 73 cannot write artifacts or state
@@ -31,7 +33,7 @@ mask file cannot be read.
 
 Tool.main("pici-publish", help: help, options: [
     .init("artifact-dir", value: true), .init("human"), .init("include-running"), .init("no-sync"),
-    .init("pk", value: true), .init("ck", value: true), .init("sync-timeout", value: true),
+    .init("pk", value: true), .init("ck", value: true), .init("sync-timeout", value: true), .init("view"),
 ], masks: true) { args in
     var options = Publisher.Options(artifactDir: ArtifactDir.resolve(args))
     options.human = args.has("human")
@@ -56,6 +58,11 @@ Tool.main("pici-publish", help: help, options: [
         case .listing(let l): listing = l
         case .session, .other: break
         }
+    }
+    if args.has("view") {
+        let human = options.human || Terminal.isTerminal(1)
+        try Output.standard.write(View.render(jobs, human: human, colour: Terminal.colourAllowed(fd: 1), now: Clock.nowSeconds()))
+        return reader.malformed == 0 ? .ok : .dataError
     }
     return try Publisher(options: options).run(jobs: jobs, listing: listing, malformedInput: reader.malformed > 0)
 }

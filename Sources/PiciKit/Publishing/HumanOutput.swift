@@ -25,7 +25,7 @@ public enum HumanOutput {
 
     /// A finished job: the seed's renderJobFinal, for any terminal status, with each
     /// session's exit code and the job's id. `job.status` is the status being published.
-    public static func finalBlock(job: JobRecord, workspace: String?, artifactDir: String, colour: Bool = false) -> String {
+    public static func finalBlock(job: JobRecord, workspace: String?, artifactDir: String?, colour: Bool = false) -> String {
         let status = job.status.rawValue
         var out = "   \(Terminal.padRight(Terminal.visible(job.name), 12)) \(state(status, exitCode: job.exitCode, duration: job.duration, colour: colour))\n"
         for s in job.sessions {
@@ -43,7 +43,7 @@ public enum HumanOutput {
         out += "   job id:     \(Terminal.visible(job.jobID))\n"
         if let host = job.host { out += "   host:       \(Terminal.visible(host))\n" }
         if let workspace, !workspace.isEmpty { out += "   workspace:  \(Terminal.visible(workspace))\n" }
-        out += "   artifacts:  \(Terminal.visible(FileSystem.join(artifactDir, job.name, job.jobID)))\n"
+        if let artifactDir { out += "   artifacts:  \(Terminal.visible(FileSystem.join(artifactDir, job.name, job.jobID)))\n" }
         out += "\n"
         return out
     }

@@ -240,7 +240,7 @@ final class MonitorTests: XCTestCase {
         let usage = help.stdout.components(separatedBy: "\n").first ?? ""
         XCTAssertTrue(usage.hasPrefix("usage: pici-monitor"))
         for flag in ["--once", "--interval", "--gc-interval", "--gc-age", "--zmx", "--artifact-dir", "--human",
-                     "--include-running", "--no-sync", "-pk", "-ck", "--sync-timeout"] {
+                     "--include-running", "--no-sync", "-pk", "-ck", "--sync-timeout", "--view"] {
             XCTAssertTrue(usage.contains(flag), flag)
         }
         XCTAssertEqual(w.zmx.sh("'\(MonitorTests.monitor)' --version").stdout, "pici-monitor \(PiciVersion.string)\n")
@@ -257,6 +257,28 @@ final class MonitorTests: XCTestCase {
             XCTAssertEqual(ran.stdout, "", flag)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: w.dir + "/.pici"), "no pass ran")
+    }
+
+    /// Looking is not publishing: --view shows every job and leaves the finished ones' status
+    /// lines to the monitor that publishes them.
+    func testViewLooksAndPublishesNothing() throws {
+        let w = world()
+        startJob(w, "7e57c0de", runner: "true")
+        w.zmx.waitUntilEnded()
+        let look = w.zmx.sh("'\(MonitorTests.monitor)' --view --once --artifact-dir '\(w.dir)'")
+        XCTAssertEqual(look.status, 0, look.stderr)
+        let lines = look.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, look.stdout)
+        XCTAssertTrue(lines.first?.contains(#""job_id":"7e57c0de","status":"failed","exit_code":3"#) ?? false, look.stdout)
+        let human = w.zmx.sh("'\(MonitorTests.monitor)' --view --once --human --artifact-dir '\(w.dir)'")
+        XCTAssertTrue(human.stdout.hasPrefix("   demo         failed, exit 3 ("), human.stdout)
+        XCTAssertTrue(human.stdout.contains("   bad          failed, exit 3 (") && human.stdout.contains("   job id:     7e57c0de\n"), human.stdout)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: w.dir), [], "nothing staged, published or kept")
+        XCTAssertFalse(try String(contentsOfFile: w.callLog, encoding: .utf8).contains("history"), "no history fetched")
+        // The monitor that publishes still prints the job's line, once.
+        XCTAssertEqual(passUntilPublished(w).last?.status, 0)
+        XCTAssertEqual(statusLines(w).count, 1)
+        XCTAssertEqual(w.zmx.sh("'\(MonitorTests.monitor)' --view=1 --once").status, 64)
     }
 
     /// Every command reads PICI_ARTIFACT_DIR when --artifact-dir is not given; the flag wins.
