@@ -1,6 +1,9 @@
-/// HTML text: everything pici shows on a page goes through `escape`, except zmx's own
-/// `--html` fragment, which zmx has already escaped.
+/// pici's HTML writer: every string that reaches a page goes through `escape` (text and
+/// attribute values alike) or `linkSegment` (a relative link). zmx's `--html` fragment is no
+/// exception: `ZmxHTML` reads it into values and writes them back through here.
 public enum HTML {
+    /// Text safe in element content and in a quoted attribute value. Control characters other
+    /// than tab and newline, which HTML does not allow, become U+FFFD.
     public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
@@ -11,6 +14,8 @@ public enum HTML {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
+            case "\t", "\n": out.unicodeScalars.append(c)
+            case "\u{00}"..."\u{1F}", "\u{7F}"..."\u{9F}": out += "\u{FFFD}"
             default: out.unicodeScalars.append(c)
             }
         }

@@ -1,5 +1,6 @@
 /// The page for one session's history, `<short>.html` in the job's directory: a whole HTML5
-/// document around zmx's own `history --html` fragment, linking the job's index, the top
+/// document around the log that zmx's `history --html` fragment holds (read and written back
+/// by `ZmxHTML`, never copied), linking the job's index, the top
 /// index, the stylesheet and the plain-text log. While the session runs it reloads itself.
 public struct SessionPage: Equatable, Sendable {
     public var jobName: String
@@ -14,7 +15,7 @@ public struct SessionPage: Equatable, Sendable {
     /// Unix seconds the session was created and ended, when known.
     public var started: Int?
     public var ended: Int?
-    /// zmx's `history --html` output, put on the page as it is: zmx has escaped it already.
+    /// zmx's `history --html` output as zmx gave it: untrusted, like all of a job's output.
     public var fragment: String
     /// Lines of the log before those the page shows: the page then says so and links the
     /// whole `.txt`.
@@ -82,9 +83,8 @@ public struct SessionPage: Equatable, Sendable {
             out += "<a href=\"\(txt)\">the whole log</a> is plain text.</p>\n"
         }
         out += "<div class=\"log\">\n"
-        out += fragment
-        if !fragment.isEmpty && !fragment.hasSuffix("\n") { out += "\n" }
-        out += "</div>\n</section>\n</main>\n"
+        out += ZmxHTML(parsing: fragment).html
+        out += "\n</div>\n</section>\n</main>\n"
         out += "<footer id=\"end\"><a href=\"index.html\">job \(e(jobID))</a><a href=\"../../index.html\">all jobs</a>"
         out += "<span>times in UTC</span>"
         if status == .running { out += "<span>updates every \(SessionPage.refreshSeconds) s while running</span>" }

@@ -49,10 +49,19 @@ public enum Styles {
         "<span class=\"badge \(statusClass(status))\">\(mark(status)) \(HTML.escape(status))</span>"
     }
 
-    /// Everything up to and including `<body>`: the title is escaped here; a page that is
-    /// still changing reloads itself every `refreshSeconds`.
+    /// What every page allows the browser to load or run: its own stylesheet and inline styles
+    /// (zmx's colours), its own images, and nothing else: no script of any kind, no inline event
+    /// handler, no `javascript:` URL, no plugin, no form, no `<base>`. The pages need no script,
+    /// so if anything ever slips past `HTML.escape` or `ZmxHTML` the browser still refuses it.
+    public static let contentSecurityPolicy =
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
+
+    /// Everything up to and including `<body>`: the policy comes first, before anything it
+    /// governs; the title is escaped here; a page that is still changing reloads itself every
+    /// `refreshSeconds`.
     static func head(title: String, refreshSeconds: Int? = nil) -> String {
         var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        out += "<meta http-equiv=\"Content-Security-Policy\" content=\"\(HTML.escape(contentSecurityPolicy))\">\n"
         out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         out += "<meta name=\"color-scheme\" content=\"light dark\">\n"
         if let refreshSeconds { out += "<meta http-equiv=\"refresh\" content=\"\(refreshSeconds)\">\n" }
@@ -80,7 +89,10 @@ public enum Styles {
         "<dl><dt>\(label)</dt><dd>\(value)</dd></dl>\n"
     }
 
-    public static let css = """
+    /// The stylesheet; ends with ghostty's default palette, which a log's colours refer to.
+    public static let css = cssRules + TerminalPalette.defaultRule(".log")
+
+    static let cssRules = """
     /* pici pages: one stylesheet, no external assets. */
     :root {
       color-scheme: light dark;
@@ -175,7 +187,8 @@ public enum Styles {
       overflow-x: auto; background: var(--log-bg); color: var(--log-fg); border: 1px solid var(--log-line);
       border-radius: .5rem; padding: .75rem 1rem; font: 13px/1.5 var(--mono); tab-size: 8;
     }
-    .log div { font-family: inherit !important; }
+    .log pre { margin: 0; font: inherit; white-space: pre; }
+    .log a { color: inherit; text-decoration: underline; }
     .log::selection, .log *::selection { background: #264f78; color: #ffffff; }
 
     footer {

@@ -68,6 +68,16 @@ final class PagesTests: XCTestCase {
     static let hostileRepo = "<script>alert(1)</script>"
     static let hostileStep = "a&b\"c"
 
+    /// A history as zmx would give it for a build out to put a script on the site: OSC 8 links
+    /// to every refused target, colour codes around an attribute, markup zmx never writes.
+    static let hostileFragment = ZmxHTMLTests.fragment(
+        ZmxHTMLTests.refusedTargets.map { "<a href=\"\($0)\">click for details</a>\n" }.joined()
+            + #"<div style="display: inline;color: var(--vt-palette-1);">&quot;onmouseover=alert(1) x=&quot;</div>"#
+            + #"<div onmouseover="alert(1)" style="display: inline;background-color: url(javascript:alert(1))">y</div>"#
+            + #"<script>alert(1)</script><img src=x onerror=alert(1)>"#
+            + "\n<a href=\"https://example.com/report\">the report</a>",
+        palette: "--vt-palette-1: #ff0000;} body{background:url(https://evil.example/x.png)}")
+
     /// The three pages of a job whose repository and step names are markup.
     static func hostilePages() -> [(String, String)] {
         let job = finishedJob(hostileRepo, "abcd1234", step: hostileStep)
@@ -78,6 +88,7 @@ final class PagesTests: XCTestCase {
             ("hostile job", JobIndex.html(page)),
             ("hostile top", TopIndex.html([TopIndex.Entry(job: job)], now: now)),
             ("hostile session", SessionPage(job: job, session: job.sessions[1], short: hostileStep, fragment: fragment, now: now).html),
+            ("hostile log", SessionPage(job: job, session: job.sessions[0], short: "runner", fragment: hostileFragment, now: now).html),
         ]
     }
 
@@ -100,12 +111,25 @@ final class PagesTests: XCTestCase {
         need(matches(html, #"<title>[^<]+</title>"#).count == 1, "not exactly one non-empty <title>")
         need(matches(html, #"<h1[ >]"#).count == 1, "not exactly one <h1>")
         need(html.hasSuffix("</html>\n"), "does not end with </html>")
-        for href in hrefs(html) {
-            let scheme = href.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*:"#, options: .regularExpression) != nil
-            need(!scheme && !href.hasPrefix("/"), "link is not relative: \(href)")
+        need(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"\(HTML.escape(Styles.contentSecurityPolicy))\">"),
+             "no Content-Security-Policy")
+        need(html.range(of: #"<head>\n<meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy""#, options: .regularExpression) != nil,
+             "the policy is not at the top of <head>")
+        // pici's own links are relative; a link the build printed (OSC 8) is absolute and
+        // marked as the build's.
+        let buildLink = #" rel="nofollow noopener noreferrer">"#
+        for tag in matches(html, #"(<a [^>]*>)"#) {
+            let href = matches(tag, #"href="([^"]*)""#).first ?? ""
+            if tag.hasSuffix(buildLink) {
+                need(["http:", "https:", "mailto:"].contains { href.hasPrefix($0) }, "build link is not http, https or mailto: \(href)")
+            } else {
+                let scheme = href.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*:"#, options: .regularExpression) != nil
+                need(!scheme && !href.hasPrefix("/"), "link is not relative: \(href)")
+            }
         }
+        need(matches(html, #"(<[^>]*\son[a-z]+\s*=[^>]*>)"#).isEmpty, "an event handler attribute")
         // Inside tags and style sheets only: a log or a name may say "http://" as text.
-        let markup = matches(html, #"(<[^>]+>)"#) + matches(html, #"<style>([^<]*)</style>"#)
+        let markup = matches(html, #"(<[^>]+>)"#).filter { !$0.hasSuffix(buildLink) } + matches(html, #"<style>([^<]*)</style>"#)
         for asset in ["http://", "https://", "url(", "@import", " src=", "<script", "<img", "<iframe", "<object", "<embed"] {
             need(!markup.contains { $0.lowercased().contains(asset) }, "refers to an asset or runs code: \(asset)")
         }
@@ -127,17 +151,13 @@ final class PagesTests: XCTestCase {
         return path.split(separator: ":").map { $0 + "/tidy" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }()
 
-    /// tidy's errors and warnings for a page, one a line. The one warning left is zmx's: its
-    /// fragment starts with a `<style>` that the page keeps where zmx put it, inside the log.
+    /// tidy's errors and warnings for a page, one a line.
     func tidyProblems(_ html: String) throws -> [String] {
         guard let tidy = PagesTests.tidyPath else { throw XCTSkip("tidy is not installed (apt-get install tidy)") }
         let file = Support.tempDir(self, "tidy") + "/page.html"
         try html.write(toFile: file, atomically: true, encoding: .utf8)
         let ran = Support.sh("'\(tidy)' -q -e --show-warnings yes '\(file)'", env: ProcessInfo.processInfo.environment)
-        let fragmentStyle = html.contains("<div class=\"log\">\n<style>")
-        var lines = ran.stderr.split(separator: "\n").map(String.init).filter { line in
-            !(fragmentStyle && line.hasSuffix("Warning: moved <style> tag to <head>! fix-style-tags: no to avoid."))
-        }
+        var lines = ran.stderr.split(separator: "\n").map(String.init)
         if ran.status > 1 && lines.isEmpty { lines.append("tidy exited \(ran.status)") }
         return lines
     }
@@ -273,6 +293,28 @@ final class PagesTests: XCTestCase {
         XCTAssertTrue(session.contains("href=\"a%26b%22c.txt\""))
     }
 
+    func testABuildsLogCannotPutAScriptOnThePage() {
+        let html = PagesTests.hostilePages().first { $0.0 == "hostile log" }!.1
+        XCTAssertEqual(PagesTests.structureProblems(html), [])
+        XCTAssertFalse(html.lowercased().contains("<script"))
+        for scheme in ["javascript:", "vbscript:", "data:", "file:"] {
+            XCTAssertFalse(PagesTests.hrefs(html).contains { $0.lowercased().contains(scheme) }, scheme)
+        }
+        XCTAssertTrue(PagesTests.matches(html, #"(<[^>]*\son[a-z]+\s*=[^>]*>)"#).isEmpty)
+        XCTAssertFalse(html.contains("url("), "no CSS from the log reaches the page")
+        // The build's words are all there, as text; its one good link is kept and clickable.
+        XCTAssertEqual(html.components(separatedBy: "click for details\n").count - 1, ZmxHTMLTests.refusedTargets.count)
+        XCTAssertTrue(html.contains(#"<span style="color: var(--vt-palette-1);">&quot;onmouseover=alert(1) x=&quot;</span>"#))
+        XCTAssertTrue(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"))
+        XCTAssertTrue(html.contains(#"<a href="https://example.com/report" rel="nofollow noopener noreferrer">the report</a>"#))
+        XCTAssertTrue(html.contains(#"<pre style="--vt-palette-1: #ff0000;">"#))
+        // And the check sees a script link when there is one.
+        let bad = html.replacingOccurrences(of: "https://example.com/report", with: "javascript:alert(1)")
+        XCTAssertNotEqual(PagesTests.structureProblems(bad), [])
+        let handler = html.replacingOccurrences(of: "<pre style=", with: "<pre onclick=\"x\" style=")
+        XCTAssertNotEqual(PagesTests.structureProblems(handler), [])
+    }
+
     // MARK: A real run
 
     /// A job that stays running: one quick step with long and awkward output, one that sleeps.
@@ -338,7 +380,7 @@ final class PagesTests: XCTestCase {
     func brokenLinks(_ html: String, page: String, root: String) -> [String] {
         var broken: [String] = []
         let dir = (page as NSString).deletingLastPathComponent
-        for href in PagesTests.hrefs(html) {
+        for href in PagesTests.hrefs(html) where !["http:", "https:", "mailto:"].contains(where: { href.hasPrefix($0) }) {
             let parts = href.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard let path = parts[0].removingPercentEncoding else {
                 broken.append("bad percent-encoding: \(href)")

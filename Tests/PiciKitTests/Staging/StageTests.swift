@@ -160,7 +160,7 @@ final class StageTests: XCTestCase {
         XCTAssertTrue(done.contains("status-success"))
         XCTAssertTrue(done.contains("</svg> success</span>"))
         XCTAssertTrue(done.contains("<code>ci.r.a3f2b8c1.step.ok</code>"))
-        XCTAssertTrue(done.contains("<div class=\"log\">\n" + fragment + "</div>"), "zmx's fragment goes in as it is")
+        XCTAssertTrue(done.contains("<div class=\"log\">\n" + ZmxHTML(parsing: fragment).html + "\n</div>"), "zmx's fragment goes in rewritten")
         XCTAssertFalse(done.contains("http-equiv=\"refresh\""), "an ended session's page is final")
 
         let running = session("ci.r.a3f2b8c1.step.ok", short: "ok", status: .running)
@@ -170,21 +170,21 @@ final class StageTests: XCTestCase {
         XCTAssertTrue(live.contains("<dd>—</dd>"), "no exit code while running")
     }
 
-    func testSessionPageEscapesEverythingButTheFragment() {
+    func testSessionPageEscapesEverythingAndRewritesTheFragment() {
         let repo = "<script>alert(1)</script>"
         let step = "a&b\"c"
         let s = session("ci.x.a3f2b8c1.step.\(step)", short: step, ended: 1_700_000_001, exitCode: 1, status: .failed)
         let j = JobRecord(
             name: repo, jobID: "a3f2b8c1", status: .failed, exitCode: 1, startedAt: nil, endedAt: nil, duration: "1.0s",
             sessions: [s])
-        let html = SessionPage(job: j, session: s, short: step, fragment: "<div>log</div>").html
+        let html = SessionPage(job: j, session: s, short: step, fragment: "<div>log <script>x</script></div>").html
         XCTAssertFalse(html.contains("<script"), html)
         XCTAssertFalse(html.contains("a&b"), html)
         XCTAssertFalse(html.contains("b\"c"), html)
         XCTAssertTrue(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         XCTAssertTrue(html.contains("a&amp;b&quot;c"))
         XCTAssertTrue(html.contains("href=\"a%26b%22c.txt\""))
-        XCTAssertTrue(html.contains("<div class=\"log\">\n<div>log</div>\n</div>"))
+        XCTAssertTrue(html.contains("<div class=\"log\">\n<pre>\nlog &lt;script&gt;x&lt;/script&gt;</pre>\n</div>"))
     }
 
     // MARK: OpenJobs
