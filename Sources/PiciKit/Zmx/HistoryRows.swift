@@ -57,6 +57,17 @@ public struct HistoryRows: Sendable {
                     i = end
                 case .style:
                     break
+                // zmx (ghostty) writes a styled run as `<div style="display: inline;…">`: an
+                // inline element like a span, closed by the first `</div>` while one is open.
+                case .div where depth > 0 && (tag.closing ? open.contains { $0.name == HistoryRows.div } : HistoryRows.isInline(raw)):
+                    if tag.closing {
+                        open.remove(at: open.lastIndex { $0.name == HistoryRows.div }!)
+                        html += raw
+                    } else {
+                        open.append((HistoryRows.div, raw))
+                        html += raw
+                        inRow = true
+                    }
                 case .div:
                     if tag.closing {
                         if depth > 0 { depth -= 1 }
@@ -70,8 +81,10 @@ public struct HistoryRows: Sendable {
                     guard depth > 0 else { continue }
                     let name = HistoryRows.tagName(raw)
                     if tag.closing {
+                        // Only the element it names: zmx closes a style inside a link
+                        // (`<div…><a…>x</div> y</a>`), and the link still runs on.
                         if let k = open.lastIndex(where: { $0.name == name }) {
-                            open.removeSubrange(k...)
+                            open.remove(at: k)
                             html += raw
                         }
                     } else if !tag.selfClosing && !name.isEmpty && name.first != UInt8(ascii: "!") {
@@ -122,6 +135,17 @@ public struct HistoryRows: Sendable {
         } else {
             if !outsidePlain.isEmpty { outside.append(Row(plain: String(decoding: outsidePlain, as: UTF8.self), html: String(decoding: outsideHTML, as: UTF8.self))) }
             rows = outside
+        }
+    }
+
+    static let div = Array("div".utf8)
+
+    /// Whether a `<div …>` tag says `display: inline`.
+    static func isInline(_ raw: [UInt8]) -> Bool {
+        let needle = Array("display: inline".utf8)
+        guard raw.count >= needle.count else { return false }
+        return (0...(raw.count - needle.count)).contains { i in
+            needle.indices.allSatisfy { (raw[i + $0] | (raw[i + $0] >= 65 && raw[i + $0] <= 90 ? 0x20 : 0)) == needle[$0] }
         }
     }
 

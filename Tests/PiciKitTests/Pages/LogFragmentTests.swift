@@ -26,6 +26,21 @@ final class LogFragmentTests: XCTestCase {
         XCTAssertEqual(rows.rows[3].html, #"<span style="color: red">red two</span> plain &amp; &lt;b&gt;"#)
     }
 
+    /// zmx's own markup (ghostty's): a styled run is an inline div, and a link may outlive the
+    /// style it started in. Each row keeps its runs and its link.
+    func testZmxsInlineDivsAndLinksStayOnTheirRows() {
+        let red = #"<div style="display: inline;color: var(--vt-palette-1);">"#, bold = #"<div style="display: inline;font-weight: bold;">"#
+        let rows = HistoryRows(fragment: #"<style>:root{--vt-palette-1: #ff0000;}</style><div style="font-family: monospace; white-space: pre;">"#
+            + red + "red</div> x\n" + bold + #"<a href="https://e.x/">bold link</div> plain</a>"# + "\nafter</div>")
+        XCTAssertEqual(rows.rows.map(\.plain), ["red x", "bold link plain", "after"])
+        XCTAssertEqual(rows.rows[0].html, red + "red</div> x")
+        XCTAssertEqual(rows.rows[1].html, bold + #"<a href="https://e.x/">bold link</div> plain</a>"#)
+        XCTAssertEqual(rows.rows[2].html, "after")
+        let page = ZmxHTML(parsing: LogFragment.html(lines: ["red x", "bold link plain", "after"], history: rows, masker: Masker())).html
+        XCTAssertEqual(page, #"<pre style="--vt-palette-1: #ff0000;">"# + "\n" + #"<span style="color: var(--vt-palette-1);">red</span> x"# + "\n"
+            + #"<a href="https://e.x/" rel="nofollow noopener noreferrer"><span style="font-weight: bold;">bold link</span> plain</a>"# + "\nafter</pre>")
+    }
+
     func testTheLogsLastLinesTakeZmxsHTML() throws {
         let rows = HistoryRows(fragment: fragment)
         let html = LogFragment.html(lines: ["from the stream", "red one", "red two plain & <b>"], history: rows, masker: Masker())
