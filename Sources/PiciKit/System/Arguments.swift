@@ -62,11 +62,16 @@ public struct Arguments {
     public func has(_ name: String) -> Bool { flags.contains(name) }
     public func value(_ name: String) -> String? { values[name] }
 
-    /// A duration flag (`5s`, `10m`, `500ms`), with the flag named in the error.
+    /// A duration flag (`5s`, `10m`, `500ms`), with the flag named in the error. At most
+    /// `FieldRange.seconds.upperBound` seconds (285 years), so that every deadline, age and
+    /// timeout made from it fits an Int (in nanoseconds too); a longer one is a usage error.
     public func duration(_ name: String, default fallback: Double) throws -> Double {
         guard let text = values[name] else { return fallback }
         guard let seconds = TimeFormat.parseDuration(text) else {
             throw UsageError(message: "--\(name): \(SafeName.quoted(text)) is not a duration (like 5s, 10m, 3h)")
+        }
+        guard seconds.isFinite, seconds <= Double(FieldRange.seconds.upperBound) else {
+            throw UsageError(message: "--\(name): \(SafeName.quoted(text)) is longer than \(FieldRange.seconds.upperBound)s")
         }
         return seconds
     }
