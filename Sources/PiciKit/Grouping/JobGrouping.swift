@@ -105,6 +105,11 @@ public enum JobGrouping {
         } else {
             duration = ""
         }
-        return (created.map(TimeFormat.rfc3339), ended.map(TimeFormat.rfc3339), duration)
+        // A time gmtime cannot place is unknown: null, as pici-records(5) says, never "—".
+        func rfc3339(_ t: Int) -> String? {
+            let text = TimeFormat.rfc3339(t)
+            return text == TimeFormat.rfc3339(Int.max) ? nil : text
+        }
+        return (created.flatMap(rfc3339), ended.flatMap(rfc3339), duration)
     }
 }

@@ -66,8 +66,8 @@ public final class Publisher {
     func artifactsDir(_ name: String, _ id: String) -> String { jobDir(name, id) + "/artifacts" }
     func sentinelPath(_ name: String, _ id: String) -> String { artifactsDir(name, id) + "/published.json" }
     func cancelledPath(_ name: String, _ id: String) -> String { artifactsDir(name, id) + "/cancelled.json" }
-    func outboxPath(_ name: String, _ id: String) -> String { outboxDir + "/" + name + "." + id + ".json" }
-    func syncMarkerPath(_ name: String, _ id: String) -> String { syncDir + "/" + name + "." + id }
+    func outboxPath(_ name: String, _ id: String) -> String { outboxDir + "/" + StateFileName.of(name: name, jobID: id) + ".json" }
+    func syncMarkerPath(_ name: String, _ id: String) -> String { syncDir + "/" + StateFileName.of(name: name, jobID: id) }
     static func key(_ name: String, _ id: String) -> String { name + "\u{0}" + id }
 
     // MARK: The pass

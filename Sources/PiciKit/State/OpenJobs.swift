@@ -43,7 +43,7 @@ public enum OpenJobs {
     }
 
     public static func path(artifactDir: String, name: String, jobID: String) -> String {
-        directory(artifactDir: artifactDir) + "/" + name + "." + jobID + ".json"
+        directory(artifactDir: artifactDir) + "/" + StateFileName.of(name: name, jobID: jobID) + ".json"
     }
 
     /// Writes the job's state file atomically, making the directory when needed. Throws

@@ -32,6 +32,11 @@ public enum SafeName {
         try check(value)
         for u in value.unicodeScalars {
             if u.properties.isWhitespace { throw Unsafe(value: value, reason: "contains white space") }
+            // Bidi overrides and other invisible format characters make a page or a terminal
+            // show another name than the one that runs (U+202E turns `cba` into `abc`).
+            if u.properties.generalCategory == .format {
+                throw Unsafe(value: value, reason: "contains the invisible format character U+\(String(u.value, radix: 16, uppercase: true))")
+            }
             if "`$&|;<>()*?[]{}!~#'\"\\^%=,".unicodeScalars.contains(u) {
                 throw Unsafe(value: value, reason: "contains the shell metacharacter \(u)")
             }

@@ -26,3 +26,50 @@ final class DefectTests: XCTestCase {
         }
     }
 }
+
+extension DefectTests {
+    /// A terminal job record for `name`/`id` and a complete listing after it.
+    static func finishedJob(_ name: String, _ id: String, status: String = "failed", code: Int = 3) -> String {
+        let s = #"{"type":"session","name":"ci.\#(name).\#(id).runner","repo":"\#(name)","job_id":"\#(id)","short":"runner","pid":1,"clients":0,"created":1795823657,"ended":1795823660,"exit_code":\#(code),"status":"\#(status)","cwd":null,"labels":{}}"#
+        let job = #"{"type":"job","name":"\#(name)","job_id":"\#(id)","status":"\#(status)","exit_code":\#(code),"started_at":"2026-11-29T08:34:17Z","ended_at":"2026-11-29T08:34:20Z","duration":"3.0s","session_count":1,"sessions":[\#(s)]}"#
+        return job + "\n" + #"{"type":"listing","complete":true,"sessions":1,"at":1795823700}"# + "\n"
+    }
+
+    // MARK: 12. names too long for a path
+
+    func testAJobWhoseNameAndIdTogetherAreTooLongForAFileNameIsStillPublished() throws {
+        let art = Support.tempDir(self, "art")
+        let env = Support.environment(zmxDir: Support.tempDir(self, "zmx"))
+        let name = String(repeating: "n", count: 200), id = String(repeating: "a", count: 60)
+        let input = Self.finishedJob(name, id)
+        let first = Support.sh("pici-stage --artifact-dir \(art) | pici-publish --no-sync --artifact-dir \(art)", env: env, input: input)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(Support.jsonLines(first.stdout).map { $0["job_id"] as? String }, [id])
+        let again = Support.sh("pici-publish --no-sync --artifact-dir \(art)", env: env, input: input)
+        XCTAssertEqual(again.stdout, "", "published once")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: art + "/.pici/outbox"), [])
+        XCTAssertEqual(StateFileName.of(name: "r", jobID: "a3f2b8c1"), "r.a3f2b8c1")
+        XCTAssertTrue(StateFileName.of(name: name, jobID: id).hasPrefix("sha256-"))
+    }
+
+    // MARK: 13. bidi controls; unknown times are null
+
+    func testARepositoryNameWithABidiOverrideIsRefused() {
+        let world = Support.ZmxWorld(self)
+        let art = Support.tempDir(self, "art")
+        let ran = world.sh("pici-run --artifact-dir \(art)", input: #"{"type":"push","name":"evil\u202Etxt.exe","workspace":"/nonexistent"}"#)
+        XCTAssertEqual(ran.status, 65, ran.stderr)
+        XCTAssertTrue(ran.stderr.contains("U+202E"), ran.stderr)
+        XCTAssertThrowsError(try SafeName.checkRepository("a\u{2066}b"))
+        XCTAssertNoThrow(try SafeName.checkRepository("socket.io"))
+    }
+
+    func testATimeThatCannotBeWrittenIsNullNotADash() {
+        let s = SessionRecord(name: "ci.r.a3f2b8c1.runner", created: Int.max, ended: Int.max, exitCode: 0, status: .success)
+        let job = JobGrouping.job(name: "r", jobID: "a3f2b8c1", sessions: [s], now: 0)
+        XCTAssertNil(job.startedAt)
+        XCTAssertNil(job.endedAt)
+        let late = SessionRecord(name: "ci.r.a3f2b8c1.runner", created: FieldRange.seconds.upperBound, status: .running)
+        XCTAssertEqual(JobGrouping.job(name: "r", jobID: "a3f2b8c1", sessions: [late], now: 0).startedAt, "2255-03-14T16:00:00Z")
+    }
+}
