@@ -41,6 +41,8 @@ public enum JobIndex {
     struct Row {
         var session: SessionRecord
         var short: String
+        /// The same file name pici-stage gives the session's pages.
+        var file: String
         var status: String
         var exitCode: String
         var duration: String
@@ -66,9 +68,8 @@ public enum JobIndex {
                 duration = TimeFormat.duration(from: s.created > 0 ? s.created : nil, to: page.now)
             }
             if status == "unreachable" { duration = "—" }
-            // The same file name pici-stage gives the session's pages.
             let short = s.short ?? JobName.cleanShort(s.name, repo: page.job.name, jobID: page.job.jobID)
-            return Row(session: s, short: short, status: status, exitCode: exitCode, duration: duration)
+            return Row(session: s, short: short, file: SessionFileName.of(s, in: page.job), status: status, exitCode: exitCode, duration: duration)
         }
     }
 
@@ -130,7 +131,7 @@ public enum JobIndex {
             out += "<th scope=\"col\">duration</th><th scope=\"col\">started</th><th scope=\"col\">ended</th><th scope=\"col\">log</th></tr></thead>\n"
             out += "<tbody>\n"
             for r in rows {
-                let link = HTML.linkSegment(r.short)
+                let link = HTML.linkSegment(r.file)
                 out += Styles.rowOpen(r.status)
                 out += Styles.cell("lead", "step", "<a href=\"\(link).html\" title=\"\(e(r.session.name))\">\(e(r.short))</a>")
                 out += Styles.cell("state", "status", Styles.badge(r.status))

@@ -9,6 +9,9 @@ public struct SessionPage: Equatable, Sendable {
     public var sessionName: String
     /// `runner` or the step name; also the page's file name.
     public var short: String
+    /// The pages' file name without extension (SessionFileName); `short` unless it had to
+    /// differ.
+    public var file: String
     public var status: SessionStatus
     public var duration: String
     public var exitCode: Int?
@@ -29,6 +32,7 @@ public struct SessionPage: Equatable, Sendable {
         self.jobID = jobID
         self.sessionName = sessionName
         self.short = short
+        file = short
         self.status = status
         self.duration = duration
         self.exitCode = exitCode
@@ -39,12 +43,13 @@ public struct SessionPage: Equatable, Sendable {
 
     /// The page for a session of a job: its duration runs from created to ended, or to `now`
     /// while it runs.
-    public init(job: JobRecord, session: SessionRecord, short: String, fragment: String, now: Int = Clock.nowSeconds()) {
+    public init(job: JobRecord, session: SessionRecord, short: String, file: String? = nil, fragment: String, now: Int = Clock.nowSeconds()) {
         self.init(
             jobName: job.name, jobID: job.jobID, sessionName: session.name, short: short, status: session.status,
             duration: session.created > 0 ? TimeFormat.duration(from: session.created, to: session.ended ?? now) : "—",
             exitCode: session.exitCode, started: session.created > 0 ? session.created : nil, ended: session.ended,
             fragment: fragment)
+        self.file = file ?? short
     }
 
     /// Seconds between reloads of a running session's page.
@@ -75,7 +80,7 @@ public struct SessionPage: Equatable, Sendable {
         out += Styles.fact("ended", TimeFormat.timestamp(ended))
         out += "<dl class=\"wide\"><dt>session</dt><dd><code>\(e(sessionName))</code></dd></dl>\n"
         out += "</div>\n</header>\n<main>\n"
-        out += "<section>\n<h2>Log <span class=\"more\"><a href=\"\(HTML.linkSegment(short + ".txt"))\">plain text</a>"
+        out += "<section>\n<h2>Log <span class=\"more\"><a href=\"\(HTML.linkSegment(file + ".txt"))\">plain text</a>"
         out += "<a href=\"#end\">end of log</a></span></h2>\n"
         if hiddenLines > 0 {
             let txt = HTML.linkSegment(short + ".txt")

@@ -53,15 +53,12 @@ public struct SessionRecord: Equatable, Sendable {
             && a.extra == b.extra
     }
 
-    /// The runner is the session that ran pico.sh; the seed tells it by its name's suffix.
+    /// The runner is the session that ran pico.sh: exactly `ci.<repo>.<job_id>.runner`. The
+    /// seed told it by the suffix `.runner`, so a step named `unit.runner` that exited 0 could
+    /// stand in for a pico.sh that failed.
     public var isRunner: Bool {
-        // The bytes decide when an ASCII byte comes before the dot: then the suffix is whole
-        // Characters. Any other name is asked the Character way.
-        let bytes = name.utf8.withContiguousStorageIfAvailable { u -> Bool? in
-            guard u.count > 7, u[u.count - 8] < 0x80 else { return nil }
-            return ASCIIBytes.equal(u[(u.count - 7)...], ".runner")
-        }
-        return (bytes ?? nil) ?? name.hasSuffix(".runner")
+        guard let repo, let jobID, name.utf8.count == repo.utf8.count + jobID.utf8.count + 11 else { return false }
+        return name == JobName.runnerName(repo: repo, jobID: jobID)
     }
 
     public var hasEnded: Bool { ended != nil }

@@ -133,7 +133,7 @@ public struct Staging {
         let jobDir = artifactDir + "/" + job.name + "/" + job.jobID
         var work = Work(job: job, label: label, jobDir: jobDir, dir: DirectoryHandle(path: jobDir))
         for s in job.sessions {
-            let short = Staging.short(of: s, in: job)
+            let short = SessionFileName.of(s, in: job)
             do {
                 try SafeName.check(s.name)  // it becomes an argument of zmx
                 try SafeName.check(short)
@@ -182,7 +182,8 @@ public struct Staging {
         let base = work.jobDir + "/" + fetch.short
         let txt = base + ".txt", html = base + ".html"
         let log = SessionLog(history: fragment, session: s)
-        var page = SessionPage(job: work.job, session: s, short: fetch.short, fragment: log.fragment, now: now)
+        var page = SessionPage(
+            job: work.job, session: s, short: Staging.short(of: s, in: work.job), file: fetch.short, fragment: log.fragment, now: now)
         page.hiddenLines = log.hiddenLines
         let text = log.text
         do {

@@ -8,6 +8,9 @@ public struct JobName: Equatable, Sendable {
 
     public var prefix: String { "ci.\(repo).\(jobID)." }
 
+    /// The one session that is a job's runner: `ci.<repo>.<job_id>.runner`, exactly.
+    public static func runnerName(repo: String, jobID: String) -> String { "ci.\(repo).\(jobID).runner" }
+
     /// Finds the job id by its shape (eight lowercase hex digits) rather than by counting
     /// dots as the seed does, so `ci.socket.io.a3f2b8c1.runner` is repo `socket.io`. The first
     /// id followed by `runner` or `step` wins; failing that, the first id with anything after it.

@@ -73,3 +73,33 @@ extension DefectTests {
         XCTAssertEqual(JobGrouping.job(name: "r", jobID: "a3f2b8c1", sessions: [late], now: 0).startedAt, "2255-03-14T16:00:00Z")
     }
 }
+
+extension DefectTests {
+    // MARK: 2. steps that pose as pici's own
+
+    func testStepsNamedLikeTheRunnerOrTheIndexNeitherDecideNorOverwrite() throws {
+        let world = Support.ZmxWorld(self)
+        let art = Support.tempDir(self, "art")
+        let ws = Support.tempDir(self, "ws")
+        try "zmx run unit.runner -d true\nzmx run runner -d bash -c 'echo STEP-RUNNER'\nzmx run index -d bash -c 'echo STEP-INDEX'\nzmx wait '*'\necho RUNNER-ITSELF\nexit 1\n"
+            .write(toFile: ws + "/pico.sh", atomically: true, encoding: .utf8)
+        let id = "d2a3f2b8"
+        XCTAssertEqual(world.sh("zmx run ci.demo.\(id).runner -d ZMX_SESSION_PREFIX=ci.demo.\(id).step. bash pico.sh", cwd: ws).status, 0)
+        world.waitUntilEnded("ci\\.demo\\.\(id)\\.")
+        let ran = world.sh("pici-list | pici-group | pici-stage --artifact-dir \(art) | pici-publish --no-sync --artifact-dir \(art)")
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        let line = try XCTUnwrap(Support.jsonLines(ran.stdout).first)
+        XCTAssertEqual(line["status"] as? String, "failed")
+        XCTAssertEqual(line["exit_code"] as? Int, 1)
+        let dir = art + "/demo/" + id
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
+        XCTAssertTrue(files.isSuperset(of: ["runner.txt", "_runner.txt", "_index.txt", "unit.runner.txt", "index.html", "index.txt"]), "\(files)")
+        XCTAssertTrue(try String(contentsOfFile: dir + "/runner.txt", encoding: .utf8).contains("RUNNER-ITSELF"))
+        XCTAssertTrue(try String(contentsOfFile: dir + "/_runner.txt", encoding: .utf8).contains("STEP-RUNNER"))
+        XCTAssertTrue(try String(contentsOfFile: dir + "/_index.txt", encoding: .utf8).contains("STEP-INDEX"))
+        let index = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
+        XCTAssertFalse(index.contains("STEP-INDEX"))
+        XCTAssertTrue(index.contains("href=\"_index.html\""), index)
+        XCTAssertTrue(index.contains("href=\"_runner.html\""), index)
+    }
+}

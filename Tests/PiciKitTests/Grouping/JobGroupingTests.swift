@@ -53,13 +53,18 @@ final class JobGroupingTests: XCTestCase {
         XCTAssertEqual(resolve([]), ["0", "success"])
     }
 
-    func testNestedRunnerCountsAsTheRunner() {
+    /// Only `ci.<repo>.<job_id>.runner` is the runner (issue 16 case 2): a step whose name
+    /// ends in `.runner` is a step, and its exit 0 cannot hide a failed pico.sh.
+    func testOnlyTheExactRunnerNameIsTheRunner() {
         let nested = s("ci.r.a3f2b8c1.step.ci.r.a3f2b8c1.runner", ended: 9, exit: 6)
-        XCTAssertTrue(nested.isRunner)
+        XCTAssertFalse(nested.isRunner)
         XCTAssertEqual(nested.short, "runner")
-        XCTAssertEqual(resolve([nested, s(step("a"), ended: 9, exit: 0)]), ["6", "failed"])
-        // A runner's code is never taken as a child's: 6 loses to the child's 2.
-        XCTAssertEqual(resolve([nested, s(step("a"), ended: 9, exit: 2)]), ["2", "failed"])
+        XCTAssertEqual(resolve([nested, s(step("a"), ended: 9, exit: 2)]), ["6", "failed"])
+        XCTAssertTrue(s(runner, ended: 9, exit: 1).isRunner)
+        let posing = s(step("unit.runner"), ended: 9, exit: 0)
+        XCTAssertFalse(posing.isRunner)
+        XCTAssertEqual(resolve([s(runner, ended: 9, exit: 1), posing]), ["1", "failed"])
+        XCTAssertEqual(resolve([posing, s(runner, ended: 9, exit: 1)]), ["1", "failed"])
     }
 
     // MARK: jobs

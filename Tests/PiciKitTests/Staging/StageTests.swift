@@ -292,7 +292,7 @@ final class StageTests: XCTestCase {
         let good = one("demo", "abcd1234")
         // An unsafe job name or id skips the job; an unsafe session is not staged, but its job
         // flows on, so that it is published with its result instead of taken for vanished.
-        let badStep = one("demo", "abcd1234", short: "a/b"), badSession = one("demo", "abcd1234", session: "-rf")
+        let badStep = one("demo", "abcd1234", short: "a/b", session: "ci.demo.abcd1234.step.x"), badSession = one("demo", "abcd1234", session: "-rf")
         let input = one("../x", "abcd1234") + one("-rf", "abcd1234") + one("demo", ".hidden") + badStep
             + one("a\u{0}b", "abcd1234") + one("demo", "..") + badSession + good
         let ran = world.sh("pici-stage --artifact-dir '\(art)'", input: input)
