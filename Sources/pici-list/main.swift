@@ -15,6 +15,10 @@ record that marks the listing complete. Only ci. sessions unless --all.
   --timeout DUR   kill zmx list after DUR (default 30s)
   --help, --version
 
+A malformed line that has a name= (fields out of zmx's order, a name with a control
+character) and a name with two lines are listed as one unreachable session whose err
+label says why, so that their job is held until the session is gone.
+
 Exit status: 0 ok, 65 a malformed line (reported and skipped), 69 zmx failed (on any
 host; the other hosts' sessions are still printed), 66 FILE unreadable, 64 usage or a bad
 hosts file.
@@ -56,12 +60,14 @@ Tool.main("pici-list", help: help, options: [
     for bad in list.malformed { Diagnostics.error("\(bad)") }
     let out = Output.standard
     var count = 0
-    for s in list.sessions where args.has("all") || s.name.hasPrefix("ci.") {
+    for s in list.listed where args.has("all") || s.name.hasPrefix("ci.") {
         try out.writeLine { s.write(into: &$0) }
         count += 1
     }
-    // A listing with a bad line is not proof that a missing job has gone.
-    let listing = ListingRecord(complete: list.malformed.isEmpty, sessions: count, at: at / 1_000_000_000, atNanoseconds: at)
+    // A listing with a line it cannot pin on a session is not proof that a missing job has
+    // gone, nor that a finished one has no other session; a bad line with a name holds only
+    // that name's job (ZmxList.held).
+    let listing = ListingRecord(complete: list.accountsForEveryJob, sessions: count, at: at / 1_000_000_000, atNanoseconds: at)
     try out.writeLine { listing.write(into: &$0) }
     return list.malformed.isEmpty ? .ok : .dataError
 }

@@ -46,6 +46,10 @@ public final class Publisher {
     var humanRunning: [String] = []
     var synced: Set<String> = []
     var events: [String: Event?] = [:]
+    /// Whether this pass's stream ended with a complete listing: only then is a job's
+    /// terminal status final (a listing cut short, or with a line it could not pin on a
+    /// session, may lack a failed step of a job that looks finished).
+    var listingComplete = false
 
     public init(options: Options, now: Int = Clock.nowSeconds()) {
         self.options = options
@@ -76,6 +80,7 @@ public final class Publisher {
     /// complete listing lets a job missing from `jobs` be declared vanished.
     public func run(jobs: [JobRecord], listing: ListingRecord?, malformedInput: Bool = false) throws -> ExitStatus {
         if malformedInput { worsen(.dataError) }
+        listingComplete = listing?.complete == true
         try FileSystem.makeDirectories(outboxDir)
         try FileSystem.makeDirectories(syncDir)
         let lock = try FileLock(path: lockPath)
@@ -129,6 +134,14 @@ public final class Publisher {
                 if let s = readSentinelStatus(sentinel) { shown.status = s }
                 renderIndex(shown)
             }
+            return
+        }
+        guard listingComplete else {
+            // Not final yet: shown as running until a complete listing confirms it.
+            var undecided = job
+            undecided.status = .running
+            undecided.exitCode = nil
+            try running(undecided)
             return
         }
         var final = job

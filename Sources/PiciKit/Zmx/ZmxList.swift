@@ -4,11 +4,26 @@ public struct ZmxList {
     public struct Malformed: Error, Equatable, CustomStringConvertible {
         public var line: Int
         public var reason: String
+        /// The line's `name=`, when it has one: its job is held (see `held`).
+        public var name: String? = nil
         public var description: String { "line \(line): \(reason)" }
     }
 
     public var sessions: [SessionRecord] = []
     public var malformed: [Malformed] = []
+    /// A session for every name whose line cannot be trusted: a malformed line with a
+    /// `name=` (its fields out of zmx's order, as when a name holds a TAB or a newline, or a
+    /// name with a control character), and every name that has two lines. Each is
+    /// `unreachable`, with the reason as its `err` label, so that its job stays running — not
+    /// published on what the line may have forged — until the session is gone. Its fields
+    /// are never taken.
+    public var held: [SessionRecord] = []
+
+    /// What pici-list prints: the sessions and the held names, by name.
+    public var listed: [SessionRecord] { held.isEmpty ? sessions : SessionRecord.sortedByName(sessions + held) }
+
+    /// Every malformed line was held by its name: the listing still accounts for every job.
+    public var accountsForEveryJob: Bool { malformed.allSatisfy { $0.name != nil } }
 
     /// zmx session names are socket file names; a longer line is not a session.
     public static let maxLineLength = 64 * 1024
@@ -36,19 +51,60 @@ public struct ZmxList {
 
     public mutating func sort() {
         sessions = SessionRecord.sortedByName(sessions)
+        holdSuspects()
+    }
+
+    /// Moves names with two lines from `sessions` to `held`, and holds every malformed line's
+    /// name (see `held`).
+    mutating func holdSuspects() {
+        var reasons: [(name: String, reason: String)] = []
+        var kept: [SessionRecord] = []
+        kept.reserveCapacity(sessions.count)
+        var i = 0
+        while i < sessions.count {
+            var j = i + 1
+            while j < sessions.count && sessions[j].name == sessions[i].name { j += 1 }
+            if j - i > 1 { reasons.append((sessions[i].name, "\(j - i) lines for one name")) } else { kept.append(sessions[i]) }
+            i = j
+        }
+        if reasons.isEmpty && malformed.allSatisfy({ $0.name == nil }) { return }
+        for m in malformed { if let name = m.name { reasons.append((name, m.reason)) } }
+        let heldNames = Set(reasons.map(\.name))
+        sessions = kept.filter { !heldNames.contains($0.name) }
+        var seen = Set<String>()
+        held = reasons.compactMap { r in
+            guard seen.insert(r.name).inserted else { return nil }
+            let job = JobName.parse(r.name)
+            return SessionRecord(
+                name: r.name, repo: job?.repo, jobID: job?.jobID, short: job?.short, created: 0, status: .unreachable,
+                labels: [("err", "suspect: " + r.reason)])
+        }
     }
 
     public mutating func add(line bytes: [UInt8], number: Int) { add(line: bytes[...], number: number) }
 
     mutating func add(line bytes: ArraySlice<UInt8>, number: Int) {
+        var bad: Malformed
         do {
-            if let s = try ZmxList.session(fromLine: bytes) { sessions.append(s) }
+            if let s = try ZmxList.session(fromLine: bytes) {
+                sessions.append(s)
+                previousName = s.name
+            }
+            return
         } catch let e as Malformed {
-            malformed.append(Malformed(line: number, reason: e.reason))
+            bad = Malformed(line: number, reason: e.reason, name: e.name)
         } catch {
-            malformed.append(Malformed(line: number, reason: "\(error)"))
+            bad = Malformed(line: number, reason: "\(error)")
         }
+        // zmx starts every line with a name; a line without one is the rest of the line
+        // before it, cut by a newline in that session's name.
+        if bad.name == nil, let previous = previousName { bad.name = previous }
+        previousName = bad.name
+        malformed.append(bad)
     }
+
+    /// The name of the last line that had one, for a line that has none.
+    private var previousName: String? = nil
 
     private static func bad(_ reason: String) -> Malformed { Malformed(line: 0, reason: reason) }
 
@@ -62,6 +118,13 @@ public struct ZmxList {
         if raw.count > maxLineLength { throw bad("line is \(raw.count) bytes, longer than \(maxLineLength)") }
         var bytes = raw
         if bytes.last == 0x0D { bytes = bytes.dropLast() }
+        // A name that is not UTF-8 is listed, its bad bytes written `\xe9`, rather than
+        // dropped: a job missing a failed step would be published as a success.
+        let escaped: [UInt8]
+        if !bytes.allSatisfy({ $0 < 0x80 }), String(validating: bytes, as: UTF8.self) == nil {
+            escaped = escapingInvalidUTF8(bytes)
+            bytes = escaped[...]
+        }
         if !byCharacters, let line = try asciiFields(bytes) {
             guard case .fields(let fields) = line else { return nil }
             return try session(fields: fields, in: bytes, ascii: true)
@@ -146,7 +209,80 @@ public struct ZmxList {
         return .fields(fields)
     }
 
+    /// The bytes with each one that is not part of valid UTF-8 written as `\xHH`.
+    static func escapingInvalidUTF8(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        let hex = Array("0123456789abcdef".utf8)
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            let n = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 ? 2 : 0
+            if n > 0, i + n <= bytes.endIndex, String(validating: bytes[i..<(i + n)], as: UTF8.self) != nil {
+                out.append(contentsOf: bytes[i..<(i + n)])
+                i += n
+            } else {
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// Where each field zmx knows comes in its line (ZMX.md): `name, pid, clients, created`,
+    /// then `cwd`, `cmd`, `ended`, `exit_code`, then labels. A known field after one it
+    /// follows, or after a label, was not put there by zmx: the name before it holds a TAB.
+    private static func rank(_ key: ArraySlice<UInt8>) -> Int {
+        switch key.count {
+        case 3 where ASCIIBytes.equal(key, "pid"): return 1
+        case 3 where ASCIIBytes.equal(key, "err"): return 1
+        case 3 where ASCIIBytes.equal(key, "cwd"): return 4
+        case 3 where ASCIIBytes.equal(key, "cmd"): return 5
+        case 4 where ASCIIBytes.equal(key, "name"): return 0
+        case 5 where ASCIIBytes.equal(key, "ended"): return 6
+        case 7 where ASCIIBytes.equal(key, "clients"): return 2
+        case 7 where ASCIIBytes.equal(key, "created"): return 3
+        case 9 where ASCIIBytes.equal(key, "exit_code"): return 7
+        case 9 where ASCIIBytes.equal(key, "start_dir"): return 4
+        case 10 where ASCIIBytes.equal(key, "started_in"): return 4
+        case 12 where ASCIIBytes.equal(key, "session_name"): return 0
+        default: return 8
+        }
+    }
+
     private static func session(fields: [Field], in bytes: ArraySlice<UInt8>, ascii: Bool) throws -> SessionRecord {
+        let name = try checkedName(fields: fields, in: bytes)
+        do {
+            return try session(fields: fields, checked: bytes, ascii: ascii)
+        } catch var e as Malformed {
+            e.name = e.name ?? name
+            throw e
+        }
+    }
+
+    /// The line's name, once its fields are in zmx's order and the name has no control
+    /// character; else Malformed carrying the name, so that its job is held.
+    private static func checkedName(fields: [Field], in bytes: ArraySlice<UInt8>) throws -> String {
+        var name: String? = nil
+        for (key, value) in fields where rank(bytes[key]) == 0 { name = String(decoding: bytes[value], as: UTF8.self) }
+        guard let name, !name.isEmpty else { throw bad("no name= field") }
+        var last = -1, lastKey = 0..<0
+        for (key, _) in fields {
+            let r = rank(bytes[key])
+            if r < last || (r == last && r < 8) {
+                let (k, before) = (String(decoding: bytes[key], as: UTF8.self), String(decoding: bytes[lastKey], as: UTF8.self))
+                throw Malformed(line: 0, reason: "session \(SafeName.quoted(name)): \(k)= after \(before)=, not zmx's order (a name with a TAB?)", name: name)
+            }
+            last = r
+            lastKey = key
+        }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80...0x9F).contains($0.value) }) {
+            throw Malformed(line: 0, reason: "session \(SafeName.quoted(name)): the name holds a control character", name: name)
+        }
+        return name
+    }
+
+    private static func session(fields: [Field], checked bytes: ArraySlice<UInt8>, ascii: Bool) throws -> SessionRecord {
         func text(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
         // The same ranges as a session record's fields (FieldRange), so what pici-list prints
         // reads back.
@@ -180,7 +316,9 @@ public struct ZmxList {
             }
         }
         guard let name, !name.isEmpty else { throw bad("no name= field") }
-        if !unreachable && created == nil { throw bad("session \(SafeName.quoted(name)) has no created= field") }
+        if !unreachable && created == nil {
+            throw Malformed(line: 0, reason: "session \(SafeName.quoted(name)) has no created= field", name: name)
+        }
         let status: SessionStatus
         if unreachable {
             status = .unreachable

@@ -103,3 +103,37 @@ extension DefectTests {
         XCTAssertTrue(index.contains("href=\"_runner.html\""), index)
     }
 }
+
+extension DefectTests {
+    // MARK: 1. published only from a complete listing
+
+    func testAFinishedJobIsPublishedOnlyFromACompleteListing() throws {
+        let art = Support.tempDir(self, "art")
+        let env = Support.environment(zmxDir: Support.tempDir(self, "zmx"))
+        let job = Self.finishedJob("demo", "abcd1234", status: "success", code: 0)
+        let jobOnly = String(job.split(separator: "\n")[0]) + "\n"
+        // pici-list killed midway: no listing at all; or a listing that is not complete.
+        for input in [jobOnly, jobOnly + #"{"type":"listing","complete":false,"sessions":1,"at":1795823700}"# + "\n"] {
+            let ran = Support.sh("pici-publish --no-sync --artifact-dir \(art)", env: env, input: input)
+            XCTAssertEqual(ran.status, 0, ran.stderr)
+            XCTAssertEqual(ran.stdout, "", "not published yet")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: art + "/demo/abcd1234/artifacts/published.json"))
+            XCTAssertTrue(try String(contentsOfFile: art + "/demo/abcd1234/index.txt", encoding: .utf8).hasPrefix("Job: demo (abcd1234) ⏳"))
+        }
+        let ran = Support.sh("pici-publish --no-sync --artifact-dir \(art)", env: env, input: job)
+        XCTAssertEqual(Support.jsonLines(ran.stdout).map { $0["status"] as? String }, ["success"])
+    }
+
+    /// The step of the issue, through the real pipeline: its name is not UTF-8.
+    func testAStepWhoseNameIsNotUTF8FailsItsJob() throws {
+        let world = Support.ZmxWorld(self)
+        let art = Support.tempDir(self, "art")
+        XCTAssertEqual(world.sh("zmx run ci.u8.abcdabcd.runner -d true && zmx run $'ci.u8.abcdabcd.step.t\\xe9st' -d bash -c 'exit 7'").status, 0)
+        world.waitUntilEnded("ci\\.u8\\.")
+        let ran = world.sh("pici-list | pici-group | pici-stage --artifact-dir \(art) 2>/dev/null | pici-publish --no-sync --artifact-dir \(art)")
+        let line = try XCTUnwrap(Support.jsonLines(ran.stdout).first, ran.stderr)
+        XCTAssertEqual(line["status"] as? String, "failed")
+        XCTAssertEqual(line["exit_code"] as? Int, 7)
+        XCTAssertEqual((line["sessions"] as? [[String: Any]])?.count, 2)
+    }
+}

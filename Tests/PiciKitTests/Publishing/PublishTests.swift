@@ -35,7 +35,10 @@ final class PublishTests: XCTestCase {
         ], now: now)
     }
 
-    static func stream(_ jobs: [JobRecord], listing: ListingRecord? = nil) -> String {
+    /// The jobs and a listing; by default a complete one taken at 0, which makes a finished
+    /// job's status final (a job is published only from a complete listing) and proves no
+    /// job seen since gone.
+    static func stream(_ jobs: [JobRecord], listing: ListingRecord? = PublishTests.listing(atNanoseconds: 0)) -> String {
         var lines = jobs.map { JSONSerializer.string($0.json) }
         if let listing { lines.append(JSONSerializer.string(listing.json)) }
         return lines.map { $0 + "\n" }.joined()
@@ -396,7 +399,7 @@ final class PublishTests: XCTestCase {
         try writeOpen(dir, PublishTests.runningJob(), seen: seen)
         // No listing; an incomplete one; a complete one taken at or before the job was seen.
         for input in [
-            PublishTests.stream([]),
+            PublishTests.stream([], listing: nil),
             PublishTests.stream([], listing: PublishTests.listing(complete: false, atNanoseconds: seen + 1)),
             PublishTests.stream([], listing: PublishTests.listing(atNanoseconds: seen)),
             PublishTests.stream([], listing: PublishTests.listing(atNanoseconds: seen - 1)),
@@ -434,7 +437,7 @@ final class PublishTests: XCTestCase {
         XCTAssertEqual(ran.status, 65)
         XCTAssertEqual(statusLines(ran.stdout).count, 1, "the good job is still published")
         XCTAssertTrue(ran.stderr.contains("unsafe name"), ran.stderr)
-        XCTAssertTrue(ran.stderr.contains("pici-publish: line 3:"), ran.stderr)
+        XCTAssertTrue(ran.stderr.contains("pici-publish: line 4:"), ran.stderr)  // after the listing
     }
 
     func testIncludeRunningPrintsEachPass() {

@@ -148,7 +148,7 @@ final class ZmxListTests: XCTestCase {
         add(line("name=ci.r.a3f2b8c1.step.a", "pid=1", "clients=0", "created=yesterday")) // 4 created not a number
         add("  name=ci.r.a3f2b8c1.step.b pid=1 clients=0 created=5")                      // 5 no tabs: no created=
         add("  this is not zmx output")                                                   // 6 no tabs, no key=value
-        bytes += Array("  name=ci.r.a3f2b8c1.step.c\tcreated=5\tcmd=".utf8) + [0xFF, 0xFE, 0xC3] + [0x0A] // 7 bad UTF-8
+        bytes += Array("  name=ci.r.a3f2b8c1.step.c\tcreated=5\tcmd=".utf8) + [0xFF, 0xFE, 0xC3] + [0x0A] // 7 bad UTF-8: escaped, good
         bytes += Array("  name=ci.r.a3f2b8c1.step.d".utf8) + [0x00] + Array("\tcreated=5".utf8) + [0x0A]  // 8 NUL
         add(line("name=ci.r.a3f2b8c1.step.e", "created=5", "cmd=" + String(repeating: "x", count: 1 << 20))) // 9 1 MB
         add(line("name=ci.r.a3f2b8c1.step.f", "pid=1", "clients=0", "created=5", "ended=6", "exit_code=0")) // 10 good
@@ -161,14 +161,24 @@ final class ZmxListTests: XCTestCase {
         bytes.removeLast()
 
         let list = ZmxList.parse(bytes)
-        XCTAssertEqual(list.sessions.map(\.name), ["ci.r.a3f2b8c1.runner", "ci.r.a3f2b8c1.step.f", "ci.r.a3f2b8c1.step.k"])
-        XCTAssertEqual(list.malformed.map(\.line), [2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15])
+        // Every bad line holds its name, or the name of the line before it that it continues
+        // (2 and 3 the runner's, 8 and 9 step.c's, 11 step.f's): held, never read.
+        XCTAssertEqual(list.sessions.map(\.name), ["ci.r.a3f2b8c1.step.k"])
+        XCTAssertEqual(list.malformed.map(\.line), [2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 15])
+        XCTAssertEqual(list.held.map(\.name), [
+            "ci.r.a3f2b8c1.runner", "ci.r.a3f2b8c1.step.a", "ci.r.a3f2b8c1.step.b pid=1 clients=0 created=5",
+            "ci.r.a3f2b8c1.step.c", "ci.r.a3f2b8c1.step.f", "ci.r.a3f2b8c1.step.g", "ci.r.a3f2b8c1.step.h",
+            "ci.r.a3f2b8c1.step.i", "ci.r.a3f2b8c1.step.j",
+        ])
+        XCTAssertTrue(list.held.allSatisfy { $0.status == .unreachable && $0.ended == nil && $0.labels.first?.key == "err" })
+        XCTAssertEqual(list.held[0].labels.first?.value, "suspect: no name= field")
+        XCTAssertTrue(list.accountsForEveryJob)
+        XCTAssertFalse(ZmxList.parse("junk before any name\n" + line("name=a", "created=1")).accountsForEveryJob)
         let reason = Dictionary(uniqueKeysWithValues: list.malformed.map { ($0.line, $0.reason) })
         XCTAssertTrue(reason[2]!.contains("no name"), reason[2]!)
         XCTAssertTrue(reason[4]!.contains("created=\"yesterday\""), reason[4]!)
         XCTAssertTrue(reason[5]!.contains("created"), reason[5]!)
         XCTAssertTrue(reason[6]!.contains("not key=value"), reason[6]!)
-        XCTAssertTrue(reason[7]!.contains("UTF-8"), reason[7]!)
         XCTAssertTrue(reason[8]!.contains("NUL"), reason[8]!)
         XCTAssertTrue(reason[9]!.contains("longer than"), reason[9]!)
         XCTAssertTrue(reason[12]!.contains("pid"), reason[12]!)
@@ -179,7 +189,8 @@ final class ZmxListTests: XCTestCase {
     func testMalformedLineNumbersCountCRLFAndBlankLines() {
         let text = "\r\n" + line("name=a", "created=1") + "\r\n\r\n" + "junk\r\n" + line("name=b", "created=2") + "\r\n"
         let list = ZmxList.parse(text)
-        XCTAssertEqual(list.sessions.map(\.name), ["a", "b"])
+        XCTAssertEqual(list.sessions.map(\.name), ["b"])
+        XCTAssertEqual(list.held.map(\.name), ["a"], "the junk continues a's line")
         XCTAssertEqual(list.malformed.map(\.line), [4])
         XCTAssertEqual(ZmxList.parse(Array(text.utf8)).malformed.map(\.line), [4])
     }
@@ -241,5 +252,64 @@ final class ZmxListTests: XCTestCase {
         XCTAssertNil(s.jobID)
         XCTAssertNil(s.short)
         XCTAssertFalse(s.isRunner)
+    }
+}
+
+/// Issue 16 cases 1 and 3: a name that is not UTF-8 is listed, not dropped; a line zmx could
+/// not have printed as it stands (a name with a TAB, a newline or another control character,
+/// two lines for one name) holds its job and is never read as fields.
+final class ZmxListSuspectTests: XCTestCase {
+    private func line(_ fields: String...) -> String { "  " + fields.joined(separator: "\t") }
+
+    func testANameThatIsNotUTF8IsListedEscaped() throws {
+        var bytes = Array(line("name=ci.u8.abcdabcd.runner", "pid=1", "clients=0", "created=5", "ended=9", "exit_code=0").utf8) + [0x0A]
+        bytes += Array("  name=ci.u8.abcdabcd.step.t".utf8) + [0xE9] + Array("st\tpid=2\tclients=0\tcreated=6\tended=8\texit_code=7\n".utf8)
+        let list = ZmxList.parse(bytes)
+        XCTAssertEqual(list.malformed, [])
+        XCTAssertEqual(list.sessions.map(\.name), ["ci.u8.abcdabcd.runner", #"ci.u8.abcdabcd.step.t\xe9st"#])
+        XCTAssertEqual(list.sessions[1].short, #"t\xe9st"#)
+        let job = try XCTUnwrap(JobGrouping.jobs(from: list.sessions, now: 10).first)
+        XCTAssertEqual(job.status, .failed)
+        XCTAssertEqual(job.exitCode, 7)
+    }
+
+    func testFieldsForgedThroughATabInANameHoldTheJob() {
+        // `zmx run $'ci.r.a3f2b8c1.step.x\tended=1\texit_code=0'` while it runs.
+        let text = line("name=ci.r.a3f2b8c1.step.x", "ended=1", "exit_code=0", "pid=2", "clients=0", "created=5") + "\n"
+            + line("name=ci.r.a3f2b8c1.runner", "pid=1", "clients=0", "created=5") + "\n"
+        let list = ZmxList.parse(text)
+        XCTAssertEqual(list.sessions.map(\.name), ["ci.r.a3f2b8c1.runner"])
+        XCTAssertEqual(list.held.map(\.name), ["ci.r.a3f2b8c1.step.x"])
+        XCTAssertEqual(list.malformed.first?.reason, #"session "ci.r.a3f2b8c1.step.x": pid= after exit_code=, not zmx's order (a name with a TAB?)"#)
+        XCTAssertTrue(list.accountsForEveryJob)
+        let job = JobGrouping.jobs(from: list.listed, now: 10)
+        XCTAssertEqual(job.map(\.status), [.running])
+    }
+
+    func testLinesForgedThroughANewlineHoldBothJobs() {
+        // A step whose name ends in a newline and a whole line for another job's runner.
+        let text = line("name=ci.r.a3f2b8c1.step.x") + "\n"
+            + line("name=ci.v.b3f2b8c1.runner", "pid=9", "clients=0", "created=5", "ended=6", "exit_code=0", "pid=2", "clients=0", "created=5") + "\n"
+            + line("name=ci.v.b3f2b8c1.runner", "pid=1", "clients=0", "created=5") + "\n"
+        let list = ZmxList.parse(text)
+        XCTAssertEqual(list.sessions, [])
+        XCTAssertEqual(list.held.map(\.name), ["ci.r.a3f2b8c1.step.x", "ci.v.b3f2b8c1.runner"])
+        XCTAssertEqual(JobGrouping.jobs(from: list.listed, now: 10).map(\.status), [.running, .running])
+    }
+
+    func testTwoLinesForOneNameHoldIt() {
+        let text = line("name=ci.v.b3f2b8c1.runner", "pid=1", "clients=0", "created=5", "ended=6", "exit_code=0") + "\n"
+            + line("name=ci.v.b3f2b8c1.runner", "pid=1", "clients=0", "created=5") + "\n"
+        let list = ZmxList.parse(text)
+        XCTAssertEqual(list.sessions, [])
+        XCTAssertEqual(list.held.map(\.name), ["ci.v.b3f2b8c1.runner"])
+        XCTAssertEqual(list.held.first?.labels.first?.value, "suspect: 2 lines for one name")
+    }
+
+    func testANameWithAControlCharacterIsHeldNotRead() {
+        let list = ZmxList.parse(line("name=ci.r.a3f2b8c1.step.\u{1B}[2J", "pid=1", "clients=0", "created=5", "ended=6", "exit_code=0"))
+        XCTAssertEqual(list.sessions, [])
+        XCTAssertEqual(list.held.map(\.name), ["ci.r.a3f2b8c1.step.\u{1B}[2J"])
+        XCTAssertTrue(list.malformed.first?.reason.contains("control character") ?? false)
     }
 }
