@@ -118,7 +118,7 @@ extension DefectTests {
             XCTAssertEqual(ran.status, 0, ran.stderr)
             XCTAssertEqual(ran.stdout, "", "not published yet")
             XCTAssertFalse(FileManager.default.fileExists(atPath: art + "/demo/abcd1234/artifacts/published.json"))
-            XCTAssertTrue(try String(contentsOfFile: art + "/demo/abcd1234/index.txt", encoding: .utf8).hasPrefix("Job: demo (abcd1234) ⏳"))
+            XCTAssertTrue(try String(contentsOfFile: art + "/demo/abcd1234/index.txt", encoding: .utf8).hasPrefix("Job: demo (abcd1234) running"))
         }
         let ran = Support.sh("pici-publish --no-sync --artifact-dir \(art)", env: env, input: job)
         XCTAssertEqual(Support.jsonLines(ran.stdout).map { $0["status"] as? String }, ["success"])
