@@ -27,7 +27,8 @@ when the stream ends with a complete listing.
 
 Exit status: 0 ok, 65 malformed input, 69 rsync failed, 73 cannot write artifacts or state
 (that job's line comes on a later pass), 64 usage (or a secret under 4 bytes), 66 the
-mask file cannot be read.
+mask file cannot be read, 74 stdout could not be written (a regular file is cut back to
+whole lines; the line comes on a later pass).
 
 """
 

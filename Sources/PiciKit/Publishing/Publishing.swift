@@ -21,14 +21,15 @@ public final class Publisher {
         public var sync = true
         public var artifactSync = ArtifactSync()
         /// The test hook `PICI_FAULT`: `after-outbox`, `after-sentinel` or `after-print` makes
-        /// the process `_exit(137)` right after that step, as a SIGKILL would.
+        /// the process `_exit(137)` right after that step, as a SIGKILL would; `mid-print`
+        /// after writing the first half of the line.
         public var fault: String? = nil
 
         public init(artifactDir: String) { self.artifactDir = artifactDir }
     }
 
     public static let defaultArtifactDir = "/tmp/pici-artifacts"
-    public static let faultPoints = ["after-outbox", "after-sentinel", "after-print"]
+    public static let faultPoints = ["after-outbox", "after-sentinel", "mid-print", "after-print"]
 
     let options: Options
     let out = Output.standard
@@ -85,6 +86,11 @@ public final class Publisher {
         try FileSystem.makeDirectories(syncDir)
         let lock = try FileLock(path: lockPath)
         defer { lock.release() }
+
+        // The head of a line a pass killed mid-write left in a stdout file goes first, so
+        // that what this pass writes starts on a line of its own.
+        let cut = WholeLines.cutPartialLastLine(1)
+        if cut > 0 { Diagnostics.error("stdout: removed the first \(cut) bytes of a line a killed pass left unfinished") }
 
         let redraw = options.human && options.includeRunning && tty
         let previousLines = redraw ? readHumanLines() : 0
@@ -272,7 +278,17 @@ public final class Publisher {
             // The pass that died had written it: stdout is the same file and holds it there.
         } else {
             try out.flush()
-            try Output.writeAll(fd: 1, bytes)
+            if recovering && !WholeLines.isRegularFile(1) {
+                // Through a pipe the pass that died may have written part of this line: the
+                // repeat starts on a new line, so the reader can drop the fragment as a line
+                // of its own (pici-records(5)); else it costs one empty line.
+                try Output.writeAll(fd: 1, [0x0A] + bytes)
+            } else if options.fault == "mid-print" {
+                try Output.writeAll(fd: 1, Array(bytes.prefix(bytes.count / 2)))
+                _exit(137)
+            } else {
+                try Output.writeAll(fd: 1, bytes)
+            }
         }
         fault("after-print")
         do { try FileSystem.remove(outbox) } catch { report(.cannotCreate, "\(error)") }

@@ -56,7 +56,8 @@ public final class Output {
         try Output.writeAll(fd: fd, buffer)
     }
 
-    /// One write(2) loop with no buffering: when it returns, the bytes are in the pipe.
+    /// One write(2) loop with no buffering: when it returns, the bytes are in the pipe. When
+    /// it throws, a regular file holds none of them.
     /// The secrets of `Masking.active` never pass.
     public static func writeAll(fd: Int32, _ bytes: [UInt8]) throws {
         let bytes = Masking.active.isEmpty ? bytes : Masking.active.mask(bytes)
@@ -64,9 +65,12 @@ public final class Output {
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE { throw WriteError.closed }
-                throw WriteError.failed(errno: errno)
+                let e = errno
+                if e == EINTR { continue }
+                if e == EPIPE { throw WriteError.closed }
+                // A regular file is cut back to before this write: no torn line stays.
+                WholeLines.cutBack(fd, written: offset)
+                throw WriteError.failed(errno: e)
             }
             offset += n
         }

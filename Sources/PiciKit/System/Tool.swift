@@ -15,6 +15,9 @@ public enum Tool {
         let options = masks ? options + [Arguments.Option("mask-file", value: true)] : options
         Diagnostics.program = program
         Terminal.ignoreSIGPIPE()
+        // A file-size limit on stdout is a write error (and the torn line is taken back),
+        // never a kill in the middle of a line.
+        signal(SIGXFSZ, SIG_IGN)
         let args: Arguments
         do {
             args = try Arguments(Array(CommandLine.arguments.dropFirst()), options: options)

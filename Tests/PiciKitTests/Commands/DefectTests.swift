@@ -137,3 +137,63 @@ extension DefectTests {
         XCTAssertEqual((line["sessions"] as? [[String: Any]])?.count, 2)
     }
 }
+
+extension DefectTests {
+    // MARK: 5. no torn status line
+
+    private func parses(_ text: String) -> Bool {
+        text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().allSatisfy {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any]
+        } && (text.isEmpty || text.hasSuffix("\n"))
+    }
+
+    func testAStdoutFileThatFillsUpKeepsWholeLinesAndTheLineComesOnceWhenThereIsRoom() throws {
+        let art = Support.tempDir(self, "art")
+        let env = Support.environment(zmxDir: Support.tempDir(self, "zmx"))
+        let out = Support.tempDir(self, "out") + "/status.jsonl"
+        // Stdout full part-way into the line: a 64 KiB file-size limit, 200 bytes short.
+        let earlier = #"{"note":""# + String(repeating: "x", count: 65536 - 200 - 12) + "\"}\n"
+        try earlier.write(toFile: out, atomically: true, encoding: .utf8)
+        let input = Self.finishedJob("demo", "abcd1234")
+        let full = Support.sh("ulimit -f 64; pici-publish --no-sync --artifact-dir \(art) >>\(out)", env: env, input: input)
+        XCTAssertEqual(full.status, 74, full.stderr)
+        XCTAssertTrue(full.stderr.contains("pici-publish: stdout: write error"), full.stderr)
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), earlier, "the torn line is taken back")
+        // Space freed: the next pass prints the committed line, whole, once.
+        let freed = Support.sh("pici-publish --no-sync --artifact-dir \(art) >>\(out)", env: env, input: input)
+        XCTAssertEqual(freed.status, 0, freed.stderr)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssertTrue(parses(text), text)
+        XCTAssertEqual(text.components(separatedBy: "\"job_id\":\"abcd1234\"").count, 2)
+    }
+
+    func testALineCutByAKillIsRemovedFromAStdoutFileBeforeTheNextPassWrites() throws {
+        let art = Support.tempDir(self, "art")
+        let env = Support.environment(zmxDir: Support.tempDir(self, "zmx"))
+        let out = Support.tempDir(self, "out") + "/status.jsonl"
+        let input = Self.finishedJob("demo", "abcd1234")
+        let killed = Support.sh("PICI_FAULT=mid-print pici-publish --no-sync --artifact-dir \(art) >>\(out)", env: env, input: input)
+        XCTAssertEqual(killed.status, 137)
+        XCTAssertFalse(try String(contentsOfFile: out, encoding: .utf8).hasSuffix("\n"), "half a line")
+        let next = Support.sh("pici-publish --no-sync --artifact-dir \(art) >>\(out)", env: env, input: input)
+        XCTAssertEqual(next.status, 0, next.stderr)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssertTrue(parses(text), text)
+        XCTAssertEqual(Support.jsonLines(text).map { $0["job_id"] as? String }, ["abcd1234"])
+    }
+
+    func testThroughAPipeTheRepeatOfACutLineStartsOnANewLine() throws {
+        let art = Support.tempDir(self, "art")
+        let env = Support.environment(zmxDir: Support.tempDir(self, "zmx"))
+        let out = Support.tempDir(self, "out") + "/status.jsonl"
+        let input = Self.finishedJob("demo", "abcd1234")
+        Support.sh("PICI_FAULT=mid-print pici-publish --no-sync --artifact-dir \(art) | cat >>\(out)", env: env, input: input)
+        Support.sh("pici-publish --no-sync --artifact-dir \(art) | cat >>\(out)", env: env, input: input)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.count, 3, "\(lines)")
+        XCTAssertNil(try? JSONSerialization.jsonObject(with: Data(lines[0].utf8)), "the fragment, a line of its own")
+        XCTAssertTrue(lines[1].hasPrefix(lines[0]))
+        XCTAssertEqual(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any] == nil, false)
+        XCTAssertEqual(lines[2], "")
+    }
+}
