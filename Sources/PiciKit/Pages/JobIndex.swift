@@ -73,12 +73,17 @@ public enum JobIndex {
         }
     }
 
+    /// The first line of `text`: the job and its status.
+    public static func headline(_ page: Page) -> String {
+        "Job: \(Terminal.visible(page.job.name)) (\(Terminal.visible(page.job.jobID))) \(Terminal.visible(page.status))"
+    }
+
     /// The seed's plain-text layout (its 70- and 60-dash rules), with the status as a word
     /// rather than an emoji (which is an empty box without an emoji font) and dates as the
     /// pages show them rather than raw unix seconds. Control characters in names are shown
     /// as `?`, since this file is read with cat and less.
     public static func text(_ page: Page) -> String {
-        var out = "Job: \(Terminal.visible(page.job.name)) (\(Terminal.visible(page.job.jobID))) \(Terminal.visible(page.status))\n"
+        var out = headline(page) + "\n"
         if let host = page.job.host { out += "Host: \(Terminal.visible(host))\n" }
         out += "Sessions: \(page.job.sessions.count)\n"
         out += String(repeating: "-", count: 70) + "\n"

@@ -66,7 +66,8 @@ public struct ArtifactSync: Sendable {
         }
     }
 
-    /// The rsync command line: `rsync -rv [-e SSH] --exclude=.pici-* -- JOBDIR/ DEST/`.
+    /// The rsync command line: `rsync -rv [-e SSH] --exclude=.pici-* --exclude=.*.tmp.* --
+    /// JOBDIR/ DEST/`: a temp file of a write still going, or of one killed, is never copied.
     public func arguments(jobDir: String, destination: String) throws -> [String] {
         if destination.isEmpty { throw Failure.refused(value: destination, reason: "empty artifact_dest") }
         // `--` already stops option parsing; refusing keeps a hostile event visible.
@@ -80,7 +81,7 @@ public struct ArtifactSync: Sendable {
         // subdirectory named after it, as the seed did.
         let source = jobDir.hasSuffix("/") ? jobDir : jobDir + "/"
         let dest = destination.hasSuffix("/") ? destination : destination + "/"
-        argv += ["--exclude=.pici-*", "--", source, dest]
+        argv += ["--exclude=.pici-*", "--exclude=\(TempFiles.pattern)", "--", source, dest]
         return argv
     }
 

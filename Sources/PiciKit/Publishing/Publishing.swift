@@ -97,6 +97,7 @@ public final class Publisher {
         if previousLines > 0 { try out.write(HumanOutput.erase(lines: previousLines)) }
 
         try recoverOutbox()
+        for dir in [root, outboxDir, syncDir, OpenJobs.directory(artifactDir: root)] { TempFiles.removeLeftovers(in: dir) }
 
         var inStream = Set<String>()
         for job in jobs {
@@ -108,6 +109,10 @@ public final class Publisher {
                 continue
             }
             inStream.insert(Publisher.key(job.name, job.jobID))
+            // What a killed writer left in the job's directory; a write still going in
+            // pici-stage has a live writer and stays.
+            TempFiles.removeLeftovers(in: jobDir(job.name, job.jobID))
+            TempFiles.removeLeftovers(in: artifactsDir(job.name, job.jobID))
             if job.status.isTerminal {
                 try finished(job)
             } else {
@@ -134,12 +139,11 @@ public final class Publisher {
         let dir = jobDir(job.name, job.jobID)
         let sentinel = dir + "/artifacts/published.json"  // sentinelPath, with the dir made once
         if FileSystem.exists(sentinel) {
-            // Published pages stay as they are; only a missing one is made again.
-            if !FileSystem.exists(dir + "/index.html") || !FileSystem.exists(dir + "/index.txt") {
-                var shown = job
-                if let s = readSentinelStatus(sentinel) { shown.status = s }
-                renderIndex(shown)
-            }
+            // A published job's pages are made again until they show its result: missing, or
+            // still "running" when the disk filled up between the sentinel and the index.
+            var shown = job
+            if let s = readSentinelStatus(sentinel) { shown.status = s }
+            if !pagesShow(shown, in: dir) { renderIndex(shown) }
             return
         }
         guard listingComplete else {
@@ -195,6 +199,8 @@ public final class Publisher {
                 live.append(TopIndex.Entry(job: job))
                 continue
             }
+            TempFiles.removeLeftovers(in: jobDir(job.name, job.jobID))
+            TempFiles.removeLeftovers(in: artifactsDir(job.name, job.jobID))
             var gone = job
             if FileSystem.exists(cancelledPath(job.name, job.jobID)) {
                 gone.status = .cancelled
@@ -332,6 +338,16 @@ public final class Publisher {
         if let s = line["started_at"] { o.append("started_at", s) }
         o.append("status", line["status"] ?? .null)
         return JSONSerializer.bytes(.object(o)) + [0x0A]
+    }
+
+    /// Whether the job's pages exist and show its status. index.txt is written after
+    /// index.html, so its head line showing the status vouches for both.
+    func pagesShow(_ job: JobRecord, in dir: String) -> Bool {
+        guard FileSystem.exists(dir + "/index.html"),
+              let text = try? FileSystem.readFile(dir + "/index.txt", limit: 4096)
+        else { return false }
+        let head = Array(JobIndex.headline(JobIndex.Page(job: job, now: now)).utf8)
+        return text.starts(with: head + [0x0A])
     }
 
     func readSentinelStatus(_ path: String) -> JobStatus? {

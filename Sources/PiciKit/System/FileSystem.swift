@@ -23,7 +23,7 @@ public enum FileSystem {
         let bytes = Masking.active.isEmpty ? bytes : Masking.active.mask(bytes)
         let dir = dirname(path)
         let base = String(path[path.index(after: path.lastIndex(of: "/") ?? path.index(before: path.startIndex))...])
-        var template = Array("\(dir)/.\(base).tmp.XXXXXX".utf8CString)
+        var template = Array("\(dir)/\(TempFiles.prefix(for: base))XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw FileError("create temp file for", path) }
         let tmp = String(cString: template)

@@ -23,6 +23,8 @@ public enum WholeLines {
     /// After a failed write that had put `written` bytes into the regular file `fd`: cuts the
     /// file back to where that write began. Nothing for any other file.
     static func cutBack(_ fd: Int32, written: Int) {
+        let saved = errno  // the caller reports the write's error, not ours
+        defer { errno = saved }
         guard written > 0, let p = position(fd), p.at >= written else { return }
         let start = p.at - written
         guard ftruncate(fd, off_t(start)) == 0 else { return }

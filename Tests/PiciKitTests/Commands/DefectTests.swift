@@ -197,3 +197,49 @@ extension DefectTests {
         XCTAssertEqual(lines[2], "")
     }
 }
+
+extension DefectTests {
+    // MARK: 6. published pages agree with the result
+
+    func testPublishedPagesStillShowingRunningAreMadeAgain() throws {
+        let art = Support.tempDir(self, "art")
+        let env = Support.environment(zmxDir: Support.tempDir(self, "zmx"))
+        let finished = Self.finishedJob("demo", "abcd1234")
+        let running = finished.replacingOccurrences(of: #""status":"failed","exit_code":3,"started_at""#, with: #""status":"running","exit_code":null,"started_at""#)
+        XCTAssertEqual(Support.sh("pici-publish --no-sync --artifact-dir \(art)", env: env, input: running).stdout, "")
+        // The disk filled up between the sentinel and the index: the sentinel is there, the
+        // pages still say running.
+        let sentinel = #"{"exit_code":3,"finished_at":"2026-11-29T08:35:00Z","job_id":"abcd1234","name":"demo","status":"failed"}"#
+        try FileManager.default.createDirectory(atPath: art + "/demo/abcd1234/artifacts", withIntermediateDirectories: true)
+        try sentinel.write(toFile: art + "/demo/abcd1234/artifacts/published.json", atomically: true, encoding: .utf8)
+        XCTAssertTrue(try String(contentsOfFile: art + "/demo/abcd1234/index.txt", encoding: .utf8).hasPrefix("Job: demo (abcd1234) running\n"))
+        let ran = Support.sh("pici-publish --no-sync --artifact-dir \(art)", env: env, input: finished)
+        XCTAssertEqual(ran.stdout, "", "published once, already")
+        XCTAssertTrue(try String(contentsOfFile: art + "/demo/abcd1234/index.txt", encoding: .utf8).hasPrefix("Job: demo (abcd1234) failed\n"))
+        XCTAssertFalse(try String(contentsOfFile: art + "/demo/abcd1234/index.html", encoding: .utf8).contains("http-equiv=\"refresh\""))
+    }
+
+    // MARK: 7. temp files a kill left
+
+    func testTempFilesOfKilledWritersAreRemovedAndNeverSynced() throws {
+        let art = Support.tempDir(self, "art")
+        let dest = Support.tempDir(self, "dest")
+        let env = Support.environment(zmxDir: Support.tempDir(self, "zmx"))
+        let dir = art + "/demo/abcd1234"
+        try FileManager.default.createDirectory(atPath: dir + "/artifacts", withIntermediateDirectories: true)
+        let event = #"{"type":"push","name":"demo","workspace":"/srv/ws","artifact_dest":"\#(dest)"}"#
+        try event.write(toFile: dir + "/artifacts/event.json", atomically: true, encoding: .utf8)
+        let live = ProcessInfo.processInfo.processIdentifier
+        let dead = ".index.html.tmp.2147483646.a1b2c3", going = ".runner.html.tmp.\(live).d4e5f6"
+        let old = ".index.txt.tmp.Zx81qP", young = ".lint.txt.tmp.Qw12er"
+        for f in [dead, going, old, young] { FileManager.default.createFile(atPath: dir + "/" + f, contents: Data("<html".utf8)) }
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: dir + "/" + old)
+        let ran = Support.sh("pici-publish --artifact-dir \(art)", env: env, input: Self.finishedJob("demo", "abcd1234"))
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir)).filter { $0.contains(".tmp.") }
+        XCTAssertEqual(left, [going, young], "the leftovers of dead writers are gone; a write still going stays")
+        let copied = try FileManager.default.contentsOfDirectory(atPath: dest)
+        XCTAssertTrue(copied.contains("index.html"), "\(copied)")
+        XCTAssertEqual(copied.filter { $0.contains(".tmp.") }, [], "no temp file is synced")
+    }
+}

@@ -482,11 +482,11 @@ final class PublishTests: XCTestCase {
     func testSyncCommandLine() throws {
         let plain = ArtifactSync()
         XCTAssertEqual(try plain.arguments(jobDir: "/a/demo/x", destination: "host:/srv/art"),
-                       ["rsync", "-rv", "--exclude=.pici-*", "--", "/a/demo/x/", "host:/srv/art/"])
+                       ["rsync", "-rv", "--exclude=.pici-*", "--exclude=.*.tmp.*", "--", "/a/demo/x/", "host:/srv/art/"])
         let ssh = ArtifactSync(key: "/k/id", certificate: "/k/id-cert.pub", home: "/nonexistent")
         XCTAssertEqual(try ssh.arguments(jobDir: "/a", destination: "d/"),
                        ["rsync", "-rv", "-e", "ssh -i /k/id -o IdentitiesOnly=yes -o CertificateFile=/k/id-cert.pub",
-                        "--exclude=.pici-*", "--", "/a/", "d/"])
+                        "--exclude=.pici-*", "--exclude=.*.tmp.*", "--", "/a/", "d/"])
         // ~ is not expanded by rsync or ssh: the config is named by $HOME when it exists.
         let home = Support.tempDir(self, "home")
         try FileManager.default.createDirectory(atPath: home + "/.ssh", withIntermediateDirectories: true)
