@@ -27,7 +27,8 @@ when the stream ends with a complete listing.
 
 Exit status: 0 ok, 65 malformed input, 69 rsync failed, 73 cannot write artifacts or state
 (that job's line comes on a later pass), 64 usage (or a secret under 4 bytes), 66 the
-mask file cannot be read, 74 stdout could not be written (a regular file is cut back to
+mask file cannot be read, 141 stdout is a pipe no one reads (its line stays committed),
+74 stdout could not be written (a regular file is cut back to
 whole lines; the line comes on a later pass).
 
 """
@@ -65,5 +66,12 @@ Tool.main("pici-publish", help: help, options: [
         try Output.standard.write(View.render(jobs, human: human, colour: Terminal.colourAllowed(fd: 1), now: Clock.nowSeconds()))
         return reader.malformed == 0 ? .ok : .dataError
     }
-    return try Publisher(options: options).run(jobs: jobs, listing: listing, malformedInput: reader.malformed > 0)
+    do {
+        return try Publisher(options: options).run(jobs: jobs, listing: listing, malformedInput: reader.malformed > 0)
+    } catch Output.WriteError.closed {
+        // Unlike a filter feeding `head -1`, the last stage must say so: a monitor that went
+        // on would commit statuses no one sees. What is committed stays in the outbox.
+        Diagnostics.error("stdout: closed; committed lines stay in the outbox for the next pass")
+        exit(ExitStatus.readerGone.rawValue)
+    }
 }

@@ -19,6 +19,8 @@ public enum ExitStatus: Int32, Sendable {
     /// Another process holds the artifact dir's lock and we were told not to wait.
     case tempFail = 75
     case interrupted = 130
+    /// pici-publish: stdout is a pipe no one reads any more (128 + SIGPIPE, as a shell says).
+    case readerGone = 141
 }
 
 /// The package version every `--version` prints.

@@ -243,3 +243,32 @@ extension DefectTests {
         XCTAssertEqual(copied.filter { $0.contains(".tmp.") }, [], "no temp file is synced")
     }
 }
+
+extension DefectTests {
+    // MARK: 10. a dead reader
+
+    func testTheMonitorStopsWhenNoOneReadsItsOutputAndTheLineWaitsForTheNext() throws {
+        let world = Support.ZmxWorld(self)
+        let art = Support.tempDir(self, "art")
+        let t = Int(Date().timeIntervalSince1970)
+        func job(_ id: String) -> String {
+            "  name=ci.demo.\(id).runner\tpid=1\tclients=0\tcreated=\(t - 9)\tcwd=file://h/w\tended=\(t - 1)\texit_code=0\n"
+        }
+        try job("aaaa0001").write(toFile: world.dir + "/canned-list", atomically: true, encoding: .utf8)
+        try "log\n".write(toFile: world.dir + "/canned-history", atomically: true, encoding: .utf8)
+        let ran = world.sh("""
+            (pici-monitor --interval 100ms --no-sync --artifact-dir \(art) 2>\(world.dir)/err; echo $? >\(world.dir)/rc) | head -1 >\(world.dir)/first &
+            until [ -s \(world.dir)/first ]; do sleep 0.05; done
+            printf '%s%s' '\(job("aaaa0001"))' '\(job("aaaa0002"))' >\(world.dir)/canned-list.new
+            mv \(world.dir)/canned-list.new \(world.dir)/canned-list
+            for _ in $(seq 200); do [ -s \(world.dir)/rc ] && break; sleep 0.1; done
+            cat \(world.dir)/rc
+            """, timeout: 60)
+        XCTAssertEqual(ran.stdout, "141\n", "the monitor stops: \(ran.stderr)")
+        let err = try String(contentsOfFile: world.dir + "/err", encoding: .utf8)
+        XCTAssertTrue(err.contains("pici-monitor: stdout is closed"), err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: art + "/.pici/outbox/demo.aaaa0002.json"), "committed, not lost")
+        let next = world.sh("pici-monitor --once --no-sync --artifact-dir \(art)")
+        XCTAssertEqual(Support.jsonLines(next.stdout).map { $0["job_id"] as? String }, ["aaaa0002"], next.stderr)
+    }
+}
