@@ -48,11 +48,10 @@ public struct StagingInput {
 /// have changed and written as `<short>.txt` and `<short>.html` under
 /// `DIR/<name>/<job_id>/`, the job's `styles.css`, and the job's open-job state file.
 ///
-/// Incremental: an ended session whose two files are both at least as new (mtime, in whole
-/// seconds) as its `ended` is not fetched again, so a pass over finished, staged jobs makes
-/// no zmx call and writes nothing. A snapshot of a running session is dated one second before
-/// the fetch started, so that it never passes for final when the session ends within the
-/// second it was fetched in.
+/// Incremental: an ended session whose final history pici-stage recorded staging, from the
+/// same `ended` and exit code (StagedLogs), and whose two files are there, is not fetched
+/// again, so a pass over finished, staged jobs makes no zmx call and writes nothing. A
+/// snapshot of a running session is dated one second before the fetch started.
 public struct Staging {
     public static let defaultArtifactDir = "/tmp/pici-artifacts"
 
@@ -109,6 +108,10 @@ public struct Staging {
         /// The sessions whose history is to be fetched, in the job's order.
         public internal(set) var fetches: [Fetch] = []
         var staged = 0
+        /// The sessions whose final history is staged (StagedLogs), and whether this pass
+        /// added one.
+        var finals: StagedLogs
+        var finalsChanged = false
         /// Whether the job's directory was made (true), could not be (false), or not tried.
         var dirMade: Bool?
     }
@@ -131,7 +134,8 @@ public struct Staging {
             return nil
         }
         let jobDir = artifactDir + "/" + job.name + "/" + job.jobID
-        var work = Work(job: job, label: label, jobDir: jobDir, dir: DirectoryHandle(path: jobDir))
+        var work = Work(job: job, label: label, jobDir: jobDir, dir: DirectoryHandle(path: jobDir),
+                        finals: job.sessions.contains(where: \.hasEnded) ? StagedLogs.read(jobDir: jobDir) : StagedLogs())
         for s in job.sessions {
             let short = SessionFileName.of(s, in: job)
             do {
@@ -143,7 +147,9 @@ public struct Staging {
                 continue
             }
             if s.status == .unreachable { continue }
-            if let ended = s.ended, work.dir.isCurrent(short + ".txt", since: ended), work.dir.isCurrent(short + ".html", since: ended) {
+            // Staged from this very end before, by pici's own record: not by comparing zmx's
+            // `ended` with file times, which may come from another host's clock.
+            if work.finals.has(s), work.dir.info(short + ".txt")?.isRegular == true, work.dir.info(short + ".html")?.isRegular == true {
                 continue
             }
             work.fetches.append(Fetch(session: s, short: short))
@@ -192,6 +198,9 @@ public struct Staging {
             if !s.hasEnded {
                 try Staging.setModified(txt, seconds: fetchStarted - 1)
                 try Staging.setModified(html, seconds: fetchStarted - 1)
+            } else {
+                work.finals.add(s)
+                work.finalsChanged = true
             }
             work.staged += 1
         } catch {
@@ -203,6 +212,9 @@ public struct Staging {
     public mutating func finish(_ work: inout Work) {
         defer { work.dir.close() }
         let job = work.job
+        if work.finalsChanged {
+            do { try work.finals.write(jobDir: work.jobDir) } catch { writeFailed("\(work.label): \(error)") }
+        }
         if work.dir.info("styles.css")?.size != Staging.stylesBytes.count, makeJobDir(&work) {
             do {
                 try FileSystem.writeAtomically(work.jobDir + "/styles.css", Staging.stylesBytes)
@@ -317,12 +329,6 @@ fileprivate struct DirectoryHandle {
             size: Int(st.st_size),
             modifiedNanoseconds: Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec),
             isDirectory: type == S_IFDIR, isRegular: type == S_IFREG, isSymlink: type == S_IFLNK)
-    }
-
-    /// Whether `name` is a file last written in or after the second `since`.
-    mutating func isCurrent(_ name: String, since: Int) -> Bool {
-        guard let info = info(name), info.isRegular else { return false }
-        return info.modifiedSeconds >= since
     }
 
     func close() {

@@ -272,3 +272,29 @@ extension DefectTests {
         XCTAssertEqual(Support.jsonLines(next.stdout).map { $0["job_id"] as? String }, ["aaaa0002"], next.stderr)
     }
 }
+
+extension DefectTests {
+    // MARK: 4. a remote clock behind the monitor's
+
+    func testASessionThatEndedByASlowClockStillGetsItsFinalLog() throws {
+        let world = Support.ZmxWorld(self)
+        let art = Support.tempDir(self, "art")
+        let t = Int(Date().timeIntervalSince1970)
+        let running = "  name=ci.demo.cccc0001.runner\tpid=1\tclients=0\tcreated=\(t - 60)\tcwd=file://far/w\n"
+        try running.write(toFile: world.dir + "/canned-list", atomically: true, encoding: .utf8)
+        try "SNAPSHOT\n".write(toFile: world.dir + "/canned-history", atomically: true, encoding: .utf8)
+        let pass = "pici-list | pici-group | pici-stage --artifact-dir \(art) | pici-publish --no-sync --artifact-dir \(art)"
+        XCTAssertEqual(world.sh(pass).status, 0)
+        // The host's clock is 8 s behind ours: by it the session ended before our snapshot.
+        let ended = running.replacingOccurrences(of: "\n", with: "\tended=\(t - 8)\texit_code=0\n")
+        try ended.write(toFile: world.dir + "/canned-list", atomically: true, encoding: .utf8)
+        try "FINAL\n".write(toFile: world.dir + "/canned-history", atomically: true, encoding: .utf8)
+        let ran = world.sh(pass)
+        XCTAssertEqual(Support.jsonLines(ran.stdout).map { $0["status"] as? String }, ["success"], ran.stderr)
+        XCTAssertTrue(try String(contentsOfFile: art + "/demo/cccc0001/runner.txt", encoding: .utf8).contains("FINAL"))
+        // And once staged from that end, never fetched again.
+        let calls = Support.tempDir(self, "calls") + "/calls.log"
+        world.sh("export ZMX_CALL_LOG=\(calls); pici-list | pici-group | pici-stage --artifact-dir \(art) >/dev/null")
+        XCTAssertEqual(try String(contentsOfFile: calls, encoding: .utf8), "list\n")
+    }
+}

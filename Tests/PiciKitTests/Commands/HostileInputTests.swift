@@ -242,7 +242,7 @@ final class HostileInputTests: XCTestCase {
                 let fetched = scene.calls.filter { $0.hasPrefix("history ") && $0.contains(id) }
                 XCTAssertTrue(fetched.allSatisfy { $0 == "history ci.\(repo).\(id).runner --html" }, "\(what): \(fetched)", file: file, line: line)
                 let made = Set(scene.tree(art).filter { $0.contains(id) }.map { ($0 as NSString).lastPathComponent })
-                XCTAssertTrue(made.isSubset(of: [id, "index.html", "index.txt", "runner.html", "runner.txt", "styles.css", "artifacts", "published.json"]),
+                XCTAssertTrue(made.isSubset(of: [id, "index.html", "index.txt", "runner.html", "runner.txt", "styles.css", "artifacts", "published.json", ".pici-staged.json"]),
                               "\(what): files made \(made)", file: file, line: line)
             } else {
                 XCTAssertTrue(stderr.contains(SafeName.quoted(value)), "\(what) not reported: \(stderr)", file: file, line: line)

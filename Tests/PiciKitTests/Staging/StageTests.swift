@@ -316,7 +316,7 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: art + "/demo"), ["abcd1234"])
         XCTAssertEqual(
             Set(try FileManager.default.contentsOfDirectory(atPath: art + "/demo/abcd1234")),
-            ["runner.txt", "runner.html", "styles.css"])
+            ["runner.txt", "runner.html", "styles.css", ".pici-staged.json"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: art + "/.pici/open"), ["demo.abcd1234.json"])
         XCTAssertEqual(calls(world.dir + "/calls.log"), ["history ci.demo.abcd1234.runner --html"])
     }
@@ -459,7 +459,7 @@ final class StageTests: XCTestCase {
         let dir = art + "/demo/\(id)"
         XCTAssertEqual(
             Set(try FileManager.default.contentsOfDirectory(atPath: dir)),
-            ["runner.txt", "runner.html", "pass.txt", "pass.html", "fail.txt", "fail.html", "styles.css"])
+            ["runner.txt", "runner.html", "pass.txt", "pass.html", "fail.txt", "fail.html", "styles.css", ".pici-staged.json"])
         for (short, name) in [("runner", "ci.demo.\(id).runner"), ("pass", "ci.demo.\(id).step.pass"), ("fail", "ci.demo.\(id).step.fail")] {
             let plain = world.sh("zmx history \(name)")
             XCTAssertEqual(plain.status, 0)
@@ -523,7 +523,7 @@ final class StageTests: XCTestCase {
         XCTAssertTrue(errors.contains { $0.contains("ci.demo.\(id).step.fail") && $0.contains("does not exist") }, ran.stderr)
         XCTAssertTrue(errors.contains { $0.contains("ci.demo.\(id).step.pass") && $0.contains("printed no history") }, ran.stderr)
         let dir = art + "/demo/\(id)"
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)), ["runner.txt", "runner.html", "styles.css"])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)), ["runner.txt", "runner.html", "styles.css", ".pici-staged.json"])
         XCTAssertEqual(Support.jsonLines(ran.stdout).first?["job_id"] as? String, id, "the job still flows")
         XCTAssertTrue(FileManager.default.fileExists(atPath: OpenJobs.path(artifactDir: art, name: "demo", jobID: id)))
 
