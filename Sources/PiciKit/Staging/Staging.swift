@@ -276,7 +276,7 @@ public struct Staging {
     /// on stdout when the session's daemon does not answer.
     func fetchHistory(_ name: String, host: String? = nil) throws -> [UInt8] {
         let zmx = zmx(on: host)
-        return try Staging.history(try zmx.run(Staging.historyArguments(name)), of: name, zmx: zmx)
+        return try Staging.history(try zmx.run(Staging.historyArguments(name), cutOK: true), of: name, zmx: zmx)
     }
 
     /// zmx on the session's host (the local zmx without a hosts file).
@@ -294,6 +294,10 @@ public struct Staging {
             throw ZmxCommand.Failure(
                 command: ([zmx.display, "history", name, "--html"]).joined(separator: " "),
                 reason: "printed no history" + (message.isEmpty ? "" : ": \(message)"))
+        }
+        if result.cut {
+            // The log says where it stops, and why.
+            return result.stdout + Array("\n[pici: the log is cut here: zmx history printed more than \(Child.captureLimit >> 20) MiB]\n".utf8)
         }
         return result.stdout
     }

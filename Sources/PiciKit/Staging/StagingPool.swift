@@ -77,7 +77,7 @@ extension Staging {
             for (tag, result) in pool.next() {
                 guard let call = calls.removeValue(forKey: tag) else { continue }
                 let zmx = zmx(on: call.fetch.session.host)
-                let history = Result { try Staging.history(try zmx.checked(result, Staging.historyArguments(call.fetch.session.name)), of: call.fetch.session.name, zmx: zmx) }
+                let history = Result { try Staging.history(try zmx.checked(result, Staging.historyArguments(call.fetch.session.name), cutOK: true), of: call.fetch.session.name, zmx: zmx) }
                 store(history, of: call.fetch, in: &works[call.record]!, fetchStarted: call.started)
                 outstanding[call.record, default: 0] -= 1
             }

@@ -22,6 +22,12 @@ public final class Child {
     private var written = 0
     private var out: [UInt8] = []
     private var err: [UInt8] = []
+    private var cut = false
+
+    /// The most one call may return on stdout or on stderr. More is not read: the child is
+    /// killed and its result marked `cut`, so a zmx that prints forever costs 64 MiB, not
+    /// all the memory there is (no `zmx list` or `zmx history` comes near it).
+    public static let captureLimit = 64 << 20
 
     init(pid: pid_t, command: String, input: [UInt8], inFD: Int32, outFD: Int32, errFD: Int32, timeout: Double?) {
         self.pid = pid
@@ -134,7 +140,7 @@ public final class Child {
         if outFD >= 0 { _ = drain(outFD, into: &out) }
         if errFD >= 0 { _ = drain(errFD, into: &err) }
         closeAll()
-        result = Spawn.Result(status: status, stdout: out, stderr: err, timedOut: timedOut)
+        result = Spawn.Result(status: status, stdout: out, stderr: err, timedOut: timedOut, cut: cut)
         out = []
         err = []
     }
@@ -144,7 +150,17 @@ public final class Child {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n > 0 { sink.append(contentsOf: buffer[0..<n]); continue }
+            if n > 0 {
+                let room = Child.captureLimit - sink.count
+                if n > room {
+                    sink.append(contentsOf: buffer[0..<max(0, room)])
+                    cut = true
+                    _ = kill(SIGKILL)
+                    return false
+                }
+                sink.append(contentsOf: buffer[0..<n])
+                continue
+            }
             if n == 0 { return false }
             if errno == EINTR { continue }
             return errno == EAGAIN || errno == EWOULDBLOCK

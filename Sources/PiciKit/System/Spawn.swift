@@ -13,6 +13,9 @@ public enum Spawn {
         public var stdout: [UInt8]
         public var stderr: [UInt8]
         public var timedOut: Bool
+        /// The child printed more than `Child.captureLimit` on stdout or stderr: what it had
+        /// printed up to there is kept, and it was killed.
+        public var cut = false
 
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
         public var stderrText: String { String(decoding: stderr, as: UTF8.self) }

@@ -27,9 +27,9 @@ public struct ZmxCommand: Sendable {
     /// Runs one zmx command; a start failure, a timeout and a non-zero exit are Failures that
     /// carry zmx's own message. On a remote host `cwd` becomes a `cd` on the host and
     /// `hostEnvironment` (NAME=VALUE) is set there for zmx; here `environment` is the whole
-    /// environment of the process started (zmx, or ssh).
-    public func run(_ args: [String], cwd: String? = nil, environment: [String]? = nil, hostEnvironment: [String] = [], check: Bool = true) throws -> Spawn.Result {
-        try checked(try start(args, cwd: cwd, environment: environment, hostEnvironment: hostEnvironment).wait(), args, check: check)
+    /// environment of the process started (zmx, or ssh). `cutOK` as for `checked`.
+    public func run(_ args: [String], cwd: String? = nil, environment: [String]? = nil, hostEnvironment: [String] = [], check: Bool = true, cutOK: Bool = false) throws -> Spawn.Result {
+        try checked(try start(args, cwd: cwd, environment: environment, hostEnvironment: hostEnvironment).wait(), args, check: check, cutOK: cutOK)
     }
 
     /// Starts one zmx command for a `ChildPool`; `checked` reads its result as `run` does.
@@ -47,9 +47,14 @@ public struct ZmxCommand: Sendable {
         ([display] + (remote ? ["zmx"] : []) + args).joined(separator: " ")
     }
 
-    /// How the zmx command `args` ended: its result, or a Failure for a timeout or (with
-    /// `check`) a non-zero exit, with zmx's (or ssh's) last words.
-    public func checked(_ result: Spawn.Result, _ args: [String], check: Bool = true) throws -> Spawn.Result {
+    /// How the zmx command `args` ended: its result, or a Failure for a timeout, for output
+    /// past `Child.captureLimit` (unless `cutOK`: the caller keeps the head and says it was
+    /// cut), or (with `check`) a non-zero exit, with zmx's (or ssh's) last words.
+    public func checked(_ result: Spawn.Result, _ args: [String], check: Bool = true, cutOK: Bool = false) throws -> Spawn.Result {
+        if result.cut {
+            guard cutOK else { throw Failure(command: display(args), reason: "printed more than \(Child.captureLimit >> 20) MiB and was killed") }
+            return result
+        }
         if result.timedOut { throw Failure(command: display(args), reason: "timed out after \(TimeFormat.seconds(timeout)) and was killed") }
         if check && result.status != 0 {
             let message = result.stderrText.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""

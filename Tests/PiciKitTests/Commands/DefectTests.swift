@@ -298,3 +298,28 @@ extension DefectTests {
         XCTAssertEqual(try String(contentsOfFile: calls, encoding: .utf8), "list\n")
     }
 }
+
+extension DefectTests {
+    // MARK: 11. a zmx that prints forever
+
+    func testAZmxThatPrintsForeverCostsACappedCallAndTheLogSaysWhereItWasCut() throws {
+        let dir = Support.tempDir(self, "fake")
+        let art = Support.tempDir(self, "art")
+        let fake = dir + "/zmx"
+        try "#!/bin/sh\nexec yes 'endless output'\n".write(toFile: fake, atomically: true, encoding: .utf8)
+        chmod(fake, 0o755)
+        let env = Support.environment(zmxDir: dir)
+        let start = Date()
+        let list = Support.sh("pici-list --zmx \(fake)", env: env)
+        XCTAssertEqual(list.status, 69, list.stderr)
+        XCTAssertTrue(list.stderr.contains("printed more than 64 MiB and was killed"), list.stderr)
+        XCTAssertFalse(list.stdout.contains("\"listing\""), "no listing from a cut zmx list")
+
+        let ran = Support.sh("pici-stage --zmx \(fake) --artifact-dir \(art)", env: env, input: Self.finishedJob("demo", "abcd1234"))
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 60)
+        let log = try String(contentsOfFile: art + "/demo/abcd1234/runner.txt", encoding: .utf8)
+        XCTAssertTrue(log.hasPrefix("endless output\n"))
+        XCTAssertTrue(log.hasSuffix("[pici: the log is cut here: zmx history printed more than 64 MiB]\n"), String(log.suffix(200)))
+    }
+}
