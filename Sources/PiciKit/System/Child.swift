@@ -25,9 +25,9 @@ public final class Child {
     private var cut = false
 
     /// The most one call may return on stdout or on stderr. More is not read: the child is
-    /// killed and its result marked `cut`, so a zmx that prints forever costs 64 MiB, not
+    /// killed and its result marked `cut`, so a zmx that prints forever costs 8 MiB, not
     /// all the memory there is (no `zmx list` or `zmx history` comes near it).
-    public static let captureLimit = 64 << 20
+    public static let captureLimit = 8 << 20
 
     init(pid: pid_t, command: String, input: [UInt8], inFD: Int32, outFD: Int32, errFD: Int32, timeout: Double?) {
         self.pid = pid

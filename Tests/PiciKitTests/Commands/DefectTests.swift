@@ -312,7 +312,7 @@ extension DefectTests {
         let start = Date()
         let list = Support.sh("pici-list --zmx \(fake)", env: env)
         XCTAssertEqual(list.status, 69, list.stderr)
-        XCTAssertTrue(list.stderr.contains("printed more than 64 MiB and was killed"), list.stderr)
+        XCTAssertTrue(list.stderr.contains("printed more than 8 MiB and was killed"), list.stderr)
         XCTAssertFalse(list.stdout.contains("\"listing\""), "no listing from a cut zmx list")
 
         let ran = Support.sh("pici-stage --zmx \(fake) --artifact-dir \(art)", env: env, input: Self.finishedJob("demo", "abcd1234"))
@@ -320,6 +320,6 @@ extension DefectTests {
         XCTAssertLessThan(Date().timeIntervalSince(start), 60)
         let log = try String(contentsOfFile: art + "/demo/abcd1234/runner.txt", encoding: .utf8)
         XCTAssertTrue(log.hasPrefix("endless output\n"))
-        XCTAssertTrue(log.hasSuffix("[pici: the log is cut here: zmx history printed more than 64 MiB]\n"), String(log.suffix(200)))
+        XCTAssertTrue(log.hasSuffix("[pici: the log is cut here: zmx history printed more than 8 MiB]\n"), String(log.suffix(200)))
     }
 }
