@@ -59,8 +59,10 @@ extension HostListing {
             }
             for bad in list.malformed { Diagnostics.error("host \(listing.host.name): \(bad)") }
             if !list.malformed.isEmpty && status == .ok { status = .dataError }
-            completeness.append((listing.host.name, list.malformed.isEmpty))
-            for var s in list.sessions where all || s.name.hasPrefix("ci.") {
+            // A bad line with a name holds that name's job (ZmxList.held); only one it cannot
+            // pin on a session leaves the host's listing short.
+            completeness.append((listing.host.name, list.accountsForEveryJob))
+            for var s in list.listed where all || s.name.hasPrefix("ci.") {
                 s.host = listing.host.name
                 sessions.append(s)
             }

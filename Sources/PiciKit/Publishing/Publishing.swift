@@ -47,10 +47,10 @@ public final class Publisher {
     var humanRunning: [String] = []
     var synced: Set<String> = []
     var events: [String: Event?] = [:]
-    /// Whether this pass's stream ended with a complete listing: only then is a job's
+    /// This pass's listing record: only a listing complete for a job's host makes its
     /// terminal status final (a listing cut short, or with a line it could not pin on a
     /// session, may lack a failed step of a job that looks finished).
-    var listingComplete = false
+    var listing: ListingRecord? = nil
 
     public init(options: Options, now: Int = Clock.nowSeconds()) {
         self.options = options
@@ -81,7 +81,7 @@ public final class Publisher {
     /// complete listing lets a job missing from `jobs` be declared vanished.
     public func run(jobs: [JobRecord], listing: ListingRecord?, malformedInput: Bool = false) throws -> ExitStatus {
         if malformedInput { worsen(.dataError) }
-        listingComplete = listing?.complete == true
+        self.listing = listing
         try FileSystem.makeDirectories(outboxDir)
         try FileSystem.makeDirectories(syncDir)
         let lock = try FileLock(path: lockPath)
@@ -146,7 +146,7 @@ public final class Publisher {
             if !pagesShow(shown, in: dir) { renderIndex(shown) }
             return
         }
-        guard listingComplete else {
+        guard listing?.isComplete(forHost: job.host) == true else {
             // Not final yet: shown as running until a complete listing confirms it.
             var undecided = job
             undecided.status = .running
