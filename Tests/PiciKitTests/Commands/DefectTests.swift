@@ -323,3 +323,19 @@ extension DefectTests {
         XCTAssertTrue(log.hasSuffix("[pici: the log is cut here: zmx history printed more than 8 MiB]\n"), String(log.suffix(200)))
     }
 }
+
+extension DefectTests {
+    /// Case 1 with several hosts: a job is final from its own host's complete listing.
+    func testWithHostsAJobIsFinalFromItsOwnHostsListing() throws {
+        let art = Support.tempDir(self, "art")
+        let env = Support.environment(zmxDir: Support.tempDir(self, "zmx"))
+        func job(_ id: String, on host: String) -> String {
+            String(Self.finishedJob("demo", id).split(separator: "\n")[0]).replacingOccurrences(of: #","sessions":["#, with: #","host":"\#(host)","sessions":["#)
+        }
+        let listing = #"{"type":"listing","complete":false,"sessions":2,"at":1795823700,"hosts":{"b1":true,"b2":false}}"#
+        let ran = Support.sh("pici-publish --no-sync --artifact-dir \(art)", env: env,
+                             input: job("aaaa0001", on: "b1") + "\n" + job("aaaa0002", on: "b2") + "\n" + listing + "\n")
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertEqual(Support.jsonLines(ran.stdout).map { $0["job_id"] as? String }, ["aaaa0001"], "b2's listing was cut short")
+    }
+}
