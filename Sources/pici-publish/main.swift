@@ -4,19 +4,24 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync] [-pk KEY] [-ck CERT] [--sync-timeout DUR] [--mask-file FILE] [--view]
+usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync | --sync-later | --sync-loop] [-pk KEY] [-ck CERT] [--sync-timeout DUR] [--mask-file FILE] [--view]
 
 Reads the job records of pici-stage (and its listing record) and, under DIR/.pici/lock,
 prints the terminal status line of every finished job exactly once, writes each job's
-index.html and index.txt and DIR/index.html, and rsyncs each job's directory to its
-event's artifact_dest. A job that vanished is published as cancelled or lost, but only
-when the stream ends with a complete listing.
+index.html and index.txt and DIR/index.html; then, with every line out, rsyncs what
+changed in each job's directory to its event's artifact_dest, one rsync per destination.
+A job that vanished is published as cancelled or lost, but only when the stream ends with
+a complete listing.
 
   --artifact-dir DIR   where artifacts and state live (default $PICI_ARTIFACT_DIR, else
                        /tmp/pici-artifacts)
   --human              text for a person (the seed's monitor output) instead of JSON
   --include-running    also print a running status for each running job, every pass
   --no-sync            do not rsync
+  --sync-later         leave the rsyncs to a pici-publish --sync-loop beside the passes
+  --sync-loop          read no records: rsync what changed every second, each destination
+                       on its own (after a failure, not again for 10s doubling to 10m),
+                       until SIGINT or SIGTERM, which end every rsync it started
   -pk KEY, --pk KEY    ssh private key for rsync
   -ck CERT, --ck CERT  ssh certificate for rsync
   --sync-timeout DUR   kill one rsync after DUR (default 5m)
@@ -36,6 +41,7 @@ whole lines; the line comes on a later pass).
 Tool.main("pici-publish", help: help, options: [
     .init("artifact-dir", value: true), .init("human"), .init("include-running"), .init("no-sync"),
     .init("pk", value: true), .init("ck", value: true), .init("sync-timeout", value: true), .init("view"),
+    .init("sync-later"), .init("sync-loop"),
 ], masks: true) { args in
     var options = Publisher.Options(artifactDir: ArtifactDir.resolve(args))
     options.human = args.has("human")
@@ -44,6 +50,10 @@ Tool.main("pici-publish", help: help, options: [
     options.artifactSync = ArtifactSync(
         key: args.value("pk"), certificate: args.value("ck"),
         timeout: try args.duration("sync-timeout", default: ArtifactSync.defaultTimeout))
+    options.syncInline = !args.has("sync-later")
+    if args.has("sync-loop") {
+        return try SyncRunner.loop(artifactDir: options.artifactDir, artifactSync: options.artifactSync)
+    }
     options.fault = FileSystem.environment("PICI_FAULT").flatMap { $0.isEmpty ? nil : $0 }
     if let f = options.fault, !Publisher.faultPoints.contains(f) {
         Diagnostics.error("PICI_FAULT=\(f): not one of \(Publisher.faultPoints.joined(separator: ", "))")

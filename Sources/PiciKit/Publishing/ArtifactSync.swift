@@ -1,3 +1,5 @@
+import Glibc
+
 /// Copies a job's artifact directory to the event's `artifact_dest` with rsync, as the seed's
 /// syncJobArtifacts, with the holes closed: the destination can never be read as an option,
 /// and the ssh key and certificate paths must survive rsync's splitting of `-e` intact.
@@ -66,35 +68,42 @@ public struct ArtifactSync: Sendable {
         }
     }
 
-    /// The rsync command line: `rsync -rv [-e SSH] --exclude=.pici-* --exclude=.*.tmp.* --
-    /// JOBDIR/ DEST/`: a temp file of a write still going, or of one killed, is never copied.
-    public func arguments(jobDir: String, destination: String) throws -> [String] {
+    /// The rsync command line for a batch: `rsync -r --from0 --files-from=- [-e SSH]
+    /// --exclude=.pici-* -- SOURCE/ DEST/`, the files (paths under SOURCE, which they keep
+    /// under DEST) given on stdin, NUL-separated, so any file name is read as it is.
+    public func arguments(source: String, destination: String) throws -> [String] {
         if destination.isEmpty { throw Failure.refused(value: destination, reason: "empty artifact_dest") }
         // `--` already stops option parsing; refusing keeps a hostile event visible.
         if destination.hasPrefix("-") { throw Failure.refused(value: destination, reason: "artifact_dest starts with -") }
         if destination.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             throw Failure.refused(value: destination, reason: "artifact_dest holds a control character")
         }
-        var argv = ["rsync", "-rv"]
+        var argv = ["rsync", "-r", "--from0", "--files-from=-"]
         if let ssh = try sshCommand() { argv += ["-e", ssh] }
-        // The trailing slashes copy the job dir's contents into the destination, not a
-        // subdirectory named after it, as the seed did.
-        let source = jobDir.hasSuffix("/") ? jobDir : jobDir + "/"
+        // The trailing slashes put the files under the destination, not under a directory
+        // named after the source, as the seed did.
+        let src = source.hasSuffix("/") ? source : source + "/"
         let dest = destination.hasSuffix("/") ? destination : destination + "/"
-        argv += ["--exclude=.pici-*", "--exclude=\(TempFiles.pattern)", "--", source, dest]
+        argv += ["--exclude=.pici-*", "--exclude=\(TempFiles.pattern)", "--", src, dest]
         return argv
     }
 
-    /// Runs rsync. Its chatter (`-v`) is dropped: stdout carries status lines only.
-    public func sync(jobDir: String, destination: String) throws {
-        let argv = try arguments(jobDir: jobDir, destination: destination)
-        let display = "rsync \(jobDir)/ \(destination)"
-        let result: Spawn.Result
+    /// Starts one rsync of `files` (paths under `source`) for a `ChildPool`. Its chatter is
+    /// dropped: stdout carries status lines only.
+    public func start(source: String, destination: String, files: [String]) throws -> Child {
+        let argv = try arguments(source: source, destination: destination)
+        var list: [UInt8] = []
+        for f in files { list += Array(f.utf8) + [0] }
         do {
-            result = try Spawn.run(argv, stdout: .discard, stderr: .capture, timeout: timeout)
-        } catch let e as Spawn.Failure where e.errno == 2 {
+            return try Spawn.start(argv, input: list, stdout: .discard, stderr: .capture, timeout: timeout)
+        } catch let e as Spawn.Failure where e.errno == ENOENT {
             throw Failure.notFound
         }
+    }
+
+    /// How one rsync ended, as a Failure when it did not succeed.
+    public func check(_ result: Spawn.Result, source: String, destination: String) throws {
+        let display = "rsync \(source)/ \(destination)"
         if result.timedOut { throw Failure.timedOut(command: display, seconds: timeout) }
         if result.status != 0 {
             let message = result.stderrText.split(separator: "\n").first.map(String.init) ?? ""

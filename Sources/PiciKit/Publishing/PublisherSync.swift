@@ -1,7 +1,7 @@
 import Glibc
 
-/// The rsync side of a pass: each job's pages to its event's `artifact_dest`, retried from
-/// `DIR/.pici/sync/` until rsync succeeds.
+/// The rsync side of a pass: each job's pages to its event's `artifact_dest` (`SyncRunner`),
+/// marked in `DIR/.pici/sync/` until everything of the published job has arrived.
 extension Publisher {
     /// The job's event.json, read once a pass; nil when there is none or it is unreadable
     /// (reported).
@@ -23,47 +23,21 @@ extension Publisher {
         return found
     }
 
-    /// rsync while the job runs; a failure is reported and the next pass tries again anyway.
-    func syncNow(_ name: String, _ id: String) {
-        guard let dest = event(name, id)?.artifactDest, !dest.isEmpty else { return }
-        do {
-            try options.artifactSync.sync(jobDir: jobDir(name, id), destination: dest)
-        } catch {
-            report(.unavailable, "job \(name) \(id): sync: \(error)")
-        }
+    /// A running job with a destination is marked, so that its pages follow it there.
+    func markForSync(_ name: String, _ id: String) {
+        guard let dest = event(name, id)?.artifactDest, !dest.isEmpty, !FileSystem.exists(syncMarkerPath(name, id)) else { return }
+        do { try SyncState(root: root).mark(name, id) } catch { report(.cannotCreate, "\(error)") }
     }
 
-    /// rsync a published job, removing its marker once rsync succeeded.
-    func syncPending(_ name: String, _ id: String) {
-        synced.insert(Publisher.key(name, id))
-        let marker = syncMarkerPath(name, id)
-        guard FileSystem.exists(marker) else { return }
-        if let dest = event(name, id)?.artifactDest, !dest.isEmpty {
-            do {
-                try options.artifactSync.sync(jobDir: jobDir(name, id), destination: dest)
-            } catch {
-                report(.unavailable, "job \(name) \(id): sync: \(error); will retry next pass")
-                return
-            }
-        }
-        do { try FileSystem.remove(marker) } catch { report(.cannotCreate, "\(error)") }
-    }
-
-    /// Every published job whose rsync has not succeeded yet.
-    func retrySyncs() {
-        guard options.sync else { return }
-        for file in FileSystem.list(syncDir) where !file.hasPrefix(".") {
-            let path = syncDir + "/" + file
-            guard let bytes = try? FileSystem.readFile(path, limit: 1 << 16),
-                  case .object(let o)? = try? JSONParser.parse(bytes),
-                  let name = o["name"]?.stringValue, let id = o["job_id"]?.stringValue,
-                  SafeName.isSafe(name), SafeName.isSafe(id)
-            else {
-                report(.dataError, "\(path): not a sync marker; left alone")
-                continue
-            }
-            if synced.contains(Publisher.key(name, id)) { continue }
-            syncPending(name, id)
-        }
+    /// Sends what changed of every marked job, once this pass's lines are out; a failure is
+    /// reported and tried again on the next pass. A SIGINT or SIGTERM meanwhile ends the
+    /// rsyncs (their whole process groups) and the pass.
+    func runSync() {
+        let stop = StopSignal.install()
+        defer { stop.restore() }
+        let runner = SyncRunner(
+            artifactDir: root, artifactSync: options.artifactSync, backoff: false, lockHeld: true,
+            report: { [unowned self] outcome, message in report(outcome, message) })
+        runner.runOnce(stopped: { StopSignal.received })
     }
 }

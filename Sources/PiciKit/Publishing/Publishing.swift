@@ -19,6 +19,9 @@ public final class Publisher {
         public var includeRunning = false
         /// rsync each job's directory to its event's `artifact_dest` (off with `--no-sync`).
         public var sync = true
+        /// Run the rsyncs in the pass, after its lines are out; false leaves them to a
+        /// `pici-publish --sync-loop` running beside the passes (`--sync-later`).
+        public var syncInline = true
         public var artifactSync = ArtifactSync()
         /// The test hook `PICI_FAULT`: `after-outbox`, `after-sentinel` or `after-print` makes
         /// the process `_exit(137)` right after that step, as a SIGKILL would; `mid-print`
@@ -45,7 +48,6 @@ public final class Publisher {
     private var changed = false
     var live: [TopIndex.Entry] = []
     var humanRunning: [String] = []
-    var synced: Set<String> = []
     var events: [String: Event?] = [:]
     /// This pass's listing record: only a listing complete for a job's host makes its
     /// terminal status final (a listing cut short, or with a line it could not pin on a
@@ -121,7 +123,6 @@ public final class Publisher {
         }
         try settleOpenJobs(inStream: inStream, listing: listing)
         try showQueue()
-        retrySyncs()
 
         if options.human && options.includeRunning && !humanRunning.isEmpty {
             try out.write(humanRunning.joined(separator: "\n") + "\n")
@@ -131,6 +132,8 @@ public final class Publisher {
         }
         writeTopIndex()
         try out.flush()
+        // Only now: no line waits for an rsync.
+        if options.sync && options.syncInline { runSync() }
         return status
     }
 
@@ -164,12 +167,12 @@ public final class Publisher {
         if FileSystem.exists(sentinelPath(job.name, job.jobID)) { return }
         live.append(TopIndex.Entry(job: job))
         renderIndex(job)
-        if options.sync { syncNow(job.name, job.jobID) }
+        if options.sync { markForSync(job.name, job.jobID) }
         if options.includeRunning {
             if options.human {
                 humanRunning += HumanOutput.runningLines(job: job, now: now, colour: colour)
             } else {
-                try out.writeLine(StatusLine.bytes(for: job, timestamp: now))
+                try out.writeLine(StatusLine.bytes(for: job, timestamp: Clock.nowSeconds()))
             }
         }
     }
@@ -219,7 +222,8 @@ public final class Publisher {
     /// Commits `job` (its terminal status set) to the outbox and carries the commit through.
     func publish(_ job: JobRecord) throws {
         try out.flush()
-        let line = StatusLine.object(for: job, timestamp: now)
+        // The moment it is printed (the print follows the commit at once), not the pass's start.
+        let line = StatusLine.object(for: job, timestamp: Clock.nowSeconds())
         let text: String
         if options.human {
             text = HumanOutput.finalBlock(job: job, workspace: event(job.name, job.jobID)?.workspace, artifactDir: root, colour: colour)
@@ -228,7 +232,6 @@ public final class Publisher {
         }
         let entry = OutboxEntry(status: line, job: job, text: text, human: options.human, mark: StdoutMark.current())
         let outbox = outboxPath(job.name, job.jobID)
-        let done: Bool
         do {
             let saved = Signals.blockStops()
             defer { Signals.restore(saved) }
@@ -239,9 +242,8 @@ public final class Publisher {
                 return
             }
             fault("after-outbox")
-            done = try complete(entry, outbox: outbox, recovering: false)
+            _ = try complete(entry, outbox: outbox, recovering: false)
         }
-        if done && options.sync { syncPending(job.name, job.jobID) }
     }
 
     /// Steps (c) to (g) of a commit: sentinel, index, sync marker, the line on stdout, then

@@ -38,7 +38,8 @@ public final class ChildPool {
     public func next(until deadline: Double? = nil) -> [(tag: Int, result: Spawn.Result)] {
         while true {
             let ended = collect()
-            if !ended.isEmpty || children.isEmpty { return ended }
+            // An empty pool with a deadline waits for it, so a loop can wait on its timer here.
+            if !ended.isEmpty || (children.isEmpty && deadline == nil) { return ended }
             let now = Clock.monotonicSeconds()
             if let deadline, now >= deadline { return [] }
 
@@ -56,7 +57,8 @@ public final class ChildPool {
             }
             let wait: Int32 = wake.map { Int32(clamping: Int(max(0, ($0 - now) * 1000).rounded(.up))) } ?? -1
             let ready = poll(&fds, nfds_t(fds.count), wait)
-            if ready < 0 && errno != EINTR && errno != EAGAIN { return collect() }
+            // A signal ends the wait: the caller may have been asked to stop.
+            if ready < 0 && errno != EAGAIN { return collect() }
             if ready > 0 {
                 for (i, p) in fds.enumerated() where p.revents != 0 {
                     if i < owners.count { owners[i].handle(p) }

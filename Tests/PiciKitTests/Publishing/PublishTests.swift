@@ -481,11 +481,11 @@ final class PublishTests: XCTestCase {
 
     func testSyncCommandLine() throws {
         let plain = ArtifactSync()
-        XCTAssertEqual(try plain.arguments(jobDir: "/a/demo/x", destination: "host:/srv/art"),
-                       ["rsync", "-rv", "--exclude=.pici-*", "--exclude=.*.tmp.*", "--", "/a/demo/x/", "host:/srv/art/"])
+        XCTAssertEqual(try plain.arguments(source: "/a/demo/x", destination: "host:/srv/art"),
+                       ["rsync", "-r", "--from0", "--files-from=-", "--exclude=.pici-*", "--exclude=.*.tmp.*", "--", "/a/demo/x/", "host:/srv/art/"])
         let ssh = ArtifactSync(key: "/k/id", certificate: "/k/id-cert.pub", home: "/nonexistent")
-        XCTAssertEqual(try ssh.arguments(jobDir: "/a", destination: "d/"),
-                       ["rsync", "-rv", "-e", "ssh -i /k/id -o IdentitiesOnly=yes -o CertificateFile=/k/id-cert.pub",
+        XCTAssertEqual(try ssh.arguments(source: "/a", destination: "d/"),
+                       ["rsync", "-r", "--from0", "--files-from=-", "-e", "ssh -i /k/id -o IdentitiesOnly=yes -o CertificateFile=/k/id-cert.pub",
                         "--exclude=.pici-*", "--exclude=.*.tmp.*", "--", "/a/", "d/"])
         // ~ is not expanded by rsync or ssh: the config is named by $HOME when it exists.
         let home = Support.tempDir(self, "home")
@@ -493,12 +493,12 @@ final class PublishTests: XCTestCase {
         FileManager.default.createFile(atPath: home + "/.ssh/config", contents: Data())
         XCTAssertEqual(try ArtifactSync(key: "/k/id", home: home).sshCommand(),
                        "ssh -F \(home)/.ssh/config -i /k/id -o IdentitiesOnly=yes")
-        XCTAssertThrowsError(try plain.arguments(jobDir: "/a", destination: "--rsync-path=evil"))
-        XCTAssertThrowsError(try plain.arguments(jobDir: "/a", destination: ""))
-        XCTAssertThrowsError(try ArtifactSync(key: "/my keys/id").arguments(jobDir: "/a", destination: "d")) { error in
+        XCTAssertThrowsError(try plain.arguments(source: "/a", destination: "--rsync-path=evil"))
+        XCTAssertThrowsError(try plain.arguments(source: "/a", destination: ""))
+        XCTAssertThrowsError(try ArtifactSync(key: "/my keys/id").arguments(source: "/a", destination: "d")) { error in
             XCTAssertTrue("\(error)".contains("/my keys/id"), "\(error)")
         }
-        XCTAssertThrowsError(try ArtifactSync(key: "/k/id", certificate: "/k/it's").arguments(jobDir: "/a", destination: "d"))
+        XCTAssertThrowsError(try ArtifactSync(key: "/k/id", certificate: "/k/it's").arguments(source: "/a", destination: "d"))
     }
 
     func testSyncCopiesTheJobToALocalDestination() throws {
