@@ -93,7 +93,8 @@ public final class SyncRunner {
         let state = SyncState(root: artifactDir)
         try FileSystem.makeDirectories(state.markerDir)
         let stop = StopSignal.install()
-        defer { stop.restore() }
+        // A stop is how the loop ends: exit 0.
+        defer { stop.restore(reraise: false) }
         guard let lock = try FileLock.tryLock(path: state.stateDir + "/sync-loop.lock") else {
             Diagnostics.error("another pici-publish --sync-loop is syncing \(artifactDir)")
             return .ok

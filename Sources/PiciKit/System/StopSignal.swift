@@ -24,13 +24,13 @@ public struct StopSignal {
     }
 
     /// Puts the earlier handlers back; a stop that came meanwhile is sent again, so that it
-    /// does what it would have done.
-    public func restore() {
+    /// does what it would have done, unless `reraise` is false (the stop was the end).
+    public func restore(reraise: Bool = true) {
         for (sig, old) in saved {
             var old = old
             sigaction(sig, &old, nil)
         }
-        if stopSignalReceived != 0 {
+        if reraise && stopSignalReceived != 0 {
             let sig = stopSignalReceived
             stopSignalReceived = 0
             raise(sig)

@@ -378,4 +378,82 @@ final class MonitorTests: XCTestCase {
         XCTAssertTrue(seen.contains("   demo         running, job f1a9f1a9"), seen)
         XCTAssertFalse(seen.contains("{"), "human output, not JSON")
     }
+
+    /// One destination that never answers (a fake rsync that hangs, on PATH): the other job's
+    /// line and files come all the same, a stop ends the hung rsync, and once the destination
+    /// answers, a monitor started again sends it the files it missed.
+    func testADestinationThatNeverAnswersHoldsBackNoOtherJob() throws {
+        let w = world()
+        let base = w.dir + "/.."
+        let bin = base + "/fakebin", hung = base + "/hung.pids", alive = base + "/alive"
+        for d in [bin, base + "/live", base + "/dead"] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        let real = ["/usr/bin/rsync", "/bin/rsync"].first { FileManager.default.isExecutableFile(atPath: $0) }!
+        try """
+            #!/usr/bin/env bash
+            for a in "$@"; do
+              if [[ $a == */dead/* && ! -e '\(alive)' ]]; then echo $$ >> '\(hung)'; exec sleep 1000; fi
+            done
+            exec '\(real)' "$@"
+
+            """.write(toFile: bin + "/rsync", atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(bin + "/rsync", 0o755), 0)
+        let dead = "00000bad", live = "0000600d"
+        try writeEvent(w.dir, "demo", dead, dest: base + "/dead/\(dead)")
+        try writeEvent(w.dir, "demo", live, dest: base + "/live/\(live)")
+        // Started through PiciKit's Spawn, not Foundation's Process, whose wait would last as
+        // long as the monitor's children hold a descriptor it shares with them.
+        var monitor: Child? = nil
+        func startMonitor() {
+            let env = w.zmx.env.merging(["PATH": bin + ":" + (w.zmx.env["PATH"] ?? "")]) { $1 }
+            monitor = try? Spawn.start(
+                ["bash", "-c", "exec \"$0\" --interval 200ms --sync-timeout 1h --artifact-dir \"$1\" >>\"$2\" 2>>\"$3\"",
+                 MonitorTests.monitor, w.dir, w.out, base + "/monitor.err"],
+                environment: env.map { "\($0.key)=\($0.value)" }, stdout: .discard, stderr: .discard)
+            XCTAssertNotNil(monitor)
+        }
+        func stopMonitor() {
+            guard let m = monitor else { return }
+            _ = kill(m.pid, SIGTERM)
+            XCTAssertEqual(m.wait().status, 0)
+            monitor = nil
+        }
+        func waitFor(_ what: String, _ check: () -> Bool) {
+            for _ in 0..<300 where !check() { usleep(100_000) }
+            XCTAssertTrue(check(), what)
+        }
+        func hungPIDs() -> [Int32] {
+            ((try? String(contentsOfFile: hung, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
+        }
+        func linesFor(_ id: String) -> Int { statusLines(w).filter { $0.contains(id) }.count }
+
+        startMonitor()
+        startJob(w, dead, runner: "true")
+        waitFor("the dead destination's rsync started") { !hungPIDs().isEmpty }
+        // Its rsync hangs (it began while the job ran); its line comes all the same.
+        waitFor("the dead destination's job's line") { linesFor(dead) == 1 }
+        // Its rsync hangs; the next job is published and synced beside it.
+        startJob(w, live, runner: "true")
+        waitFor("the live job's line") { linesFor(live) == 1 }
+        waitFor("the live job's files") { FileManager.default.fileExists(atPath: base + "/live/\(live)/index.html") }
+        let stuck = hungPIDs()
+        XCTAssertTrue(stuck.allSatisfy { kill($0, 0) == 0 }, "the hung rsync was still running meanwhile")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: base + "/dead/\(dead)/index.html"))
+
+        // A stop ends the hung rsync too.
+        stopMonitor()
+        XCTAssertTrue(stuck.allSatisfy { kill($0, 0) != 0 }, "a stopped monitor left its rsync running")
+
+        // The destination answers now: a new monitor sends what it missed, nothing twice.
+        FileManager.default.createFile(atPath: alive, contents: Data())
+        startMonitor()
+        waitFor("the dead destination's files") {
+            FileManager.default.fileExists(atPath: base + "/dead/\(dead)/artifacts/published.json")
+        }
+        waitFor("the marker retired") {
+            ((try? FileManager.default.contentsOfDirectory(atPath: w.dir + "/.pici/sync")) ?? ["x"]).isEmpty
+        }
+        stopMonitor()
+        XCTAssertEqual(linesFor(dead), 1)
+        XCTAssertEqual(linesFor(live), 1)
+    }
 }

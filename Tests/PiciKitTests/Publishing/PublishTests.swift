@@ -537,6 +537,109 @@ final class PublishTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.pici/sync"), [])
     }
 
+    /// A fake rsync first on PATH that logs each call (one line) and the files it was given,
+    /// then runs the real one.
+    func loggingRsync(_ env: [String: String], _ dir: String) throws -> (env: [String: String], log: String) {
+        let bin = dir + "/../fakebin", log = dir + "/../rsync.log"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let real = ["/usr/bin/rsync", "/bin/rsync"].first { FileManager.default.isExecutableFile(atPath: $0) }!
+        try """
+            #!/usr/bin/env bash
+            files=$(tr '\\0' ' ')
+            echo "dest=${!#} files=$files" >> '\(log)'
+            printf '%s\\0' $files | exec '\(real)' "$@"
+
+            """.write(toFile: bin + "/rsync", atomically: true, encoding: .utf8)
+        chmod(bin + "/rsync", 0o755)
+        var e = env
+        e["PATH"] = bin + ":" + (env["PATH"] ?? "")
+        return (e, log)
+    }
+
+    func rsyncCalls(_ log: String) -> [String] {
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func testSyncSendsOnlyWhatChangedInOneRsyncPerDestination() throws {
+        let (dir, plain) = world()
+        let (env, log) = try loggingRsync(plain, dir)
+        let dest = dir + "/../site"
+        try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
+        // Destinations of the form BASE/<name>/<job_id>: one destination, BASE.
+        let ids = ["beef0001", "beef0002", "beef0003"]
+        for id in ids { try writeEvent(dir, "demo", id, dest: dest + "/demo/" + id) }
+        let running = PublishTests.stream(ids.map { PublishTests.runningJob("demo", $0) })
+        XCTAssertEqual(publish(dir, env, running).status, 0)
+        var calls = rsyncCalls(log)
+        XCTAssertEqual(calls.count, 1, "\(calls)")
+        for id in ids {
+            XCTAssertTrue(calls[0].contains("demo/\(id)/index.html"), calls[0])
+            XCTAssertTrue(calls[0].contains("demo/\(id)/artifacts/event.json"), calls[0])
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dest)/demo/\(id)/index.html"), id)
+        }
+        XCTAssertTrue(calls[0].hasPrefix("dest=\(dest)/ "), calls[0])
+
+        // A running job's pages are written anew on every pass: only they go again.
+        XCTAssertEqual(publish(dir, env, running).status, 0)
+        calls = rsyncCalls(log)
+        XCTAssertEqual(calls.count, 2, "\(calls)")
+        XCTAssertFalse(calls[1].contains("event.json"), calls[1])
+        XCTAssertFalse(calls[1].contains("styles.css"), calls[1])
+        XCTAssertTrue(calls[1].contains("demo/beef0002/index.txt"), calls[1])
+
+        // Published: the final pages go once, then the jobs need nothing and no rsync runs.
+        let finished = PublishTests.stream(ids.map { PublishTests.finishedJob("demo", $0) })
+        XCTAssertEqual(publish(dir, env, finished).status, 0)
+        XCTAssertEqual(rsyncCalls(log).count, 3)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dest + "/demo/beef0003/artifacts/published.json"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.pici/sync"), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.pici/sent"), [])
+        XCTAssertEqual(publish(dir, env, finished).status, 0)
+        XCTAssertEqual(rsyncCalls(log).count, 3, "nothing changed, no rsync")
+    }
+
+    func testSyncLaterLeavesTheRsyncToTheSyncLoop() throws {
+        let (dir, plain) = world()
+        let (env, log) = try loggingRsync(plain, dir)
+        let dest = dir + "/../dest"
+        try writeEvent(dir, "demo", "abcd1234", dest: dest)
+        let ran = publish(dir, env, PublishTests.stream([PublishTests.finishedJob()]), flags: "--sync-later")
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertEqual(statusLines(ran.stdout).count, 1)
+        XCTAssertEqual(rsyncCalls(log), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.pici/sync"), ["demo.abcd1234"])
+        // The loop sends it, retires the marker, and ends at SIGTERM with status 0.
+        let loop = Support.sh("""
+            pici-publish --sync-loop --artifact-dir '\(dir)' & pid=$!
+            for i in $(seq 100); do [ -e '\(dest)/artifacts/published.json' ] && [ -z "$(ls '\(dir)/.pici/sync')" ] && break; sleep 0.1; done
+            kill -TERM $pid; wait $pid
+            """, env: env)
+        XCTAssertEqual(loop.status, 0, loop.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dest + "/artifacts/published.json"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.pici/sync"), [])
+        XCTAssertEqual(rsyncCalls(log).count, 1)
+    }
+
+    func testTheSyncLoopBacksOffADestinationThatFails() throws {
+        let (dir, env) = world()
+        try writeEvent(dir, "demo", "abcd1234", dest: dir + "/../missing/parent/dest")
+        publish(dir, env, PublishTests.stream([PublishTests.finishedJob()]), flags: "--sync-later")
+        let loop = Support.sh("""
+            pici-publish --sync-loop --artifact-dir '\(dir)' & pid=$!
+            for i in $(seq 100); do [ -s '\(dir)/.pici/sync-backoff.json' ] && break; sleep 0.1; done
+            sleep 1.5; kill -TERM $pid; wait $pid
+            """, env: env)
+        XCTAssertEqual(loop.status, 0, loop.stderr)
+        // One try, not one a second: the next is 10 s away, and a restart keeps to that.
+        XCTAssertEqual(loop.stderr.components(separatedBy: "; will retry").count - 1, 1, loop.stderr)
+        XCTAssertTrue(loop.stderr.contains("will retry in 10s"), loop.stderr)
+        let table = try String(contentsOfFile: dir + "/.pici/sync-backoff.json", encoding: .utf8)
+        XCTAssertTrue(table.contains(#""failures":1"#), table)
+        let again = Support.sh("pici-publish --sync-loop --artifact-dir '\(dir)' & pid=$!; sleep 1.5; kill -TERM $pid; wait $pid", env: env)
+        XCTAssertEqual(again.stderr, "", "a restart keeps the backoff")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.pici/sync"), ["demo.abcd1234"])
+    }
+
     func testMissingRsyncIs69AndTheLineStillComes() throws {
         let (dir, env) = world()
         try writeEvent(dir, "demo", "abcd1234", dest: dir + "/../dest")
