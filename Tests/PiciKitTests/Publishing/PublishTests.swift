@@ -640,6 +640,25 @@ final class PublishTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.pici/sync"), ["demo.abcd1234"])
     }
 
+    func testTheTimestampIsWhenTheLineIsPrinted() throws {
+        // The pass waits for the lock another holds for 2 s: its line is dated after that
+        // wait, not when the pass began.
+        let (dir, fixed) = world()
+        var env = fixed
+        env.removeValue(forKey: "PICI_NOW")
+        try FileManager.default.createDirectory(atPath: dir + "/.pici", withIntermediateDirectories: true)
+        let ran = Support.sh("""
+            flock '\(dir)/.pici/lock' sleep 2 & sleep 0.3
+            date +%s >&2
+            pici-publish --artifact-dir '\(dir)' --no-sync
+            """, env: env, input: PublishTests.stream([PublishTests.finishedJob()]))
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        let began = Int(ran.stderr.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let stamp = try XCTUnwrap(statusLines(ran.stdout).first?["timestamp"] as? String)
+        let printed = try XCTUnwrap(ISO8601DateFormatter().date(from: stamp)).timeIntervalSince1970
+        XCTAssertGreaterThanOrEqual(Int(printed) - began, 1, "dated when the pass began: \(stamp)")
+    }
+
     func testMissingRsyncIs69AndTheLineStillComes() throws {
         let (dir, env) = world()
         try writeEvent(dir, "demo", "abcd1234", dest: dir + "/../dest")
