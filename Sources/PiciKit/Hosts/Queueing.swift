@@ -4,13 +4,20 @@
 /// job started at once. A newer push for the same repository and branch replaces a queued
 /// event that has not started: the replaced job is published once, `cancelled`.
 extension Launch {
+    /// Held while a job is placed and started on a host, by pici-run and by `--dispatch`.
+    static func placementLockPath(_ artifactDir: String) -> String {
+        FileSystem.join(artifactDir, ".pici", "placement.lock")
+    }
+
     /// The job's own variables for another machine: the host's shell has its own PATH, HOME
     /// and the rest, and ssh carries no environment, so only the job's are set there.
     static func hostVariables(_ environment: [String]) -> [String] {
         environment.filter { $0.hasPrefix("PICO_CI_") }
     }
 
-    static func enqueue(_ event: Event, jobID: String, requestedHost: String?, settings: RunSettings, log: RunLog) throws -> Int32 {
+    /// Queues the event (replacing a queued one of the same repository and branch) and says
+    /// so; with `--wait`, once `placing` is released, waits for a pass to start it.
+    static func enqueue(_ event: Event, jobID: String, requestedHost: String?, settings: RunSettings, placing: FileLock?, log: RunLog) throws -> Int32 {
         let now = Clock.nowNanoseconds()
         for older in EventQueue.all(artifactDir: settings.artifactDir) where older.event.name == event.name && older.event.branch == event.branch {
             try supersede(older, by: jobID, settings: settings)
@@ -28,6 +35,7 @@ extension Launch {
 
             """)
         log.info("job queued", [("job_id", jobID)])
+        placing?.release()
         if settings.wait {
             return try waitForDispatch(entry, settings: settings, log: log)
         }
@@ -87,6 +95,14 @@ extension Launch {
     /// for good); a kill -9 between launching and dequeuing is seen next time by the job's
     /// runner already being listed, and the event is not started twice.
     public static func dispatch(settings: RunSettings) throws -> Int32 {
+        guard !EventQueue.all(artifactDir: settings.artifactDir).isEmpty else { return 0 }
+        // One placer at a time: a dispatch left running by a monitor killed -9, or a pici-run
+        // placing a new job, would otherwise start the same event twice or fill a slot twice.
+        guard let lock = try FileLock.tryLock(path: placementLockPath(settings.artifactDir)) else {
+            settings.log.info("another pici-run is placing jobs; the queue waits for the next pass")
+            return 0
+        }
+        defer { lock.release() }
         let queue = EventQueue.all(artifactDir: settings.artifactDir) { path, error in
             settings.log.warn("\(path): \(error); left alone")
         }

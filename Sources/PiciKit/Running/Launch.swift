@@ -175,14 +175,22 @@ public enum Launch {
         for c in cancelled { try progress(Cancel.line(c, reason: .superseded) + "\n") }
 
         var host = settings.hosts.hosts[0]
+        var placing: FileLock? = nil
+        defer { placing?.release() }
         if settings.hosts.configured {
             let requested = event.host.isEmpty ? settings.host : event.host
+            try FileSystem.makeDirectories(FileSystem.join(settings.artifactDir, ".pici"))
+            placing = try FileLock(path: placementLockPath(settings.artifactDir))
+            // Events already waiting go first: a new push queues behind them.
+            if !EventQueue.all(artifactDir: settings.artifactDir).isEmpty {
+                return try enqueue(event, jobID: jobID, requestedHost: requested, settings: settings, placing: placing, log: log)
+            }
             switch try HostChoice.place(
                 settings.hosts, requested: requested, local: settings.zmx, environment: zmxEnvironment,
                 artifactDir: settings.artifactDir, log: log
             ).choice {
             case .run(let chosen): host = chosen
-            case .queue: return try enqueue(event, jobID: jobID, requestedHost: requested, settings: settings, log: log)
+            case .queue: return try enqueue(event, jobID: jobID, requestedHost: requested, settings: settings, placing: placing, log: log)
             }
             settings.zmx = ZmxCommand.on(host, local: settings.zmx)
             event.host = host.name
@@ -190,12 +198,13 @@ public enum Launch {
                 try checkSessionName("ci.\(event.name).\(jobID).runner", socketDirectory: socketDirectory())
             }
         }
-        return try launch(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, log: log)
+        return try launch(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, placing: placing, log: log)
     }
 
     /// Makes the workspace, copies it to `host` when that is another machine, and starts the
     /// job there; the path of `pici-run` and of a queued event dispatched by a monitor pass.
-    static func launch(_ event: Event, jobID: String, on host: Host, settings: RunSettings, zmxEnvironment: [String], log: RunLog) throws -> Int32 {
+    /// `placing`, the placement lock when the caller holds it, is released once the job runs.
+    static func launch(_ event: Event, jobID: String, on host: Host, settings: RunSettings, zmxEnvironment: [String], placing: FileLock? = nil, log: RunLog) throws -> Int32 {
         let jobLog = log.with([("job_id", jobID)])
         try progress("""
             starting job ci.\(event.name).\(jobID)\(settings.hosts.configured ? " on \(host.name)" : "")
@@ -235,6 +244,7 @@ public enum Launch {
             throw error
         }
         try progress("job launched\n")
+        placing?.release()
 
         let runner = "ci.\(event.name).\(jobID).runner"
         if settings.wait {
