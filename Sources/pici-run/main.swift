@@ -3,7 +3,7 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-run [--wait | --cancel | --gc | --dispatch] [--event JSON] [--hosts FILE] [--host NAME] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE]
+usage: pici-run [--wait | --cancel | --gc | --dispatch] [--event JSON] [--hosts FILE] [--host NAME] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE] [--env-file FILE] [--secret-env-file FILE] [--pass-env NAME]
 
 Reads an event ({"type":…,"name":…,"workspace":…}) from stdin or --event, cancels the
 repository's running job, syncs the workspace, and starts its pico.sh in the zmx session
@@ -29,6 +29,12 @@ ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.ste
   --zmx CMD            the zmx command line (default: $PICI_ZMX, else zmx)
   --log-level LEVEL    diagnostics as the seed's log lines: debug, info, warn, error
   --mask-file FILE     secrets to mask as *** in what it prints (default: $PICI_MASK_FILE)
+  --env-file FILE      NAME=VALUE lines added to the job's environment (repeatable)
+  --secret-env-file FILE
+                       the same, and every value is masked as *** wherever pici shows it
+  --pass-env NAME      let the caller's NAME through to the job (repeatable); otherwise
+                       the job gets only PATH, HOME, USER, LANG, TERM, zmx's variables
+                       and PICO_CI_*
   --help, --version
 
 Exit status: 0 ok (with --wait: the job succeeded); 1-255 the failed job's code (--wait);
@@ -44,6 +50,7 @@ Tool.main("pici-run", help: help, options: [
     .init("zmx", value: true), .init("timeout", value: true), .init("sync-timeout", value: true),
     .init("interval", value: true), .init("log-level", value: true),
     .init("hosts", value: true), .init("host", value: true), .init("dispatch"),
+    .init("env-file", value: true), .init("secret-env-file", value: true), .init("pass-env", value: true),
 ], masks: true) { args in
     let code = try RunCommand(args).run()
     if let status = ExitStatus(rawValue: code) { return status }

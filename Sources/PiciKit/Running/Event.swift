@@ -11,6 +11,9 @@ public struct Event: Equatable, Sendable {
     public var forcePush: Bool
     /// The build host to run on (a name from the hosts file); empty: pici-run chooses.
     public var host: String = ""
+    /// `env_file`: a file of the workspace, relative to its root, whose NAME=VALUE lines are
+    /// added to the job's environment; empty when the event names none.
+    public var envFile = ""
 
     public init(
         type: String, name: String, workspace: String, branch: String = "", commit: String = "",
@@ -62,6 +65,13 @@ public struct Event: Equatable, Sendable {
         default: throw EventError(field: "force_push", reason: "not true or false")
         }
 
+        var envFile = ""
+        switch member(object, "env_file") {
+        case nil, .null?: break
+        case .string(let s)?: envFile = s
+        default: throw EventError(field: "env_file", reason: "not a string")
+        }
+
         let required = purpose == .run ? ["type", "name", "workspace"] : ["name"]
         for key in required {
             guard let s = strings[key] else { throw EventError(field: key, reason: "missing (required)") }
@@ -73,7 +83,8 @@ public struct Event: Equatable, Sendable {
             artifactDest: strings["artifact_dest"] ?? "", forcePush: forcePush)
         event.host = strings["host"] ?? ""
         try event.check()
-        return event
+        try Event.checkEnvFile(envFile)
+        return event.with(envFile: envFile)
     }
 
     /// Reads the event from the `--event` text when given, else from all of stdin.
@@ -116,6 +127,20 @@ public struct Event: Equatable, Sendable {
                 throw EventError(field: key, reason: "contains a control character")
             }
         }
+    }
+
+    /// An `env_file` names a file inside the workspace: relative, without `..`.
+    static func checkEnvFile(_ path: String) throws {
+        if path.isEmpty { return }
+        if path.hasPrefix("/") { throw EventError(field: "env_file", reason: "not relative to the workspace") }
+        if path.split(separator: "/").contains(where: { $0 == ".." }) { throw EventError(field: "env_file", reason: "goes out of the workspace (..)") }
+        if path.unicodeScalars.contains(where: Event.isControl) { throw EventError(field: "env_file", reason: "contains a control character") }
+    }
+
+    func with(envFile: String) -> Event {
+        var copy = self
+        copy.envFile = envFile
+        return copy
     }
 
     static func isControl(_ u: Unicode.Scalar) -> Bool {

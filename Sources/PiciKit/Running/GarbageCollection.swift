@@ -16,6 +16,7 @@ public enum GarbageCollection {
     /// fails; a marker that cannot be written is reported and the rest carry on.
     public static func run(zmx: ZmxCommand, environment: [String], artifactDir: String, age: Double, now: Int = Clock.nowSeconds(), log: RunLog) throws -> [String] {
         log.debug("running garbage collection")
+        pruneJobMasks(artifactDir: artifactDir, now: now, age: age)
         let listing = try zmx.run(["list"], environment: environment)
         let old = expired(ZmxList.parse(listing.stdout).sessions, now: now, age: age)
         for s in old { log.debug("session expired, scheduling for gc", [("session", s.name), ("created", String(s.created))]) }
@@ -43,5 +44,16 @@ public enum GarbageCollection {
         }
         log.debug("garbage collection complete", [("killed", String(names.count))])
         return names
+    }
+
+    /// The secret-env-file names of jobs older than the age: their sessions are gone, so
+    /// nothing of theirs is staged any more.
+    static func pruneJobMasks(artifactDir: String, now: Int, age: Double) {
+        let dir = Masking.jobMasksDirectory(artifactDir: artifactDir)
+        for entry in FileSystem.list(dir) {
+            if let info = FileSystem.info(dir + "/" + entry), info.isRegular, info.modifiedSeconds < now - Int(age) {
+                try? FileSystem.remove(dir + "/" + entry)
+            }
+        }
     }
 }

@@ -14,6 +14,8 @@ public struct RunSettings: Sendable {
     public var hosts: Hosts = .implicit
     /// `--host NAME`: where a job goes when its event names none.
     public var host: String? = nil
+    /// What the job's environment holds besides the basics (`--pass-env`, the env files).
+    public var environment = JobEnvironment()
 
     public init(
         artifactDir: String = "/tmp/pici-artifacts", key: String? = nil, certificate: String? = nil,
@@ -93,6 +95,8 @@ public struct RunCommand: Sendable {
             }
             settings.host = host
         }
+        settings.environment = JobEnvironment(
+            passed: args.all("pass-env"), envFiles: args.all("env-file"), secretEnvFiles: args.all("secret-env-file"))
     }
 
     /// Does it; returns the exit status. What went wrong is reported (as the seed's log line
@@ -129,6 +133,10 @@ public struct RunCommand: Sendable {
             case .dispatch:
                 return try Launch.dispatch(settings: settings)
             case .runner:
+                // The secrets first: masked from the first line printed; an env file that
+                // cannot be read stops the job before anything is done.
+                _ = try settings.environment.secrets(into: &Masking.active)
+                for path in settings.environment.envFiles { _ = try JobEnvironment.read(path, flag: "--env-file") }
                 return try Launch.run(try Event.read(argument: event, for: .run), settings: settings)
             }
         } catch let e as Output.WriteError {
@@ -229,6 +237,7 @@ public enum Launch {
             throw LaunchError.noManifest(directory: workspace.dir)
         }
         try progress("found \(manifest)\n")
+        let jobEnvironment = try environment(for: event, jobID: jobID, workspace: workspace.dir, settings: settings)
         if !host.isLocal {
             // The host gets its own copy; ours is not needed once it is there.
             defer { _ = try? Spawn.run(["rm", "-rf", "--", workspace.dir], stdout: .discard, stderr: .discard, timeout: 60) }
@@ -238,7 +247,9 @@ public enum Launch {
         }
         try progress("launching sessions...\n")
         do {
-            try start(event: event, jobID: jobID, directory: directory, manifest: manifest, host: host, settings: settings, zmxEnvironment: zmxEnvironment, log: jobLog)
+            try start(
+                event: event, jobID: jobID, directory: directory, manifest: manifest, host: host, settings: settings,
+                zmxEnvironment: zmxEnvironment, jobEnvironment: jobEnvironment, log: jobLog)
         } catch {
             if !host.isLocal { RemoteWorkspace.remove(directory, on: host) }
             throw error
@@ -258,11 +269,27 @@ public enum Launch {
     }
 
     /// The seed's JobEngine.Run, then the confirmation and the open-set entry.
-    static func start(event: Event, jobID: String, directory: String, manifest: String, host: Host, settings: RunSettings, zmxEnvironment: [String], log: RunLog) throws {
+    /// The job's environment (`JobEnvironment`): the env files read now, the event's from the
+    /// workspace; the secret files' paths recorded for the stages that mask their values.
+    static func environment(for event: Event, jobID: String, workspace: String, settings: RunSettings) throws -> [String] {
+        var files = try settings.environment.envFiles.flatMap { try JobEnvironment.read($0, flag: "--env-file") }
+        if !event.envFile.isEmpty {
+            files += try JobEnvironment.read(FileSystem.join(workspace, event.envFile), flag: "event env_file")
+        }
+        let secrets = try settings.environment.secrets(into: &Masking.active)
+        try Masking.recordJobMasks(
+            artifactDir: settings.artifactDir, name: event.name, jobID: jobID, files: settings.environment.secretEnvFiles)
+        return settings.environment.entries(current: currentEnvironment(), files: files, secrets: secrets, event: event, jobID: jobID)
+    }
+
+    static func start(
+        event: Event, jobID: String, directory: String, manifest: String, host: Host, settings: RunSettings,
+        zmxEnvironment: [String], jobEnvironment: [String], log: RunLog
+    ) throws {
         let prefix = "ci.\(event.name).\(jobID)."
         let runner = prefix + "runner"
         log.debug("starting runner session", [("manifest", manifest), ("prefix", prefix), ("session", runner)])
-        let environment = jobEnvironment(event: event, jobID: jobID)
+        let environment = jobEnvironment
         let result = try settings.zmx.run(
             ["run", runner, "-d", "ZMX_SESSION_PREFIX=\(prefix)step.", "bash", manifest],
             cwd: directory, environment: environment, hostEnvironment: host.isLocal ? [] : hostVariables(environment))
@@ -301,13 +328,9 @@ public enum Launch {
         currentEnvironment().filter { !$0.hasPrefix("ZMX_SESSION_PREFIX=") }
     }
 
-    /// The seed's environment for `pico.sh`: ours, minus ZMX_SESSION_PREFIX, plus the job's
-    /// PICO_CI_* (replacing any we inherited, as Go's exec keeps the last of duplicates).
+    /// The environment for `pico.sh` with no flags: see `JobEnvironment`.
     public static func jobEnvironment(event: Event, jobID: String) -> [String] {
-        let replaced = ["ZMX_SESSION_PREFIX=", "PICO_CI_JOB_ID=", "PICO_CI_REPO=", "PICO_CI_EVENT_TYPE="]
-        return currentEnvironment().filter { entry in !replaced.contains(where: { entry.hasPrefix($0) }) } + [
-            "PICO_CI_JOB_ID=\(jobID)", "PICO_CI_REPO=\(event.name)", "PICO_CI_EVENT_TYPE=\(event.type)",
-        ]
+        JobEnvironment().entries(current: currentEnvironment(), files: [], secrets: [], event: event, jobID: jobID)
     }
 
     static func currentEnvironment() -> [String] {
@@ -411,6 +434,7 @@ public enum RunExit {
     public static func status(for error: Error) -> ExitStatus {
         switch error {
         case is EventError, is SafeName.Unsafe, is TarError: return .dataError
+        case let e as JobEnvironment.Problem: return e.status
         case let e as LaunchError: return e.exitStatus
         case let e as WorkspaceError: return e.exitStatus
         case is ZmxCommand.Failure: return .unavailable

@@ -19,6 +19,8 @@ public struct Arguments {
     public private(set) var values: [String: String] = [:]
     public private(set) var flags: Set<String> = []
     public private(set) var positionals: [String] = []
+    /// Every value of an option given more than once, in order (`values` keeps the last).
+    public private(set) var lists: [String: [String]] = [:]
 
     /// Parses `args` against `options`; `--help`, `-h` and `--version` are always known.
     public init(_ args: [String], options: [Option]) throws {
@@ -50,6 +52,7 @@ public struct Arguments {
                     values[option.key] = args[i]
                     i += 1
                 }
+                lists[option.key, default: []].append(values[option.key]!)
             } else {
                 // `--once=false` must not read as `--once`, nor as its opposite: a flag that
                 // takes no value takes none at all, so a typo cannot flip what a script meant.
@@ -61,6 +64,7 @@ public struct Arguments {
 
     public func has(_ name: String) -> Bool { flags.contains(name) }
     public func value(_ name: String) -> String? { values[name] }
+    public func all(_ name: String) -> [String] { lists[name] ?? [] }
 
     /// A duration flag (`5s`, `10m`, `500ms`), with the flag named in the error. At most
     /// `FieldRange.seconds.upperBound` seconds (285 years), so that every deadline, age and

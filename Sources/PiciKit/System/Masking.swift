@@ -139,6 +139,38 @@ public enum Masking {
         return out
     }
 
+    /// Where pici-run names the `--secret-env-file`s of each job it starts, one path a line in
+    /// `<name>.<job_id>`, so that pici-stage and pici-publish mask their values too without
+    /// being told: the values themselves are never written under the artifact dir.
+    public static func jobMasksDirectory(artifactDir: String) -> String { artifactDir + "/.pici/masks" }
+
+    public static func recordJobMasks(artifactDir: String, name: String, jobID: String, files: [String]) throws {
+        guard !files.isEmpty else { return }
+        let dir = jobMasksDirectory(artifactDir: artifactDir)
+        try FileSystem.makeDirectories(dir)
+        try FileSystem.writeAtomically(dir + "/\(name).\(jobID)", files.map { FileSystem.absolute($0) + "\n" }.joined())
+    }
+
+    /// Adds the values of every secret env file the jobs of `artifactDir` were started with.
+    public static func loadJobMasks(artifactDir: String) throws {
+        let dir = jobMasksDirectory(artifactDir: artifactDir)
+        for entry in FileSystem.list(dir) where !entry.hasPrefix(".") {
+            let listing = dir + "/" + entry
+            let paths: [UInt8]
+            do { paths = try FileSystem.readFile(listing, limit: 1 << 16) } catch let e as FileError {
+                throw FileProblem(path: listing, reason: String(cString: strerror(e.errno)))
+            }
+            for raw in paths.split(separator: 0x0A) {
+                let path = String(decoding: raw, as: UTF8.self)
+                let pairs: [(name: String, value: String)]
+                do { pairs = try EnvFile.read(path) } catch let e as FileError {
+                    throw FileProblem(path: path, reason: "\(String(cString: strerror(e.errno))) (a --secret-env-file of job \(entry))")
+                }
+                for p in pairs { try active.add(p.value, origin: "\(path): \(p.name)") }
+            }
+        }
+    }
+
     /// Loads `--mask-file` (else `PICI_MASK_FILE`) into `active`. A missing or unreadable
     /// file, or a secret that is too short, is thrown: the command must stop before it
     /// writes anything, since publishing unmasked is worse than publishing nothing.

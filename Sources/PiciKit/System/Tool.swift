@@ -37,6 +37,8 @@ public enum Tool {
         if masks {
             do {
                 try Masking.load(flag: args.value("mask-file"))
+                try Masking.loadJobMasks(
+                    artifactDir: args.value("artifact-dir") ?? FileSystem.environment("PICI_ARTIFACT_DIR") ?? "/tmp/pici-artifacts")
             } catch let e as Masking.FileProblem {
                 Diagnostics.error("\(e)")
                 exit(ExitStatus.noInput.rawValue)

@@ -571,8 +571,11 @@ final class RunTests: XCTestCase {
         setenv("ZMX_SESSION_PREFIX", "ci.elsewhere.", 1)
         setenv("PICO_CI_REPO", "stale", 1)
         defer { unsetenv("ZMX_SESSION_PREFIX"); unsetenv("PICO_CI_REPO") }
+        setenv("MY_SECRET", "hunter2", 1)
+        defer { unsetenv("MY_SECRET") }
         let env = Launch.jobEnvironment(event: Event(type: "push", name: "demo", workspace: "/w"), jobID: "a3f2b8c1")
         XCTAssertFalse(env.contains { $0.hasPrefix("ZMX_SESSION_PREFIX=") })
+        XCTAssertFalse(env.contains { $0.hasPrefix("MY_SECRET=") })
         XCTAssertEqual(env.filter { $0.hasPrefix("PICO_CI_") }, ["PICO_CI_JOB_ID=a3f2b8c1", "PICO_CI_REPO=demo", "PICO_CI_EVENT_TYPE=push"])
         XCTAssertFalse(Launch.zmxEnvironment().contains { $0.hasPrefix("ZMX_SESSION_PREFIX=") })
     }
