@@ -2,13 +2,15 @@
 import PiciKit
 
 let help = """
-usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE]
+usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE] [--follow NAME] [--generation N]
 
 Reads the records of pici-group on stdin and passes every one on unchanged and in order.
 For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
 `zmx history NAME --html` per session, skipping ended sessions already staged, plus
 styles.css and, until the job is published, DIR/.pici/open/<name>.<job_id>.json.
-A job with an unsafe name is reported and not passed on.
+A job with an unsafe name is reported and not passed on. Each running session is followed
+with `zmx tail` from the first pass that sees it, by a pici-stage --follow of its own,
+so its log is complete however long; see pici-stage(1).
 
   --artifact-dir DIR   where artifacts go (default $PICI_ARTIFACT_DIR, else /tmp/pici-artifacts)
   --hosts FILE         the build hosts (default: $PICI_HOSTS): a session's history is
@@ -18,6 +20,9 @@ A job with an unsafe name is reported and not passed on.
   --jobs N             run up to N zmx history calls at once (default: online CPUs);
                        records still leave in input order
   --mask-file FILE     secrets to mask as *** (default: $PICI_MASK_FILE)
+  --follow NAME        be the follower of session NAME (started by pici-stage and
+                       pici-run; reads no records)
+  --generation N       which follower of the session this is (with --follow; default 1)
   --help, --version
 
 Exit status, the first that applies: 64 usage (or a secret under 4 bytes), 66 no mask
@@ -29,12 +34,17 @@ else 0.
 
 Tool.main("pici-stage", help: help, options: [
     .init("artifact-dir", value: true), .init("zmx", value: true), .init("timeout", value: true),
-    .init("jobs", value: true), .init("hosts", value: true),
+    .init("jobs", value: true), .init("hosts", value: true), .init("follow", value: true), .init("generation", value: true),
 ], masks: true) { args in
     let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
     if let extra = args.positionals.first {
         Diagnostics.error("unexpected argument \(extra) (the artifact dir is --artifact-dir DIR)")
         return .usage
+    }
+    if let session = args.value("follow") {
+        try SafeName.check(session)
+        let generation = try args.count("generation", default: 1)
+        return Follower.run(session: session, artifactDir: ArtifactDir.resolve(args), generation: generation, zmx: zmx)
     }
     let jobs = try args.count("jobs", default: ChildPool.onlineCPUs)
     let input = StagingInput.read(fd: 0)
@@ -45,7 +55,13 @@ Tool.main("pici-stage", help: help, options: [
         Diagnostics.error("\(error)")
         return .usage
     }
+    staging.follow = FollowSettings(executable: Follower.ownExecutable(), extra: ["--zmx", zmx.display])
     let out = Output.standard
     try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
+    if input.listing != nil {
+        var present: Set<String> = []
+        for (_, record, _) in input.records { if case .job(let j) = record { for s in j.sessions { present.insert(s.name) } } }
+        staging.sweepFollowers(present: present)
+    }
     return staging.exitStatus(malformedLines: input.malformed)
 }

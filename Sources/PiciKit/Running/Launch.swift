@@ -309,6 +309,11 @@ public enum Launch {
                 } catch {
                     log.warn("cannot register ci.\(event.name).\(jobID) in the open set: \(error)")
                 }
+                // Its output from the start, however long: a follower, before any pass.
+                if host.isLocal {
+                    FollowSettings(executable: Follower.stageExecutable(), extra: ["--zmx", settings.zmx.display])
+                        .start(session: runner, job: event.name, jobID: jobID, short: "runner", artifactDir: settings.artifactDir)
+                }
                 return
             }
             if Clock.monotonicSeconds() >= deadline {

@@ -73,6 +73,9 @@ public struct Staging {
     public private(set) var failedWrites = 0
     /// zmx history calls made.
     public private(set) var fetches = 0
+    /// How to follow running sessions with `zmx tail` (`StagingFollow.swift`); nil: only
+    /// histories.
+    public var follow: FollowSettings? = nil
 
     public init(artifactDir: String, zmx: ZmxCommand, seenAtNanoseconds: Int, now: Int = Clock.nowSeconds()) {
         self.artifactDir = artifactDir
@@ -147,6 +150,16 @@ public struct Staging {
                 continue
             }
             if s.status == .unreachable { continue }
+            switch follow(s, short: short, job: job, jobDir: jobDir, label: label) {
+            case .written(let wrote):
+                if wrote { work.staged += 1 }
+                continue
+            case .fetch:
+                work.fetches.append(Fetch(session: s, short: short))
+                continue
+            case .notFollowed:
+                break
+            }
             // Staged from this very end before, by pici's own record: not by comparing zmx's
             // `ended` with file times, which may come from another host's clock.
             if work.finals.has(s), work.dir.info(short + ".txt")?.isRegular == true, work.dir.info(short + ".html")?.isRegular == true {
@@ -183,6 +196,14 @@ public struct Staging {
         case .failure(let error):
             failedFetches += 1
             Diagnostics.error("\(work.label): session \(SafeName.quoted(s.name)): history not staged: \(error)")
+            return
+        }
+        if let written = storeFollowed(fragment, of: s, short: fetch.short, job: work.job, jobDir: work.jobDir, label: work.label) {
+            if written {
+                work.finals.add(s)
+                work.finalsChanged = true
+                work.staged += 1
+            }
             return
         }
         let base = work.jobDir + "/" + fetch.short

@@ -37,6 +37,8 @@ public enum Tool {
         if masks {
             do {
                 try Masking.load(flag: args.value("mask-file"))
+                // What we start (followers) masks the same secrets.
+                if let path = args.value("mask-file") { setenv("PICI_MASK_FILE", FileSystem.absolute(path), 1) }
                 try Masking.loadJobMasks(
                     artifactDir: args.value("artifact-dir") ?? FileSystem.environment("PICI_ARTIFACT_DIR") ?? "/tmp/pici-artifacts")
             } catch let e as Masking.FileProblem {

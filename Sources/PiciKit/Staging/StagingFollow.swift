@@ -1,0 +1,174 @@
+import Glibc
+
+/// How pici-stage starts followers (see `Follower`): its own executable and the flags a
+/// follower needs to call the same zmx. Nil in `Staging.follow` means no following, only
+/// histories, as before.
+public struct FollowSettings: Sendable {
+    public var executable: String
+    public var extra: [String]
+
+    public init(executable: String, extra: [String] = []) {
+        self.executable = executable
+        self.extra = extra
+    }
+
+    /// More followers than this for one session means they cannot run here: fall back to
+    /// histories rather than start one every pass.
+    static let maxGenerations = 20
+
+    /// Claims `session` and starts its first follower; false when another process had
+    /// claimed it or it could not be started (reported).
+    @discardableResult
+    public func start(session: String, job: String, jobID: String, short: String, artifactDir: String) -> Bool {
+        let dir = FollowDirectory(artifactDir: artifactDir, session: session)
+        guard dir.claim() else { return false }
+        try? FileSystem.writeAtomically(dir.path + "/meta", "\(job)\t\(jobID)\t\(short)\n")
+        return startGeneration(1, of: dir, artifactDir: artifactDir)
+    }
+
+    func startGeneration(_ n: Int, of dir: FollowDirectory, artifactDir: String) -> Bool {
+        guard dir.claim(generation: n) else { return false }
+        do {
+            try Follower.start(session: dir.session, generation: n, artifactDir: artifactDir, executable: executable, extra: extra)
+            return true
+        } catch {
+            Diagnostics.error("session \(SafeName.quoted(dir.session)): cannot start its follower: \(error)")
+            return false
+        }
+    }
+}
+
+extension Staging {
+    /// In `begin`, for a session that may be followed: starts a running session's follower
+    /// (this pass still fetches its history) or, once one runs, writes its log from what the
+    /// followers captured, with no zmx call. True when the session needs no fetch now. An
+    /// ended session with followers is fetched once more, for zmx's colours and for any end
+    /// its follower missed (`storeFollowed`).
+    enum Following {
+        /// Not followed: staged from its history, as before.
+        case notFollowed
+        /// Ended with followers: fetch its history once more, whatever the files' dates.
+        case fetch
+        /// Written (or left as it was) from the followers' capture, with no zmx call.
+        case written(Bool)
+    }
+
+    mutating func follow(_ s: SessionRecord, short: String, job: JobRecord, jobDir: String, label: String) -> Following {
+        // A session on another host is staged from its history: its follower would have to
+        // run `zmx tail` over ssh, which pici does not do (yet).
+        guard let settings = follow, s.host.flatMap({ hosts[$0] }).map(\.isLocal) ?? true else { return .notFollowed }
+        let dir = FollowDirectory(artifactDir: artifactDir, session: s.name)
+        if s.hasEnded {
+            guard dir.exists else { return .notFollowed }
+            if !dir.waitForEnd(seconds: 2) { dir.stop() }
+            return .fetch
+        }
+        guard dir.exists else {
+            settings.start(session: s.name, job: job.name, jobID: job.jobID, short: short, artifactDir: artifactDir)
+            return .notFollowed
+        }
+        let generations = dir.generations
+        guard generations.count <= FollowSettings.maxGenerations else { return .notFollowed }
+        if !dir.isFollowing {
+            // Its follower died (the machine restarted, someone killed it): a new one, and the
+            // history it takes joins its stream to the old one's where they overlap.
+            _ = settings.startGeneration((generations.last ?? 0) + 1, of: dir, artifactDir: artifactDir)
+        }
+        do {
+            return .written(try writeFollowed(job: job, session: s, short: short, jobDir: jobDir, dir: dir, history: nil))
+        } catch {
+            writeFailed("\(label): session \(SafeName.quoted(s.name)): \(error)")
+            return .written(false)
+        }
+    }
+
+    /// In `store`, for an ended session with followers: its final log from their capture and
+    /// the last history; the follow dir goes once written. Nil when it has no followers, else
+    /// whether its log was written (a failure is reported).
+    mutating func storeFollowed(_ fragment: [UInt8], of s: SessionRecord, short: String, job: JobRecord, jobDir: String, label: String) -> Bool? {
+        guard follow != nil, s.hasEnded else { return nil }
+        let dir = FollowDirectory(artifactDir: artifactDir, session: s.name)
+        guard dir.exists else { return nil }
+        do {
+            _ = try writeFollowed(job: job, session: s, short: short, jobDir: jobDir, dir: dir, history: fragment)
+            dir.remove()
+            return true
+        } catch {
+            writeFailed("\(label): session \(SafeName.quoted(s.name)): \(error)")
+            return false
+        }
+    }
+
+    /// Ends the followers of sessions that are gone (killed, cancelled, collected): their
+    /// `zmx tail` may not notice. Their logs are written once more from what was captured.
+    /// Only after a complete listing: absence means something only then.
+    public mutating func sweepFollowers(present: Set<String>) {
+        let root = FollowDirectory.root(artifactDir: artifactDir)
+        for name in FileSystem.list(root) where !present.contains(name) && !name.hasPrefix(".") {
+            let dir = FollowDirectory(artifactDir: artifactDir, session: name)
+            dir.stop()
+            if let meta = try? FileSystem.readText(dir.path + "/meta") {
+                let f = meta.split(separator: "\n").first?.split(separator: "\t").map(String.init) ?? []
+                if f.count == 3, f.allSatisfy(SafeName.isSafe),
+                   let open = try? OpenJobs.read(path: OpenJobs.path(artifactDir: artifactDir, name: f[0], jobID: f[1])),
+                   let session = open.job.sessions.first(where: { $0.name == name }) {
+                    let jobDir = artifactDir + "/" + f[0] + "/" + f[1]
+                    do { _ = try writeFollowed(job: open.job, session: session, short: f[2], jobDir: jobDir, dir: dir, history: nil, force: true) } catch {
+                        writeFailed("session \(SafeName.quoted(name)): \(error)")
+                    }
+                }
+            }
+            dir.remove()
+        }
+    }
+
+    /// Writes `<short>.txt` and `.html` from the followers' capture (and the final history
+    /// when given), unless nothing changed since the last time. True when written.
+    func writeFollowed(
+        job: JobRecord, session s: SessionRecord, short: String, jobDir: String, dir: FollowDirectory,
+        history: [UInt8]?, force: Bool = false
+    ) throws -> Bool {
+        let generations = dir.generations
+        let signature = generations.map { n in
+            "\(n):\(FileSystem.info(dir.generation(n) + "/head")?.size ?? -1):\(FileSystem.info(dir.generation(n) + "/stream")?.size ?? -1)"
+        }.joined(separator: " ") + (history == nil ? "" : " final") + "\n"
+        let txt = jobDir + "/" + short + ".txt", html = jobDir + "/" + short + ".html"
+        if !force, history == nil, (try? FileSystem.readText(dir.path + "/composed")) == signature, FileSystem.exists(txt) {
+            return false
+        }
+        try FileSystem.makeDirectories(jobDir)
+        let masker = Masking.active
+        let file = try AtomicFile(txt)
+        var composer = LogComposer(fd: file.fd, hex: nil)
+        for (i, n) in generations.enumerated() {
+            var head: [String] = []
+            if let bytes = try? FileSystem.readFile(dir.generation(n) + "/head") {
+                head = LogCleaner.rows(String(decoding: bytes, as: UTF8.self))
+            }
+            if i == 0, let first = head.first { composer.headLost = LogCleaner.typedLineEnd(Array(first.utf8)) == nil }
+            composer.add(head, gapIfNoOverlap: i > 0)
+            composer.add(streamFile: dir.generation(n) + "/stream")
+        }
+        var rows: HistoryRows? = nil
+        if let history {
+            let r = HistoryRows(fragment: history)
+            rows = r
+            if !composer.endsWithMarker(exitCode: s.exitCode) {
+                composer.add(LogCleaner.unwrap(r.rows.map(\.plain)).map { masker.mask($0) }, gapIfNoOverlap: true)
+            }
+        }
+        let end = composer.finish(exitCode: s.exitCode)
+        guard end.error == 0 else {
+            file.abandon()
+            throw FileError("write", txt, end.error)
+        }
+        try file.commit()
+        var page = SessionPage(
+            job: job, session: s, short: Staging.short(of: s, in: job), file: short,
+            fragment: LogFragment.html(lines: end.lines, history: rows, masker: masker), now: now)
+        page.hiddenLines = max(0, composer.written - end.lines.count)
+        try FileSystem.writeAtomically(html, page.html)
+        try? FileSystem.writeAtomically(dir.path + "/composed", signature)
+        return true
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import PiciKit
+import XCTest
+
+/// Followers (pici-stage(1) "Following"): a running session's output captured whole with
+/// `zmx tail`, joined to its history, under a monitor that runs every second.
+final class FollowTests: XCTestCase {
+    /// 20,000 numbered lines, every 7th in colour, every 1,000th 300 columns wide, after 3 s.
+    static let bigStep = #"""
+        sleep 3
+        seq 1 20000 | awk '{ if ($1 % 1000 == 0) printf "%d %0300d\n", $1, 0; else if ($1 % 7 == 0) printf "\033[31m%d red\033[0m\n", $1; else print "line " $1 }'
+        """#
+
+    static func expectedBig() -> String {
+        (1...20000).map { i in
+            i % 1000 == 0 ? "\(i) " + String(repeating: "0", count: 300) : i % 7 == 0 ? "\(i) red" : "line \(i)"
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// A monitor running in the background, as a user would leave one.
+    struct Monitor {
+        let process: Process
+        func stop() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    func startMonitor(_ world: Support.ZmxWorld, art: String, out: String) throws -> Monitor {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Support.scriptsDir + "/pici-monitor")
+        p.arguments = ["--interval", "1s", "--no-sync", "--artifact-dir", art]
+        p.environment = world.env
+        if !FileManager.default.fileExists(atPath: out) { FileManager.default.createFile(atPath: out, contents: nil) }
+        let handle = FileHandle(forWritingAtPath: out)!
+        handle.seekToEndOfFile()
+        p.standardOutput = handle
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        p.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        try p.run()
+        addTeardownBlock { if p.isRunning { p.terminate() } }
+        return Monitor(process: p)
+    }
+
+    func waitFor(_ what: String, seconds: Double, _ condition: () -> Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return }
+            usleep(200_000)
+        }
+        XCTFail("timed out waiting for \(what)")
+    }
+
+    func followers(_ world: Support.ZmxWorld, _ id: String) -> [String] {
+        world.sh("ps -eo args | grep -F -- '--follow ci.demo.\(id).' | grep -v grep || true").stdout.split(separator: "\n").map(String.init)
+    }
+
+    /// The step of the issue's "done when", with the monitor stopped and started again while
+    /// the step waits: its follower outlives the first monitor.
+    func testTwentyThousandLinesUnderAMonitorAreAllThereOnceInOrder() throws {
+        let world = Support.ZmxWorld(self)
+        let base = Support.tempDir(self, "follow")
+        let art = base + "/art", out = base + "/status.jsonl"
+        let id = "b16b16b1"
+        try FollowTests.bigStep.write(toFile: base + "/big.sh", atomically: true, encoding: .utf8)
+        let first = try startMonitor(world, art: art, out: out)
+        let started = world.sh("""
+            zmx run ci.demo.\(id).step.big -d bash '\(base)/big.sh' &&
+            zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait big'
+            """)
+        XCTAssertEqual(started.status, 0, started.stderr)
+        waitFor("the step's follower", seconds: 20) { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.big/1/pid") }
+        first.stop()
+        XCTAssertFalse(followers(world, id).isEmpty, "the follower ended with the monitor")
+        let second = try startMonitor(world, art: art, out: out)
+        waitFor("the job's status line", seconds: 90) {
+            ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("\"job_id\":\"\(id)\",\"status\":\"success\"")
+                || ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("\"status\":\"success\"")
+        }
+        second.stop()
+        let txt = try String(contentsOfFile: "\(art)/demo/\(id)/big.txt", encoding: .utf8)
+        XCTAssertEqual(txt.split(separator: "\n").count, 20000)
+        XCTAssertTrue(txt == FollowTests.expectedBig(), "the log differs: \(txt.prefix(300))…\(txt.suffix(300))")
+        let html = try String(contentsOfFile: "\(art)/demo/\(id)/big.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("The first 18000 lines are not shown here: <a href=\"big.txt\">the whole log</a>"), String(html.prefix(3000)))
+        XCTAssertTrue(html.contains(">line 18001\n"), "the page starts at line 18,001")
+        XCTAssertFalse(html.contains("line 18000\n"))
+        XCTAssertTrue(html.contains("20000 " + String(repeating: "0", count: 300) + "</div>"))
+        // Nothing left running or behind.
+        XCTAssertEqual(followers(world, id), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.big"))
+    }
+
+    /// A step started and finished between two passes: zmx's scrollback is all there is; the
+    /// log says where rows were lost, and the rest is intact.
+    func testAStepFinishedBetweenPassesSaysWhereRowsWereLost() throws {
+        let world = Support.ZmxWorld(self)
+        let art = Support.tempDir(self, "art")
+        let id = "5a5a5a5a"
+        let ran = world.sh("zmx run ci.demo.\(id).step.quick -d bash -c 'seq 1 5000 | sed \"s/^/line /\"' && zmx run ci.demo.\(id).runner -d true")
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        world.waitUntilEnded()
+        for _ in 0..<2 { world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'") }
+        let lines = try String(contentsOfFile: "\(art)/demo/\(id)/quick.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, LogFragment.gapNote(rows: nil))
+        let numbers = lines.dropFirst().map { Int($0.dropFirst("line ".count)) ?? -1 }
+        XCTAssertEqual(numbers.last, 5000)
+        XCTAssertGreaterThan(numbers.count, 700)
+        XCTAssertEqual(numbers, Array((5001 - numbers.count)...5000), "the rest is intact")
+    }
+
+    /// pici-run starts the runner's follower as soon as it has started the runner; a killed
+    /// session's follower is ended and its log kept.
+    func testPiciRunFollowsTheRunnerAndAKilledSessionsFollowerEnds() throws {
+        let world = Support.ZmxWorld(self)
+        let base = Support.tempDir(self)
+        let art = base + "/art", ws = base + "/ws"
+        try FileManager.default.createDirectory(atPath: ws, withIntermediateDirectories: true)
+        try "echo runner-started\nzmx run slow -d bash -c 'echo slow-started; sleep 60'\nsleep 60\n".write(toFile: ws + "/pico.sh", atomically: true, encoding: .utf8)
+        let ran = world.sh("TMPDIR='\(base)' pici-run --artifact-dir '\(art)'", input: #"{"type":"push","name":"demo","workspace":"\#(ws)"}"#)
+        XCTAssertEqual(ran.status, 0, ran.stdout + ran.stderr)
+        let id = String(ran.stdout.split(separator: "\n").first?.suffix(8) ?? "")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).runner"), "no runner follower")
+        waitFor("followers of both", seconds: 20) {
+            world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'")
+            return self.followers(world, id).count == 2
+                && ((try? String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8)) ?? "").contains("slow-started")
+        }
+        world.sh("zmx kill 'ci.demo.\(id).*'")
+        world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'")
+        waitFor("no follower left", seconds: 10) { self.followers(world, id).isEmpty }
+        XCTAssertEqual(FileSystem.list("\(art)/.pici/follow"), [])
+        XCTAssertTrue(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8).hasPrefix("slow-started\n"))
+        XCTAssertTrue(try String(contentsOfFile: "\(art)/demo/\(id)/runner.txt", encoding: .utf8).hasPrefix("runner-started\n"))
+    }
+}

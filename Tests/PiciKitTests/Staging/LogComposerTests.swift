@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+@testable import PiciKit
+
+/// The joining of a follower's history and stream (pici-stage(1) "Following").
+final class LogComposerTests: XCTestCase {
+    func testOverlap() {
+        XCTAssertEqual(LogComposer.overlap(["a", "b", "c"][...], ["b", "c", "d"]).k, 2)
+        XCTAssertEqual(LogComposer.overlap(["a", "b"][...], ["c"]).k, 0)
+        XCTAssertEqual(LogComposer.overlap([][...], ["c"]).k, 0)
+        // The history was taken mid-line: its last line is the start of the stream's.
+        let partial = LogComposer.overlap(["a", "b", "hal"][...], ["b", "half a line", "next"])
+        XCTAssertEqual(partial.k, 2)
+        XCTAssertTrue(partial.replaceLast)
+        // Repeated lines: the largest overlap.
+        XCTAssertEqual(LogComposer.overlap(["x", "x", "x"][...], ["x", "x", "y"]).k, 2)
+    }
+
+    /// Composes `head` and `stream` as a follower left them; returns the file and the page lines.
+    func compose(_ generations: [(head: String?, stream: String)], history: [String]? = nil, exitCode: Int? = 0) throws -> (text: String, lines: [String]) {
+        let dir = Support.tempDir(self)
+        let out = dir + "/out.txt"
+        let file = try AtomicFile(out)
+        var c = LogComposer(fd: file.fd, hex: nil)
+        for (i, g) in generations.enumerated() {
+            let head = g.head.map { LogCleaner.rows($0) } ?? []
+            if i == 0, let first = head.first { c.headLost = LogCleaner.typedLineEnd(Array(first.utf8)) == nil }
+            c.add(head, gapIfNoOverlap: i > 0)
+            try g.stream.write(toFile: dir + "/stream\(i)", atomically: true, encoding: .utf8)
+            c.add(streamFile: dir + "/stream\(i)")
+        }
+        if let history, !c.endsWithMarker(exitCode: exitCode) { c.add(history, gapIfNoOverlap: true) }
+        let end = c.finish(exitCode: exitCode)
+        XCTAssertEqual(end.error, 0)
+        try file.commit()
+        return (try String(contentsOfFile: out, encoding: .utf8), end.lines)
+    }
+
+    let typed = "bash step.sh; echo ZMX_TASK_COMPLETED:ab12:$?"
+
+    func testHeadAndStreamJoinedWithoutDoublingALine() throws {
+        let head = "\(typed)\n$ \(typed)\none\ntwo\nthr\n"
+        let stream = "two\nthree\nfour\nZMX_TASK_COMPLETED:ab12:0\n$\n"
+        let r = try compose([(head, stream)])
+        XCTAssertEqual(r.text, "one\ntwo\nthree\nfour\n")
+        XCTAssertEqual(r.lines, ["one", "two", "three", "four"])
+    }
+
+    func testAStreamThatStartedBeforeTheEchoIsCleanedToo() throws {
+        let r = try compose([("", "\(typed)\n$ \(typed)\nout\nZMX_TASK_COMPLETED:ab12:0\n")])
+        XCTAssertEqual(r.text, "out\n")
+    }
+
+    /// A follower that died, and another started later: where their captures do not meet,
+    /// the log says so.
+    func testARestartedFollowerThatMissedRowsLeavesANote() throws {
+        let r = try compose([
+            ("\(typed)\n$ \(typed)\n1\n", "1\n2\n"),
+            ("5\n6\n", "6\n7\nZMX_TASK_COMPLETED:ab12:0\n"),
+        ])
+        XCTAssertEqual(r.text, "1\n2\n\(LogFragment.gapNote(rows: nil))\n5\n6\n7\n")
+        // And where they do meet, nothing is said and nothing doubled.
+        let joined = try compose([
+            ("\(typed)\n$ \(typed)\n1\n", "1\n2\n"),
+            ("1\n2\n3\n", "3\n4\nZMX_TASK_COMPLETED:ab12:0\n"),
+        ])
+        XCTAssertEqual(joined.text, "1\n2\n3\n4\n")
+    }
+
+    /// The follower was killed before the end: the last history gives the rest.
+    func testTheLastHistoryGivesWhatTheStreamMissed() throws {
+        let r = try compose([("\(typed)\n$ \(typed)\n", "1\n2\n")], history: ["1", "2", "3", "ZMX_TASK_COMPLETED:ab12:0", "$"])
+        XCTAssertEqual(r.text, "1\n2\n3\n")
+        // A stream that saw the end takes nothing from the history.
+        let whole = try compose([("\(typed)\n$ \(typed)\n", "1\nZMX_TASK_COMPLETED:ab12:0\n")], history: ["other", "ZMX_TASK_COMPLETED:ab12:0"])
+        XCTAssertEqual(whole.text, "1\n")
+    }
+
+    func testAHeadThatScrolledOutIsNoted() throws {
+        let r = try compose([("line 4000\nline 4001\n", "line 4002\nZMX_TASK_COMPLETED:ab12:0\n")], exitCode: 0)
+        XCTAssertEqual(r.text, "\(LogFragment.gapNote(rows: nil))\nline 4000\nline 4001\nline 4002\n")
+    }
+
+    /// More lines than the page holds: written as they come, the last 2,000 kept.
+    func testALongStreamIsWrittenWhole() throws {
+        let body = (1...5000).map { "n\($0)" }
+        let r = try compose([("\(typed)\n$ \(typed)\n", body.joined(separator: "\n") + "\nZMX_TASK_COMPLETED:ab12:0\n$\n")])
+        XCTAssertEqual(r.text, body.joined(separator: "\n") + "\n")
+        XCTAssertEqual(r.lines, Array(body.suffix(2000)))
+    }
+
+    func testStreamLinesMakeCRLFOneLineAndMask() throws {
+        var s = StreamLines(masker: try Masker(secrets: ["hunter22"]))
+        var out = s.feed(Array("a\r\nb hunter22\r\n10%\r50%\r100%\r\npart".utf8)[...])
+        out += s.finish()
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "a\nb ***\n100%\npart\n")
+    }
+}
