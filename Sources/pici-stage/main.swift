@@ -2,7 +2,7 @@
 import PiciKit
 
 let help = """
-usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE] [--follow NAME] [--generation N]
+usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N]
 
 Reads the records of pici-group on stdin and passes every one on unchanged and in order.
 For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
@@ -20,6 +20,7 @@ so its log is complete however long; see pici-stage(1).
   --jobs N             run up to N zmx history calls at once (default: online CPUs);
                        records still leave in input order
   --mask-file FILE     secrets to mask as *** (default: $PICI_MASK_FILE)
+  --no-follow          start no follower: running sessions are staged from their history
   --follow NAME        be the follower of session NAME (started by pici-stage and
                        pici-run; reads no records)
   --generation N       which follower of the session this is (with --follow; default 1)
@@ -34,7 +35,7 @@ else 0.
 
 Tool.main("pici-stage", help: help, options: [
     .init("artifact-dir", value: true), .init("zmx", value: true), .init("timeout", value: true),
-    .init("jobs", value: true), .init("hosts", value: true), .init("follow", value: true), .init("generation", value: true),
+    .init("jobs", value: true), .init("hosts", value: true), .init("follow", value: true), .init("generation", value: true), .init("no-follow"),
 ], masks: true) { args in
     let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
     if let extra = args.positionals.first {
@@ -55,10 +56,12 @@ Tool.main("pici-stage", help: help, options: [
         Diagnostics.error("\(error)")
         return .usage
     }
-    staging.follow = FollowSettings(executable: Follower.ownExecutable(), extra: ["--zmx", zmx.display])
+    if !args.has("no-follow") {
+        staging.follow = FollowSettings(executable: Follower.ownExecutable(), extra: ["--zmx", zmx.display])
+    }
     let out = Output.standard
     try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
-    if input.listing != nil {
+    if input.listing != nil && !args.has("no-follow") {
         var present: Set<String> = []
         for (_, record, _) in input.records { if case .job(let j) = record { for s in j.sessions { present.insert(s.name) } } }
         staging.sweepFollowers(present: present)

@@ -133,4 +133,25 @@ final class FollowTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8).hasPrefix("slow-started\n"))
         XCTAssertTrue(try String(contentsOfFile: "\(art)/demo/\(id)/runner.txt", encoding: .utf8).hasPrefix("runner-started\n"))
     }
+
+    /// Once its follower runs, a running session costs no zmx call per pass: its follower
+    /// made one `zmx tail` and one `zmx history`, and the passes none after the first.
+    func testAFollowedSessionCostsNoZmxCallPerPass() throws {
+        let calls = Support.tempDir(self) + "/calls"
+        let world = Support.ZmxWorld(self, extra: ["ZMX_CALL_LOG": calls])
+        let art = Support.tempDir(self, "art")
+        let id = "c0c0c0c0"
+        XCTAssertEqual(world.sh("zmx run ci.demo.\(id).step.slow -d bash -c 'echo one; sleep 30' >/dev/null").status, 0)
+        let pass = "pici-list | pici-group | pici-stage --artifact-dir '\(art)' >/dev/null"
+        XCTAssertEqual(world.sh(pass).status, 0)
+        waitFor("the follower's history", seconds: 10) { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.slow/1/head") }
+        for _ in 0..<3 { XCTAssertEqual(world.sh(pass).status, 0) }
+        let log = ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        XCTAssertEqual(log.filter { $0.hasPrefix("history ") }.sorted(), ["history ci.demo.\(id).step.slow", "history ci.demo.\(id).step.slow --html"])
+        XCTAssertEqual(log.filter { $0.hasPrefix("tail ") }, ["tail ci.demo.\(id).step.slow"])
+        XCTAssertEqual(log.filter { $0 == "list" }.count, 4)
+        XCTAssertEqual(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8), "one\n")
+        world.sh("zmx kill ci.demo.\(id).step.slow")
+        waitFor("the follower to end", seconds: 10) { self.followers(world, id).isEmpty }
+    }
 }

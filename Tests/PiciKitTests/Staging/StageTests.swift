@@ -247,7 +247,7 @@ final class StageTests: XCTestCase {
         let help = world.sh("pici-stage --help")
         XCTAssertEqual(help.status, 0)
         let usage = help.stdout.split(separator: "\n").first.map(String.init) ?? ""
-        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE]")
+        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N]")
         for bad in ["0", "-1", "two", "1025"] {
             XCTAssertEqual(world.sh("pici-stage --jobs=\(bad) </dev/null").status, 64, bad)
         }
@@ -323,6 +323,7 @@ final class StageTests: XCTestCase {
 
     /// A running session is fetched on every pass and its snapshot is dated before the fetch,
     /// so the pass after it ends fetches it once more, even within the same second.
+    /// Without followers (--no-follow), a running session is staged from its history every pass.
     func testRunningSessionsAreRefetchedUntilFinal() throws {
         let world = Support.ZmxWorld(self)
         try "step output\n".write(toFile: world.dir + "/canned-history", atomically: true, encoding: .utf8)
@@ -334,7 +335,7 @@ final class StageTests: XCTestCase {
         let running = line(job("demo", "abcd1234", [runningSession, gone]))
         let dir = art + "/demo/abcd1234"
 
-        XCTAssertEqual(world.sh("pici-stage --artifact-dir '\(art)'", input: running).status, 0)
+        XCTAssertEqual(world.sh("pici-stage --no-follow --artifact-dir '\(art)'", input: running).status, 0)
         XCTAssertEqual(calls(log).count, 1, "the unreachable session is not fetched")
         let snapshot = try XCTUnwrap(FileSystem.info(dir + "/build.html"))
         XCTAssertLessThan(snapshot.modifiedSeconds, Int(Date().timeIntervalSince1970))
@@ -342,7 +343,7 @@ final class StageTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: dir + "/build.html", encoding: .utf8).contains("http-equiv=\"refresh\""))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/gone.txt"))
 
-        XCTAssertEqual(world.sh("pici-stage --artifact-dir '\(art)'", input: running).status, 0)
+        XCTAssertEqual(world.sh("pici-stage --no-follow --artifact-dir '\(art)'", input: running).status, 0)
         XCTAssertEqual(calls(log).count, 2, "running sessions are fetched every pass")
 
         // It ends in this very second: the snapshot, dated before its fetch, is not final.
@@ -351,7 +352,7 @@ final class StageTests: XCTestCase {
         endedSession.exitCode = 0
         endedSession.status = .success
         let ended = line(job("demo", "abcd1234", [endedSession]))
-        XCTAssertEqual(world.sh("pici-stage --artifact-dir '\(art)'", input: ended).status, 0)
+        XCTAssertEqual(world.sh("pici-stage --no-follow --artifact-dir '\(art)'", input: ended).status, 0)
         XCTAssertEqual(calls(log).count, 3)
         XCTAssertFalse(try String(contentsOfFile: dir + "/build.html", encoding: .utf8).contains("http-equiv=\"refresh\""))
         XCTAssertGreaterThanOrEqual(FileSystem.info(dir + "/build.html")!.modifiedSeconds, endedSession.ended!)
@@ -359,14 +360,14 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(try OpenJobs.read(path: open).job.status, .success, "the state file follows the job to its end")
 
         let before = mtimes(art)
-        XCTAssertEqual(world.sh("pici-stage --artifact-dir '\(art)'", input: ended).status, 0)
+        XCTAssertEqual(world.sh("pici-stage --no-follow --artifact-dir '\(art)'", input: ended).status, 0)
         XCTAssertEqual(calls(log).count, 3, "final and staged: not fetched again")
         XCTAssertEqual(mtimes(art), before)
 
         // A removed artifact is staged again; so is styles.css when it is not ours.
         try FileManager.default.removeItem(atPath: dir + "/build.txt")
         try "x".write(toFile: dir + "/styles.css", atomically: true, encoding: .utf8)
-        XCTAssertEqual(world.sh("pici-stage --artifact-dir '\(art)'", input: ended).status, 0)
+        XCTAssertEqual(world.sh("pici-stage --no-follow --artifact-dir '\(art)'", input: ended).status, 0)
         XCTAssertEqual(calls(log).count, 4)
         XCTAssertEqual(try String(contentsOfFile: dir + "/build.txt", encoding: .utf8), "step output\n")
         XCTAssertEqual(try String(contentsOfFile: dir + "/styles.css", encoding: .utf8), Styles.css)
