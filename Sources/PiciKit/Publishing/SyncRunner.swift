@@ -103,7 +103,10 @@ public final class SyncRunner {
         let runner = SyncRunner(
             artifactDir: artifactDir, artifactSync: artifactSync, backoff: true, lockHeld: false,
             report: { _, message in Diagnostics.error(message) })
-        runner.runLoop(interval: interval, stopped: { StopSignal.received })
+        // A monitor killed -9 cannot stop its loop: the loop stops itself once its parent is
+        // gone (it is re-parented), so no orphan syncs forever beside the next monitor's.
+        let parent = getppid()
+        runner.runLoop(interval: interval, stopped: { StopSignal.received || getppid() != parent })
         return .ok
     }
 
