@@ -38,6 +38,11 @@ public struct FollowDirectory {
         return ProcessStart.time(pid) == start ? pid : nil
     }
 
+    /// Whether the first follower has taken its history. Until then its capture knows nothing
+    /// of what the session printed before it, and must not replace a log staged from zmx's
+    /// history.
+    public var hasHead: Bool { generations.first.map { FileSystem.exists(generation($0) + "/head") } ?? false }
+
     public func isDone(_ n: Int) -> Bool { FileSystem.exists(generation(n) + "/done") }
 
     /// A generation whose follower has not written its pid yet: started under a second ago.

@@ -26,7 +26,9 @@ public enum Follower {
         for fd in Int32(3)..<Int32(1024) { _ = close(fd) }
         let dir = FollowDirectory(artifactDir: artifactDir, session: session).generation(generation)
         do {
-            try FileSystem.makeDirectories(dir)
+            // Its directory was made by whoever started it; gone means swept meanwhile (its
+            // session ended): nothing to follow, and nothing to leave behind.
+            guard FileSystem.isDirectory(dir) else { return .ok }
             try FileSystem.writeAtomically(dir + "/pid", "\(getpid()) \(ProcessStart.time(getpid()) ?? 0)\n")
         } catch {
             Diagnostics.error("\(error)")
@@ -51,12 +53,13 @@ public enum Follower {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         func takeHead() {
             headTaken = true
+            // No history (the session is gone): no head, so that this capture, which knows
+            // nothing of what came before, never replaces a log staged from a history.
+            guard let result = try? zmx.run(["history", session]), result.status == 0 else { return }
             var head: [UInt8] = []
-            if let result = try? zmx.run(["history", session]), result.status == 0 {
-                for line in LogCleaner.unwrap(LogCleaner.rows(result.stdoutText)) {
-                    head += masker.mask(Array(line.utf8))
-                    head.append(0x0A)
-                }
+            for line in LogCleaner.unwrap(LogCleaner.rows(result.stdoutText)) {
+                head += masker.mask(Array(line.utf8))
+                head.append(0x0A)
             }
             try? FileSystem.writeAtomically(dir + "/head", head)
         }

@@ -89,6 +89,11 @@ extension Staging {
         guard follow != nil, s.hasEnded else { return nil }
         let dir = FollowDirectory(artifactDir: artifactDir, session: s.name)
         guard dir.exists else { return nil }
+        guard dir.hasHead else {
+            // Its follower saw nothing before it connected: the history is all there is.
+            dir.remove()
+            return nil
+        }
         do {
             _ = try writeFollowed(job: job, session: s, short: short, jobDir: jobDir, dir: dir, history: fragment)
             dir.remove()
@@ -133,6 +138,7 @@ extension Staging {
             "\(n):\(FileSystem.info(dir.generation(n) + "/head")?.size ?? -1):\(FileSystem.info(dir.generation(n) + "/stream")?.size ?? -1)"
         }.joined(separator: " ") + (history == nil ? "" : " final") + "\n"
         let txt = jobDir + "/" + short + ".txt", html = jobDir + "/" + short + ".html"
+        guard dir.hasHead else { return false }
         if !force, history == nil, (try? FileSystem.readText(dir.path + "/composed")) == signature, FileSystem.exists(txt) {
             return false
         }

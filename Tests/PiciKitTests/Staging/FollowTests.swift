@@ -134,6 +134,32 @@ final class FollowTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: "\(art)/demo/\(id)/runner.txt", encoding: .utf8).hasPrefix("runner-started\n"))
     }
 
+    /// A follower that has not taken its first history yet knows nothing of what came
+    /// before: its capture never replaces a log staged from the history, neither while it
+    /// runs nor when its session is killed (the race behind a flaky follow test).
+    func testAFollowerWithoutItsFirstHistoryLeavesTheStagedLogAlone() throws {
+        let world = Support.ZmxWorld(self)
+        let art = Support.tempDir(self, "art")
+        let id = "d0d0d0d0", session = "ci.demo.d0d0d0d0.step.slow"
+        XCTAssertEqual(world.sh("zmx run \(session) -d bash -c 'echo slow-started; sleep 60' >/dev/null && zmx run ci.demo.\(id).runner -d sleep 60 >/dev/null").status, 0)
+        waitFor("the step's output", seconds: 10) { world.sh("zmx history \(session)").stdout.contains("slow-started\n") }
+        let pass = "pici-list | pici-group | pici-stage --artifact-dir '\(art)' >/dev/null"
+        XCTAssertEqual(world.sh("pici-list | pici-group | pici-stage --no-follow --artifact-dir '\(art)' >/dev/null").status, 0)
+        XCTAssertEqual(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8), "slow-started\n")
+        // As pici-stage leaves it between claiming a follower and the follower's first history.
+        let follow = "\(art)/.pici/follow/\(session)"
+        try FileManager.default.createDirectory(atPath: follow + "/1", withIntermediateDirectories: true)
+        try "slow\t\(id)\tslow\n".write(toFile: follow + "/meta", atomically: true, encoding: .utf8)
+        try "".write(toFile: follow + "/1/stream", atomically: true, encoding: .utf8)
+        XCTAssertEqual(world.sh(pass).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8), "slow-started\n", "while it starts")
+        world.sh("zmx kill \(session)")
+        XCTAssertEqual(world.sh(pass).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8), "slow-started\n", "after the kill")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: follow))
+        world.sh("zmx kill 'ci.demo.\(id).*'")
+    }
+
     /// Once its follower runs, a running session costs no zmx call per pass: its follower
     /// made one `zmx tail` and one `zmx history`, and the passes none after the first.
     func testAFollowedSessionCostsNoZmxCallPerPass() throws {
