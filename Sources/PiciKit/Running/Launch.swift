@@ -438,7 +438,7 @@ public enum LaunchError: Error, Equatable, CustomStringConvertible {
 public enum RunExit {
     public static func status(for error: Error) -> ExitStatus {
         switch error {
-        case is EventError, is SafeName.Unsafe, is TarError: return .dataError
+        case is EventError, is SafeName.Unsafe, is TarError, is Placement.UnknownHost: return .dataError
         case let e as JobEnvironment.Problem: return e.status
         case let e as LaunchError: return e.exitStatus
         case let e as WorkspaceError: return e.exitStatus

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import PiciKit
 
 /// pici-run and bin/pici-monitor over several hosts (pici(7), "Several hosts"): two sshd
 /// instances on 127.0.0.1 and this machine, each with its own zmx sessions.
@@ -99,6 +100,21 @@ final class HostRunTests: XCTestCase {
         XCTAssertEqual(statuses(w).count, 6, "later passes print nothing more")
         // No workspace copy is left on a remote host once its job has been copied there and
         // the local copy was removed.
+    }
+
+    func testAnEventOrFlagNamingNoHostOfTheFileIsRefusedAndStartsNothing() throws {
+        let w = try world(count: 1, local: true)
+        let ran = push(w, "lost", host: "build9")
+        XCTAssertEqual(ran.status, 65, ran.stderr + ran.stdout)
+        XCTAssertTrue(ran.stderr.hasSuffix("pici-run: no host named \"build9\" (hosts: host1, here)\n"), ran.stderr)
+        XCTAssertEqual(ran.stdout, "")
+        let flag = w.zmx.sh("pici-run --artifact-dir '\(w.dir)' --host build9 --event '{\"type\":\"push\",\"name\":\"lost\",\"workspace\":\"\(w.workspace)\"}'")
+        XCTAssertEqual(flag.status, 64, flag.stderr)
+        XCTAssertTrue(flag.stderr.contains("--host \"build9\": no such host (hosts: host1, here)"), flag.stderr)
+        XCTAssertEqual(w.hosts.on(1, "zmx list").stdout, "", "no session on host1")
+        XCTAssertEqual(w.zmx.sh("zmx list").stdout, "", "no session here")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: w.dir + "/lost"), "no job directory")
+        XCTAssertTrue(EventQueue.all(artifactDir: w.dir).isEmpty, "nothing queued")
     }
 
     func testAJobOnAHostThatGoesAwayIsNeitherPublishedNorLostUntilItIsBack() throws {

@@ -48,6 +48,15 @@ final class EventTests: XCTestCase {
         (#"{"type":"push","name":"demo","workspace":"-e sh"}"#, #"event: "workspace": starts with -"#),
         (#"{"type":"push","name":"demo","workspace":"/w\u0007"}"#, #"event: "workspace": contains a control character"#),
         (#"{"type":"push","name":"demo","workspace":"/w","artifact_dest":"--rsync-path=evil"}"#, #"event: "artifact_dest": starts with -"#),
+        // The host goes into ssh's argument list and onto pages: only a host name's letters.
+        (#"{"type":"push","name":"demo","workspace":"/w","host":"-oProxyCommand=sh"}"#, #"event: "host": not a host name (letters, digits, . _ -)"#),
+        (#"{"type":"push","name":"demo","workspace":"/w","host":"b1;reboot"}"#, #"event: "host": not a host name (letters, digits, . _ -)"#),
+        (#"{"type":"push","name":"demo","workspace":"/w","host":"b1 b2"}"#, #"event: "host": not a host name (letters, digits, . _ -)"#),
+        (#"{"type":"push","name":"demo","workspace":"/w","host":"$(id)"}"#, #"event: "host": not a host name (letters, digits, . _ -)"#),
+        (#"{"type":"push","name":"demo","workspace":"/w","host":"../etc"}"#, #"event: "host": not a host name (letters, digits, . _ -)"#),
+        (#"{"type":"push","name":"demo","workspace":"/w","host":"<b>"}"#, #"event: "host": not a host name (letters, digits, . _ -)"#),
+        (#"{"type":"push","name":"demo","workspace":"/w","host":"b1\n"}"#, #"event: "host": not a host name (letters, digits, . _ -)"#),
+        (#"{"type":"push","name":"demo","workspace":"/w","host":7}"#, #"event: "host": not a string"#),
     ]
 
     func testEveryInvalidEventIsRefusedWithOneMessageNamingTheField() {
