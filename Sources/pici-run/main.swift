@@ -3,7 +3,7 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-run [--wait | --cancel | --gc | --dispatch] [--event JSON] [--hosts FILE] [--host NAME] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE] [--env-file FILE] [--secret-env-file FILE] [--pass-env NAME]
+usage: pici-run [--wait | --cancel | --gc | --dispatch] [--event JSON | --rerun NAME/JOB_ID] [--job-timeout DUR] [--retain N] [--retain-age DUR] [--hosts FILE] [--host NAME] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE] [--env-file FILE] [--secret-env-file FILE] [--pass-env NAME]
 
 Reads an event ({"type":…,"name":…,"workspace":…}) from stdin or --event, cancels the
 repository's running job, syncs the workspace, and starts its pico.sh in the zmx session
@@ -11,7 +11,8 @@ ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.ste
 
   --wait               wait for the job, show its sessions, exit with its status
   --cancel [NAME]      only cancel the running job of repository NAME (or the event's)
-  --gc                 only kill ci.* sessions older than --gc-age (reads no event)
+  --gc                 only kill ci.* sessions older than --gc-age and remove the
+                       workspace copies of jobs that are over (reads no event)
   --dispatch           only start queued events on hosts with a free slot (a monitor
                        pass runs this; reads no event)
   --hosts FILE         the build hosts (default: $PICI_HOSTS); a job goes to the event's
@@ -19,6 +20,10 @@ ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.ste
                        sessions; when every host is full the event is queued
   --host NAME          the host for an event that names none
   --event JSON         the event (default: read from stdin)
+  --rerun NAME/JOB_ID  run again the event of that earlier job (its event.json)
+  --job-timeout DUR    kill the job after DUR when its event has no "timeout"
+  --retain N           with --gc: keep only the newest N published jobs per repository
+  --retain-age DUR     with --gc: remove published jobs that ended more than DUR ago
   --artifact-dir DIR   where artifacts and state go (default $PICI_ARTIFACT_DIR, else
                        /tmp/pici-artifacts)
   -pk KEY, -ck CERT    ssh key and certificate for a remote workspace
@@ -51,6 +56,7 @@ Tool.main("pici-run", help: help, options: [
     .init("interval", value: true), .init("log-level", value: true),
     .init("hosts", value: true), .init("host", value: true), .init("dispatch"),
     .init("env-file", value: true), .init("secret-env-file", value: true), .init("pass-env", value: true),
+    .init("job-timeout", value: true), .init("rerun", value: true), .init("retain", value: true), .init("retain-age", value: true),
 ], masks: true) { args in
     let code = try RunCommand(args).run()
     if let status = ExitStatus(rawValue: code) { return status }

@@ -2,7 +2,7 @@
 import PiciKit
 
 let help = """
-usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N]
+usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--job-timeout DUR] [--keep DUR] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N]
 
 Reads the records of pici-group on stdin and passes every one on unchanged and in order.
 For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
@@ -12,6 +12,11 @@ A job with an unsafe name is reported and not passed on. Each running session is
 with `zmx tail` from the first pass that sees it, by a pici-stage --follow of its own,
 so its log is complete however long; see pici-stage(1).
 
+Then it ends what is due: a running job past its deadline (recorded by pici-run, else
+--job-timeout) gets artifacts/timeout.json and its sessions are killed, its logs staged
+first; with --keep, a job published more than DUR ago has its sessions killed and its
+workspace copy removed. A pass with nothing due makes no extra zmx call.
+
   --artifact-dir DIR   where artifacts go (default $PICI_ARTIFACT_DIR, else /tmp/pici-artifacts)
   --hosts FILE         the build hosts (default: $PICI_HOSTS): a session's history is
                        fetched from the host its record names
@@ -19,6 +24,9 @@ so its log is complete however long; see pici-stage(1).
   --timeout DUR        kill each zmx call after DUR (default 30s)
   --jobs N             run up to N zmx history calls at once (default: online CPUs);
                        records still leave in input order
+  --job-timeout DUR    the deadline of a job that recorded none (default: none)
+  --keep DUR           kill a published job's sessions and remove its workspace copy
+                       DUR after it was published (default: never; 0: at once)
   --mask-file FILE     secrets to mask as *** (default: $PICI_MASK_FILE)
   --no-follow          start no follower: running sessions are staged from their history
   --follow NAME        be the follower of session NAME (started by pici-stage and
@@ -36,6 +44,7 @@ else 0.
 Tool.main("pici-stage", help: help, options: [
     .init("artifact-dir", value: true), .init("zmx", value: true), .init("timeout", value: true),
     .init("jobs", value: true), .init("hosts", value: true), .init("follow", value: true), .init("generation", value: true), .init("no-follow"),
+    .init("job-timeout", value: true), .init("keep", value: true),
 ], masks: true) { args in
     let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
     if let extra = args.positionals.first {
@@ -48,6 +57,7 @@ Tool.main("pici-stage", help: help, options: [
         return Follower.run(session: session, artifactDir: ArtifactDir.resolve(args), generation: generation, zmx: zmx)
     }
     let jobs = try args.count("jobs", default: ChildPool.onlineCPUs)
+    var reaping = try Reaper.Options(args, artifactDir: ArtifactDir.resolve(args), zmx: zmx)
     let input = StagingInput.read(fd: 0)
     var staging = Staging(
         artifactDir: ArtifactDir.resolve(args), zmx: zmx,
@@ -59,6 +69,7 @@ Tool.main("pici-stage", help: help, options: [
     if !args.has("no-follow") {
         staging.follow = FollowSettings(executable: Follower.ownExecutable(), extra: ["--zmx", zmx.display])
     }
+    reaping.hosts = staging.hosts
     let out = Output.standard
     try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
     if input.listing != nil && !args.has("no-follow") {
@@ -66,5 +77,9 @@ Tool.main("pici-stage", help: help, options: [
         for (_, record, _) in input.records { if case .job(let j) = record { for s in j.sessions { present.insert(s.name) } } }
         staging.sweepFollowers(present: present)
     }
-    return staging.exitStatus(malformedLines: input.malformed)
+    // After the logs are staged and before pici-publish reads the end of the stream.
+    var reaper = Reaper(options: reaping)
+    reaper.run(jobs: input.records.compactMap { if case .job(let j) = $0.record { return j } else { return nil } }, listing: input.listing)
+    let status = staging.exitStatus(malformedLines: input.malformed)
+    return status == .ok && reaper.failures > 0 ? .unavailable : status
 }

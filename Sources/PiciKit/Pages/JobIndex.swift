@@ -24,6 +24,10 @@ public enum JobIndex {
         public var artifacts: [Artifact]
         public var branch: String?
         public var commit: String?
+        /// Why it ended so (JobRecord.reason): failed before launch, timed out, cancelled.
+        public var reason: String?
+        /// The job this one re-ran (`pici-run --rerun`), a job id of the same repository.
+        public var rerunOf: String?
         /// Unix seconds: durations of running sessions are counted up to it.
         public var now: Int
 
@@ -58,7 +62,7 @@ public enum JobIndex {
                 status = s.exitCode == 0 ? "success" : "failed"
                 exitCode = s.exitCode.map(String.init) ?? ""
                 duration = TimeFormat.duration(from: s.created > 0 ? s.created : nil, to: ended)
-            } else if page.status == "cancelled" || page.status == "lost" {
+            } else if page.status == "cancelled" || page.status == "lost" || page.status == "timeout" {
                 // It vanished while running: it shares the job's fate and has no end.
                 status = page.status
                 duration = "—"
@@ -85,6 +89,7 @@ public enum JobIndex {
     public static func text(_ page: Page) -> String {
         var out = headline(page) + "\n"
         if let host = page.job.host { out += "Host: \(Terminal.visible(host))\n" }
+        if let reason = page.reason { out += "Reason: \(Terminal.visible(reason))\n" }
         out += "Sessions: \(page.job.sessions.count)\n"
         out += String(repeating: "-", count: 70) + "\n"
         for r in rows(page) {
@@ -122,6 +127,8 @@ public enum JobIndex {
         out += Styles.fact("started", TimeFormat.timestamp(job.startedAt.flatMap(TimeFormat.parseRFC3339)))
         out += Styles.fact("ended", running ? "—" : TimeFormat.timestamp(job.endedAt.flatMap(TimeFormat.parseRFC3339)))
         if let h = job.host { out += Styles.fact("host", "<code>\(e(h))</code>") }
+        if let r = page.reason { out += Styles.fact("reason", e(r)) }
+        if let old = page.rerunOf { out += Styles.fact("re-run of", "<a href=\"../\(HTML.linkSegment(old))/index.html\"><code>\(e(old))</code></a>") }
         if let b = page.branch, !b.isEmpty { out += Styles.fact("branch", "<code>\(e(b))</code>") }
         if let c = page.commit, !c.isEmpty { out += Styles.fact("commit", "<code>\(e(c))</code>") }
         out += "</div>\n</header>\n<main>\n"

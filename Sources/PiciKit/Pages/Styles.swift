@@ -14,6 +14,7 @@ public enum Styles {
         case "running": shape = #"<circle cx="8" cy="8" r="5.5"/><path d="M8 5v3.2l2.2 1.4"/>"#
         case "queued": shape = #"<path d="M4.5 2.5h7M4.5 13.5h7M5 2.5c0 3.5 6 4 6 11M11 2.5c0 3.5-6 4-6 11"/>"#
         case "cancelled": shape = #"<circle cx="8" cy="8" r="5.5"/><path d="M4.2 11.8l7.6-7.6"/>"#
+        case "timeout": shape = #"<path d="M4.5 2.5h7M4.5 13.5h7M5.5 2.5c0 3 5 3 5 5.5s-5 2.5-5 5.5M10.5 2.5c0 3-5 3-5 5.5s5 2.5 5 5.5"/>"#
         case "lost": shape = #"<path d="M5.6 5.8a2.5 2.5 0 1 1 3.4 2.4c-.6.3-1 .8-1 1.4v.6M8 12.8v.1"/>"#
         case "unreachable": shape = #"<path d="M8 2.5l6 11H2z M8 6.8v3M8 12v.1"/>"#
         default: shape = #"<circle cx="8" cy="8" r="1.5"/>"#
@@ -28,7 +29,7 @@ public enum Styles {
     /// The CSS class for a status; only known words, so a record cannot inject a class name.
     public static func statusClass(_ status: String) -> String {
         switch status {
-        case "success", "failed", "running", "queued", "cancelled", "lost", "unreachable": return "status-" + status
+        case "success", "failed", "running", "queued", "cancelled", "lost", "timeout", "unreachable": return "status-" + status
         default: return "status-unknown"
         }
     }
@@ -154,7 +155,7 @@ public enum Styles {
     }
     .badge .mark { width: 1em; height: 1em; flex: none; }
     .status-success { --c: var(--ok); --c-bg: var(--ok-bg); }
-    .status-failed, .status-lost { --c: var(--bad); --c-bg: var(--bad-bg); }
+    .status-failed, .status-lost, .status-timeout { --c: var(--bad); --c-bg: var(--bad-bg); }
     .status-running, .status-queued, .status-unreachable { --c: var(--run); --c-bg: var(--run-bg); }
     .status-cancelled, .status-unknown { --c: var(--off); --c-bg: var(--off-bg); }
 
@@ -176,7 +177,7 @@ public enum Styles {
     table.jobs th:nth-child(2) { width: 18%; }
     table.jobs th:nth-child(3), table.jobs th:nth-child(5) { width: 24%; }
     tbody tr:hover { background: var(--panel); }
-    tr.row-failed td:first-child, tr.row-lost td:first-child { box-shadow: inset 3px 0 var(--bad); }
+    tr.row-failed td:first-child, tr.row-lost td:first-child, tr.row-timeout td:first-child { box-shadow: inset 3px 0 var(--bad); }
     tr.row-running td:first-child, tr.row-unreachable td:first-child { box-shadow: inset 3px 0 var(--run); }
     .links { white-space: nowrap; }
     .links a + a { margin-left: .8rem; }
@@ -221,9 +222,9 @@ public enum Styles {
       table.cards td.state { justify-self: end; align-self: center; }
       table.cards td.lead::before, table.cards td.state::before { display: none; }
       table.cards td.lead:last-child, table.cards td.full { grid-column: 1 / -1; }
-      table.cards tr.row-failed td:first-child, table.cards tr.row-lost td:first-child,
+      table.cards tr.row-failed td:first-child, table.cards tr.row-lost td:first-child, table.cards tr.row-timeout td:first-child,
       table.cards tr.row-running td:first-child, table.cards tr.row-unreachable td:first-child { box-shadow: none; }
-      table.cards tr.row-failed, table.cards tr.row-lost { border-left: 4px solid var(--bad); }
+      table.cards tr.row-failed, table.cards tr.row-lost, table.cards tr.row-timeout { border-left: 4px solid var(--bad); }
       table.cards tr.row-running, table.cards tr.row-unreachable { border-left: 4px solid var(--run); }
       .log { margin: 0 calc(-1 * clamp(.75rem, 3vw, 2rem)); border-radius: 0; border-left: 0; border-right: 0; font-size: 12px; }
     }

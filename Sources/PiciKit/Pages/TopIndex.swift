@@ -62,7 +62,7 @@ public enum TopIndex {
         out += "<header>\n<h1>pici</h1>\n"
         var counts: [String: Int] = [:]
         for entry in entries { counts[entry.status, default: 0] += 1 }
-        let known = ["running", "queued", "failed", "lost", "cancelled", "success"]
+        let known = ["running", "queued", "failed", "timeout", "lost", "cancelled", "success"]
         let tally = known.compactMap { s in
             counts[s].map { "<span class=\"badge \(Styles.statusClass(s))\">\(Styles.mark(s)) \($0) \(s)</span>" }
         }

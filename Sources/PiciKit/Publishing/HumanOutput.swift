@@ -39,6 +39,7 @@ public enum HumanOutput {
                 out += "   \(Terminal.padRight(short, 12)) \(paint(status, status, colour))\n"
             }
         }
+        if let reason = job.reason { out += "   reason:     \(Terminal.visible(reason))\n" }
         out += "\n"
         out += "   job id:     \(Terminal.visible(job.jobID))\n"
         if let host = job.host { out += "   host:       \(Terminal.visible(host))\n" }

@@ -157,14 +157,16 @@ public final class Publisher {
             try running(undecided)
             return
         }
-        var final = job
-        if FileSystem.exists(cancelledPath(job.name, job.jobID)) { final.status = .cancelled }
-        try publish(final)
+        try publish(JobEnding.read(artifactDir: root, name: job.name, jobID: job.jobID)?.applied(to: job) ?? job)
     }
 
     func running(_ job: JobRecord) throws {
         // A job already published (as lost, say) that shows up again stays published.
         if FileSystem.exists(sentinelPath(job.name, job.jobID)) { return }
+        // Killed at its deadline this pass (pici-stage staged its logs first): published now.
+        if let ending = JobEnding.read(artifactDir: root, name: job.name, jobID: job.jobID), ending.status == .timeout {
+            return try publish(ending.applied(to: job))
+        }
         live.append(TopIndex.Entry(job: job))
         renderIndex(job)
         if options.sync { markForSync(job.name, job.jobID) }
@@ -197,17 +199,20 @@ public final class Publisher {
             }
             if inStream.contains(Publisher.key(job.name, job.jobID)) { continue }
             // With several hosts, absence is proved host by host: a host that did not answer
-            // proves nothing about its jobs.
-            guard let listing, listing.isComplete(forHost: job.host), open.seenAtNanoseconds < listing.instantNanoseconds else {
+            // proves nothing about its jobs. A job that never had a session (it failed before
+            // launch) needs no listing to prove it gone.
+            let neverRan = job.status.isTerminal && job.sessions.isEmpty
+            let proved = listing.map { $0.isComplete(forHost: job.host) && open.seenAtNanoseconds < $0.instantNanoseconds } ?? false
+            guard neverRan || proved else {
                 live.append(TopIndex.Entry(job: job))
                 continue
             }
             TempFiles.removeLeftovers(in: jobDir(job.name, job.jobID))
             TempFiles.removeLeftovers(in: artifactsDir(job.name, job.jobID))
             var gone = job
-            if FileSystem.exists(cancelledPath(job.name, job.jobID)) {
-                gone.status = .cancelled
-                gone.exitCode = nil
+            if let ending = JobEnding.read(artifactDir: root, name: job.name, jobID: job.jobID) {
+                gone = ending.applied(to: job)
+                if ending.status == .cancelled { gone.exitCode = nil }
             } else if !job.status.isTerminal {
                 gone.status = .lost
                 gone.exitCode = nil
@@ -369,8 +374,10 @@ public final class Publisher {
     func renderIndex(_ job: JobRecord) {
         let dir = jobDir(job.name, job.jobID)
         let ev = event(job.name, job.jobID)
-        let page = JobIndex.Page(
+        var page = JobIndex.Page(
             job: job, artifacts: JobIndex.artifacts(in: dir + "/artifacts"), branch: ev?.branch, commit: ev?.commit, now: now)
+        page.reason = job.reason
+        page.rerunOf = Rerun.rerunOf(artifactDir: root, name: job.name, jobID: job.jobID)
         do {
             try FileSystem.makeDirectories(dir)
             try FileSystem.writeAtomically(dir + "/index.html", JobIndex.html(page))

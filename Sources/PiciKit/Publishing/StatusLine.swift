@@ -18,6 +18,7 @@ public enum StatusLine {
         o.append("session_count", .int(job.sessions.count))
         o.append("sessions", .array(job.sessions.map(sessionInfo)))
         if let host = job.host { o.append("host", .string(host)) }
+        if let reason = job.reason { o.append("reason", .string(reason)) }
         o.append("type", .string("status"))
         return o
     }

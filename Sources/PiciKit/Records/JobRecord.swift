@@ -5,6 +5,8 @@ public enum JobStatus: String, Sendable, CaseIterable {
     /// Waiting for a free slot on a host (pici-run queued its event); never in a job record
     /// pici-group makes, only in what pici-publish shows of the queue.
     case queued
+    /// Killed at its deadline (exit code 124, as timeout(1)).
+    case timeout
 
     public var isTerminal: Bool { self != .running && self != .queued }
 }
@@ -287,6 +289,7 @@ extension JobRecord {
                 else if p.matches(text, "running") { status = .running }
                 else if p.matches(text, "cancelled") { status = .cancelled }
                 else if p.matches(text, "lost") { status = .lost }
+                else if p.matches(text, "timeout") { status = .timeout }
                 else { throw NotTheCommonShape() }
             case .exitCode: exitCode = try Scan.optionalInt(&p, field)
             case .startedAt: startedAt = try p.optionalStringValue()

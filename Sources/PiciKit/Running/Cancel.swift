@@ -64,12 +64,13 @@ public enum Cancel {
 
     /// `{"job_id":…,"cancelled_at":RFC3339,"reason":…}`, plus `"superseded_by":JOB_ID` when a
     /// newer job replaced it.
-    public static func markerJSON(jobID: String, cancelledAt: Int, reason: Reason, supersededBy: String? = nil) -> String {
+    public static func markerJSON(jobID: String, cancelledAt: Int, reason: Reason, supersededBy: String? = nil, message: String? = nil) -> String {
         var o = JSONObject([
             "job_id": .string(jobID), "cancelled_at": .string(TimeFormat.rfc3339(cancelledAt)),
             "reason": .string(reason.rawValue),
         ])
         if let supersededBy { o["superseded_by"] = .string(supersededBy) }
+        if let message { o["message"] = .string(message) }
         return JSONSerializer.string(.object(o))
     }
 
@@ -77,6 +78,8 @@ public enum Cancel {
     public struct Marker: Equatable, Sendable {
         public var reason: String
         public var supersededBy: String?
+        /// What its page says, when the canceller said more than the reason (gc's age).
+        public var message: String? = nil
 
         /// The line `--wait` ends with for a job cancelled while it waited.
         public var summary: String {
@@ -96,7 +99,7 @@ public enum Cancel {
               let bytes = try? FileSystem.readFile(markerPath(artifactDir: artifactDir, name: name, jobID: jobID), limit: 1 << 16),
               case .object(let o)? = try? JSONParser.parse(bytes), let reason = o["reason"]?.stringValue
         else { return nil }
-        return Marker(reason: reason, supersededBy: o["superseded_by"]?.stringValue)
+        return Marker(reason: reason, supersededBy: o["superseded_by"]?.stringValue, message: o["message"]?.stringValue)
     }
 
     public static func markerPath(artifactDir: String, name: String, jobID: String) -> String {
@@ -104,12 +107,12 @@ public enum Cancel {
     }
 
     /// Writes `DIR/<name>/<job_id>/artifacts/cancelled.json` atomically.
-    public static func writeMarker(artifactDir: String, name: String, jobID: String, reason: Reason, supersededBy: String? = nil, at: Int = Clock.nowSeconds()) throws {
+    public static func writeMarker(artifactDir: String, name: String, jobID: String, reason: Reason, supersededBy: String? = nil, message: String? = nil, at: Int = Clock.nowSeconds()) throws {
         try SafeName.check(name)
         try SafeName.check(jobID)
         let dir = JobArtifacts.artifactsDir(artifactDir: artifactDir, name: name, jobID: jobID)
         try FileSystem.makeDirectories(dir)
-        try FileSystem.writeAtomically(dir + "/cancelled.json", markerJSON(jobID: jobID, cancelledAt: at, reason: reason, supersededBy: supersededBy) + "\n")
+        try FileSystem.writeAtomically(dir + "/cancelled.json", markerJSON(jobID: jobID, cancelledAt: at, reason: reason, supersededBy: supersededBy, message: message) + "\n")
     }
 
     /// The line pici-run prints for a job it cancelled.

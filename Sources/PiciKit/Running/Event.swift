@@ -14,6 +14,11 @@ public struct Event: Equatable, Sendable {
     /// `env_file`: a file of the workspace, relative to its root, whose NAME=VALUE lines are
     /// added to the job's environment; empty when the event names none.
     public var envFile = ""
+    /// The job's time limit as written (`90s`, `30m`, `2h`); empty for none.
+    public var timeout: String = ""
+
+    /// `timeout` in seconds, nil for none.
+    public var timeoutSeconds: Double? { timeout.isEmpty ? nil : TimeFormat.parseDuration(timeout) }
 
     public init(
         type: String, name: String, workspace: String, branch: String = "", commit: String = "",
@@ -51,7 +56,7 @@ public struct Event: Equatable, Sendable {
         guard case .object(let object) = value else { throw EventError(field: nil, reason: "not a JSON object") }
 
         var strings: [String: String] = [:]
-        for key in ["type", "name", "workspace", "branch", "commit", "artifact_dest", "host"] {
+        for key in ["type", "name", "workspace", "branch", "commit", "artifact_dest", "host", "timeout"] {
             switch member(object, key) {
             case nil, .null?: break
             case .string(let s)?: strings[key] = s
@@ -82,6 +87,7 @@ public struct Event: Equatable, Sendable {
             branch: strings["branch"] ?? "", commit: strings["commit"] ?? "",
             artifactDest: strings["artifact_dest"] ?? "", forcePush: forcePush)
         event.host = strings["host"] ?? ""
+        event.timeout = strings["timeout"] ?? ""
         try event.check()
         try Event.checkEnvFile(envFile)
         return event.with(envFile: envFile)
@@ -116,6 +122,11 @@ public struct Event: Equatable, Sendable {
         }
         if !host.isEmpty && !Host.isValidName(host) {
             throw EventError(field: "host", reason: "not a host name (letters, digits, . _ -)")
+        }
+        if !timeout.isEmpty {
+            guard let seconds = TimeFormat.parseDuration(timeout), seconds > 0 else {
+                throw EventError(field: "timeout", reason: "not a duration above 0 (like 90s, 30m, 2h)")
+            }
         }
         // The type is printed on the terminal and exported to pico.sh as it is.
         if type.unicodeScalars.contains(where: Event.isControl) {
@@ -159,6 +170,7 @@ public struct Event: Equatable, Sendable {
         out += ",\"artifact_dest\":" + GoJSON.quote(artifactDest)
         if forcePush { out += ",\"force_push\":true" }
         if !host.isEmpty { out += ",\"host\":" + GoJSON.quote(host) }
+        if !timeout.isEmpty { out += ",\"timeout\":" + GoJSON.quote(timeout) }
         return out + "}"
     }
 }

@@ -16,6 +16,10 @@ public struct RunSettings: Sendable {
     public var host: String? = nil
     /// What the job's environment holds besides the basics (`--pass-env`, the env files).
     public var environment = JobEnvironment()
+    /// `--job-timeout`: the deadline of a job whose event has no `timeout`.
+    public var jobTimeout: Double? = nil
+    /// `--rerun`: the job this one runs again.
+    public var rerunOf: String? = nil
 
     public init(
         artifactDir: String = "/tmp/pici-artifacts", key: String? = nil, certificate: String? = nil,
@@ -46,6 +50,10 @@ public struct RunCommand: Sendable {
     /// `--event`, else nil: the event is on stdin.
     public var event: String?
     public var gcAge: Double
+    /// `--rerun NAME/JOB_ID`: the earlier job whose event.json is the event.
+    public var rerun: Rerun.Source?
+    /// `--gc --retain N` and `--retain-age DUR`.
+    public var retention = Retention.Policy()
 
     public init(_ args: Arguments, stdoutIsTerminal: Bool = Terminal.colourAllowed(fd: 1), stdinIsTerminal: Bool = Terminal.isTerminal(0)) throws {
         func usage(_ message: String) -> Arguments.UsageError { Arguments.UsageError(message: message) }
@@ -75,8 +83,16 @@ public struct RunCommand: Sendable {
         let key = args.value("pk").flatMap { $0.isEmpty ? nil : $0 }
         let cert = args.value("ck").flatMap { $0.isEmpty ? nil : $0 }
         let seed = args.value("log-level").map { SeedLog.seed(level: .init(parsing: $0), key: key ?? "", certificate: cert ?? "") }
+        let jobTimeout = try args.value("job-timeout").map { _ in try args.duration("job-timeout", default: 0) }
+        if let t = jobTimeout, t <= 0 { throw usage("--job-timeout must be more than 0") }
+        rerun = try args.value("rerun").map { try Rerun.Source(parsing: $0) }
+        if rerun != nil && (mode != .runner || args.value("event") != nil) {
+            throw usage("--rerun takes the event from the earlier job: no --event, --cancel or --gc")
+        }
+        retention = try Retention.Policy(args)
+        if retention.isSet && mode != .gc { throw usage("--retain and --retain-age go with --gc") }
         event = args.value("event") ?? cancelName.map { JSONSerializer.string(.object(JSONObject(["name": .string($0)]))) }
-        if mode != .gc && mode != .dispatch && event == nil && stdinIsTerminal {
+        if mode != .gc && mode != .dispatch && event == nil && rerun == nil && stdinIsTerminal {
             throw usage("no event: pipe the event JSON to stdin or give --event JSON")
         }
         settings = RunSettings(
@@ -97,6 +113,8 @@ public struct RunCommand: Sendable {
         }
         settings.environment = JobEnvironment(
             passed: args.all("pass-env"), envFiles: args.all("env-file"), secretEnvFiles: args.all("secret-env-file"))
+        settings.jobTimeout = jobTimeout
+        settings.rerunOf = rerun?.jobID
     }
 
     /// Does it; returns the exit status. What went wrong is reported (as the seed's log line
@@ -108,15 +126,19 @@ public struct RunCommand: Sendable {
                 var status: Int32 = 0
                 for (host, zmx) in settings.zmxByHost {
                     do {
-                        let killed = try GarbageCollection.run(
+                        let gc = try GarbageCollection.run(
                             zmx: zmx, environment: Launch.zmxEnvironment(), artifactDir: settings.artifactDir,
-                            age: gcAge, log: settings.log.with([("cmd", "gc")]))
-                        for name in killed { try progress("killed session \(name)\(settings.hosts.configured ? " on \(host.name)" : "")\n") }
+                            age: gcAge, jobTimeout: settings.jobTimeout, log: settings.log.with([("cmd", "gc")]))
+                        for name in gc.killed { try progress("killed session \(name)\(settings.hosts.configured ? " on \(host.name)" : "")\n") }
+                        for dir in gc.removed { try progress("removed workspace \(dir)\n") }
                     } catch let e as ZmxCommand.Failure where settings.hosts.configured {
                         // One host away must not keep the others' old sessions alive.
                         settings.log.failure("gc on \(host.name) failed", e)
                         status = ExitStatus.unavailable.rawValue
                     }
+                }
+                if retention.isSet {
+                    for job in try Retention.run(retention, artifactDir: settings.artifactDir) { try progress("removed job \(job)\n") }
                 }
                 return status
             case .cancel:
@@ -137,7 +159,8 @@ public struct RunCommand: Sendable {
                 // cannot be read stops the job before anything is done.
                 _ = try settings.environment.secrets(into: &Masking.active)
                 for path in settings.environment.envFiles { _ = try JobEnvironment.read(path, flag: "--env-file") }
-                return try Launch.run(try Event.read(argument: event, for: .run), settings: settings)
+                let e = try rerun.map { try $0.event(artifactDir: settings.artifactDir) } ?? Event.read(argument: event, for: .run)
+                return try Launch.run(e, settings: settings)
             }
         } catch let e as Output.WriteError {
             throw e
@@ -157,7 +180,9 @@ public enum Launch {
     /// zmx exits 0 even when it refuses a session, so the runner must show up in a listing.
     public static let confirmSeconds = 2.0
 
-    /// Runs the event; returns the exit status (with `--wait`, the job's).
+    /// Runs the event; returns the exit status (with `--wait`, the job's). A failure before
+    /// the job runs removes the workspace copy made for it and is recorded (LaunchFailure), so
+    /// the job is still published, once, with the reason.
     public static func run(_ event: Event, settings: RunSettings) throws -> Int32 {
         var event = event
         var settings = settings
@@ -165,6 +190,39 @@ public enum Launch {
         let zmxEnvironment = Launch.zmxEnvironment()
         let log = settings.log.with([("repo", event.name), ("type", event.type)])
         let jobID = JobID.new(name: event.name, workspace: event.workspace)
+        let startedAt = Clock.nowSeconds()
+        let record = LaunchRecord.current(name: event.name, jobID: jobID, timeout: event.timeoutSeconds ?? settings.jobTimeout, now: startedAt)
+        var recorded = false
+        let host: Host
+        do {
+            switch try launch(&event, jobID: jobID, settings: &settings, everyHost: everyHost, zmxEnvironment: zmxEnvironment, log: log, record: record, recorded: &recorded) {
+            case .queued(let status): return status
+            case .launched(let on): host = on
+            }
+        } catch {
+            for dir in record.workspaces() where !Workspace.remove(dir) { log.warn("cannot remove the workspace \(dir)") }
+            let code = error is Output.WriteError ? ExitStatus.ioError : RunExit.status(for: error)
+            do {
+                try LaunchFailure.record(
+                    name: event.name, jobID: jobID, startedAt: startedAt, exitCode: code.rawValue,
+                    reason: LaunchFailure.reason(for: error), artifactDir: settings.artifactDir)
+                // Recorded and cleaned up: nothing is left for a later pass to find.
+                if recorded { try? Launches.remove(artifactDir: settings.artifactDir, name: event.name, jobID: jobID) }
+            } catch let e {
+                log.warn("cannot record that ci.\(event.name).\(jobID) failed before launch: \(e)")
+            }
+            throw error
+        }
+        return try afterLaunch(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, log: log)
+    }
+
+    enum Launched {
+        case queued(Int32)
+        case launched(Host)
+    }
+
+    /// Everything up to a running (or queued) job.
+    static func launch(_ event: inout Event, jobID: String, settings: inout RunSettings, everyHost: RunSettings, zmxEnvironment: [String], log: RunLog, record: LaunchRecord, recorded: inout Bool) throws -> Launched {
         // Before anything is touched: a name zmx would refuse is known from the socket dir,
         // when zmx runs here (`ssh host zmx` has a socket dir of its own).
         if !settings.hosts.configured && settings.zmx.words.count == 1 {
@@ -176,6 +234,14 @@ public enum Launch {
         if !ArtifactDir.hasMonitorState(settings.artifactDir) {
             log.warn("no monitor has made a pass over \(settings.artifactDir) yet: give pici-monitor the same --artifact-dir (or \(ArtifactDir.variable)), or its status is never published")
         }
+        // First, so that a job that fails from here on has its event beside it (for its page
+        // and for --rerun).
+        try Attestation.writeEvent(event, artifactDir: settings.artifactDir, jobID: jobID)
+        if let old = settings.rerunOf { try Rerun.writeLink(artifactDir: settings.artifactDir, name: event.name, jobID: jobID, rerunOf: old) }
+        // Before any workspace copy exists: whatever happens to this process from here, the
+        // deadline is known and the copy is found again.
+        try Launches.write(record, artifactDir: settings.artifactDir)
+        recorded = true
 
         // The previous job goes first: its slot is free for this one.
         let cancelled = try Cancel.cancelRunning(
@@ -191,14 +257,14 @@ public enum Launch {
             placing = try FileLock(path: placementLockPath(settings.artifactDir))
             // Events already waiting go first: a new push queues behind them.
             if !EventQueue.all(artifactDir: settings.artifactDir).isEmpty {
-                return try enqueue(event, jobID: jobID, requestedHost: requested, settings: settings, placing: placing, log: log)
+                return .queued(try enqueue(event, jobID: jobID, requestedHost: requested, settings: settings, placing: placing, log: log))
             }
             switch try HostChoice.place(
                 settings.hosts, requested: requested, local: settings.zmx, environment: zmxEnvironment,
                 artifactDir: settings.artifactDir, log: log
             ).choice {
             case .run(let chosen): host = chosen
-            case .queue: return try enqueue(event, jobID: jobID, requestedHost: requested, settings: settings, placing: placing, log: log)
+            case .queue: return .queued(try enqueue(event, jobID: jobID, requestedHost: requested, settings: settings, placing: placing, log: log))
             }
             settings.zmx = ZmxCommand.on(host, local: settings.zmx)
             event.host = host.name
@@ -206,13 +272,14 @@ public enum Launch {
                 try checkSessionName("ci.\(event.name).\(jobID).runner", socketDirectory: socketDirectory())
             }
         }
-        return try launch(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, placing: placing, log: log)
+        try launchJob(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, log: log, record: record)
+        return .launched(host)
     }
 
     /// Makes the workspace, copies it to `host` when that is another machine, and starts the
     /// job there; the path of `pici-run` and of a queued event dispatched by a monitor pass.
-    /// `placing`, the placement lock when the caller holds it, is released once the job runs.
-    static func launch(_ event: Event, jobID: String, on host: Host, settings: RunSettings, zmxEnvironment: [String], placing: FileLock? = nil, log: RunLog) throws -> Int32 {
+    /// `record`, when pici-run made one, learns where the workspace copy is.
+    static func launchJob(_ event: Event, jobID: String, on host: Host, settings: RunSettings, zmxEnvironment: [String], log: RunLog, record: LaunchRecord?) throws {
         let jobLog = log.with([("job_id", jobID)])
         try progress("""
             starting job ci.\(event.name).\(jobID)\(settings.hosts.configured ? " on \(host.name)" : "")
@@ -223,7 +290,12 @@ public enum Launch {
             """)
         let workspace = try Workspace.prepare(
             source: event.workspace,
-            options: Workspace.Options(key: settings.key, certificate: settings.certificate, timeout: settings.syncTimeout))
+            options: Workspace.Options(key: settings.key, certificate: settings.certificate, timeout: settings.syncTimeout),
+            label: jobID)
+        if var record {
+            record.workspace = workspace.dir
+            try Launches.write(record, artifactDir: settings.artifactDir)
+        }
         try progress("workspace ready \(workspace.dir)\n")
 
         try Attestation.write(
@@ -255,13 +327,22 @@ public enum Launch {
             throw error
         }
         try progress("job launched\n")
-        placing?.release()
+    }
 
+    /// The path of a queued event dispatched by a monitor pass: the job started on `host`,
+    /// then (with --wait) waited for.
+    static func launch(_ event: Event, jobID: String, on host: Host, settings: RunSettings, zmxEnvironment: [String], log: RunLog) throws -> Int32 {
+        try launchJob(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, log: log, record: nil)
+        return try afterLaunch(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, log: log)
+    }
+
+    /// `--wait`, or the seed's hints.
+    static func afterLaunch(_ event: Event, jobID: String, on host: Host, settings: RunSettings, zmxEnvironment: [String], log: RunLog) throws -> Int32 {
         let runner = "ci.\(event.name).\(jobID).runner"
         if settings.wait {
             return try WaitReport.run(
                 name: event.name, jobID: jobID, zmx: settings.zmx, environment: zmxEnvironment,
-                options: settings.waitOptions, artifactDir: settings.artifactDir, log: jobLog)
+                options: settings.waitOptions, artifactDir: settings.artifactDir, log: log.with([("job_id", jobID)]))
         }
         let on = host.isLocal ? "" : " (on \(host.name))"
         try progress("   zmx tail \(runner)\(on)\n   zmx history \(runner)\(on)\n   zmx attach \(runner)\(on)\n")
@@ -321,6 +402,8 @@ public enum Launch {
                     !$0.hasPrefix("session ") && $0 != "command sent!"
                 }.joined(separator: "; ")
                 if said.isEmpty { said = "it is not in zmx list after \(TimeFormat.seconds(confirmSeconds))" }
+                // Should it show up after all, it must not run in a workspace about to go.
+                _ = try? settings.zmx.run(Cancel.killArguments(name: event.name, jobID: jobID), environment: zmxEnvironment)
                 throw LaunchError.runnerNotStarted(session: runner, reason: said)
             }
             usleep(100_000)
@@ -440,6 +523,9 @@ public enum RunExit {
         switch error {
         case is EventError, is SafeName.Unsafe, is TarError, is Placement.UnknownHost: return .dataError
         case let e as JobEnvironment.Problem: return e.status
+        case let e as RerunError:
+            if case .noEvent = e { return .noInput }
+            return .dataError
         case let e as LaunchError: return e.exitStatus
         case let e as WorkspaceError: return e.exitStatus
         case is ZmxCommand.Failure: return .unavailable

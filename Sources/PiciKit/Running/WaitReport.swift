@@ -67,6 +67,11 @@ public enum WaitReport {
                 vanished.formUnion(seen.subtracting(present))
                 if !seen.isEmpty && mine.isEmpty {
                     try progress(board.render(current, vanished: vanished, now: Clock.nowSeconds(), inPlace: options.inPlace))
+                    // Killed at its deadline: timeout.json is written before the kill.
+                    if let ending = artifactDir.flatMap({ JobEnding.read(artifactDir: $0, name: name, jobID: jobID) }), ending.status == .timeout {
+                        try progress("\njob timeout: \(Terminal.visible(ending.reason))\n")
+                        return Int32(JobEnding.timeoutExitCode)
+                    }
                     if let marker = artifactDir.flatMap({ cancelMarker(artifactDir: $0, name: name, jobID: jobID) }) {
                         try progress("\n\(marker.summary)\n")
                     } else {

@@ -123,6 +123,10 @@ public enum FileSystem {
         return names.sorted()
     }
 
+    public static func move(_ from: String, _ to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw FileError("rename", from) }
+    }
+
     public static func remove(_ path: String) throws {
         if unlink(path) != 0 && errno != ENOENT { throw FileError("remove", path) }
     }

@@ -43,10 +43,16 @@ public struct Attestation: Equatable, Sendable {
 
     /// Writes event.json and attestation.json into the job's artifacts dir, creating it.
     public static func write(event: Event, attestation: Attestation, artifactDir: String, jobID: String) throws {
+        try writeEvent(event, artifactDir: artifactDir, jobID: jobID)
+        let dir = JobArtifacts.artifactsDir(artifactDir: artifactDir, name: event.name, jobID: jobID)
+        try FileSystem.writeAtomically(dir + "/attestation.json", attestation.seedJSON)
+    }
+
+    /// Writes event.json alone, creating the artifacts dir.
+    public static func writeEvent(_ event: Event, artifactDir: String, jobID: String) throws {
         let dir = JobArtifacts.artifactsDir(artifactDir: artifactDir, name: event.name, jobID: jobID)
         try FileSystem.makeDirectories(dir)
         try FileSystem.writeAtomically(dir + "/event.json", event.seedJSON)
-        try FileSystem.writeAtomically(dir + "/attestation.json", attestation.seedJSON)
     }
 }
 

@@ -80,26 +80,29 @@ public struct Workspace: Equatable, Sendable {
 
     /// Makes the workspace. Throws WorkspaceError, naming the rsync command and its stderr,
     /// or the tar member refused.
-    public static func prepare(source: String, options: Options) throws -> Workspace {
+    /// `label` (the job id) goes into the name, `pici-<label>-XXXXXX`, so a copy whose path a
+    /// crash kept from being recorded can still be found by its job.
+    public static func prepare(source: String, options: Options, label: String = "") throws -> Workspace {
         let base = temporaryBase()
-        let dir = try makeTemporaryDirectory(base + "/pici-XXXXXX")
+        let stem = base + "/" + namePrefix + (label.isEmpty ? "" : label + "-")
+        let dir = try makeTemporaryDirectory(stem + "XXXXXX")
         do {
-            return try fill(dir, from: source, base: base, options: options)
+            return try fill(dir, from: source, stem: stem, options: options)
         } catch {
             // Nothing will run in it: do not leave a half-made workspace behind.
-            _ = try? Spawn.run(["rm", "-rf", "--", dir], stdout: .discard, stderr: .discard, timeout: 60)
+            remove(dir)
             throw error
         }
     }
 
-    private static func fill(_ dir: String, from source: String, base: String, options: Options) throws -> Workspace {
+    private static func fill(_ dir: String, from source: String, stem: String, options: Options) throws -> Workspace {
         switch kind(of: source) {
         case .directory:
             try rsync(try rsyncArguments(source: source, destination: dir, kind: .directory, options: options), timeout: options.timeout)
             return Workspace(dir: dir, checksum: "")
         case .tarball:
             // Beside the workspace, not in it: the job sees only what the archive holds.
-            let tarball = try makeTemporaryFile(base + "/pici-XXXXXX.tar", suffixLength: 4)
+            let tarball = try makeTemporaryFile(stem + "XXXXXX.tar", suffixLength: 4)
             defer { unlink(tarball) }
             try rsync(try rsyncArguments(source: source, destination: tarball, kind: .tarball, options: options), timeout: options.timeout)
             let digest: String

@@ -209,7 +209,9 @@ final class PiciWrapperTests: XCTestCase {
         world.sh("sed -i 's/\\tcreated=[0-9]*/\\tcreated=\(old)/' '\(world.dir)/ci.old.12345678.runner/state'")
         let gc = pici(world, "gc -artifact-dir \(art)")
         XCTAssertEqual(gc.status, 0, gc.stderr)
-        XCTAssertEqual(gc.stdout, "killed session ci.old.12345678.runner\n")
+        // The cancelled job is over: gc removes its workspace copy too.
+        XCTAssertTrue(gc.stdout.hasPrefix("killed session ci.old.12345678.runner\nremoved workspace "), gc.stdout)
+        XCTAssertTrue(gc.stdout.contains("/pici-\(id)-"), gc.stdout)
         XCTAssertEqual(gc.stderr, "")
         let left = world.sh("zmx list 2>/dev/null").stdout
         XCTAssertTrue(left.contains("name=ci.new.12345678.runner\t") && !left.contains("ci.old."), left)

@@ -404,8 +404,11 @@ final class RunTests: XCTestCase {
         XCTAssertTrue(ran.stderr.contains(" bytes, the limit is 107 "), ran.stderr)
         XCTAssertEqual(ran.stdout, "")
         XCTAssertEqual(s.callLog, [])
-        XCTAssertFalse(FileManager.default.fileExists(atPath: s.art + "/x"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: s.tmp), [])
+        // Nothing started, but the push is recorded, to be published as failed.
+        let open = try FileManager.default.contentsOfDirectory(atPath: s.art + "/x/.pici/open")
+        XCTAssertEqual(open.count, 1)
+        XCTAssertTrue(read(s.art + "/x/.pici/open/" + (open.first ?? "")).contains(#""status":"failed","exit_code":65"#))
         // One byte less than the limit fits, as zmx's own check says.
         let dirBytes = Launch.socketDirectory().utf8.count
         XCTAssertNoThrow(try Launch.checkSessionName(String(repeating: "s", count: 107 - dirBytes - 1), socketDirectory: Launch.socketDirectory()))
@@ -427,7 +430,10 @@ final class RunTests: XCTestCase {
         let id = jobID(ran.stdout)
         XCTAssertEqual(ran.stderr, "pici-run: zmx did not start ci.demo.\(id).runner: error: session name is too long (119 bytes, max 90)\n")
         XCTAssertFalse(ran.stdout.contains("job launched"))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(s.art)/.pici/open/demo.\(id).json"))
+        let open = json("\(s.art)/.pici/open/demo.\(id).json")["job"] as? [String: Any]
+        XCTAssertEqual(open?["status"] as? String, "failed", "recorded as failed before launch")
+        XCTAssertEqual(open?["exit_code"] as? Int, 69)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: s.tmp)) ?? ["?"], [], "the workspace copy was left behind")
     }
 
     // MARK: gc
