@@ -44,6 +44,7 @@ public struct Reaper {
     public private(set) var timedOut: [String] = []
     public private(set) var cleaned: [String] = []
     public private(set) var failures = 0
+    private var queued: Set<String>? = nil
 
     public init(options: Options, now: Double = Double(Clock.nowNanoseconds()) / 1e9) {
         self.options = options
@@ -113,7 +114,7 @@ public struct Reaper {
                 guard let keep = options.keep, published + keep <= now, gone else { continue }
                 removeWorkspaces(record, dropRecord: true)
             } else if gone && !inStream.contains(key), !FileSystem.exists(OpenJobs.path(artifactDir: root, name: record.name, jobID: record.jobID)),
-                      !Launcher.isAlive(record) {
+                      !Launcher.isAlive(record), !isQueued(key) {
                 // pici-run died between making the job and registering it: nothing runs.
                 do {
                     try LaunchFailure.record(
@@ -127,6 +128,12 @@ public struct Reaper {
                 removeWorkspaces(record, dropRecord: false)
             }
         }
+    }
+
+    /// Whether the job waits in the event queue for a free host (pici-run exited on purpose).
+    mutating func isQueued(_ key: String) -> Bool {
+        if queued == nil { queued = Set(EventQueue.all(artifactDir: root).map { Reaper.key($0.event.name, $0.jobID) }) }
+        return queued!.contains(key)
     }
 
     /// Removes the record's workspace copies; then, when asked and all are gone, the record.
