@@ -190,6 +190,12 @@ public enum Launch {
         let zmxEnvironment = Launch.zmxEnvironment()
         let log = settings.log.with([("repo", event.name), ("type", event.type)])
         let jobID = JobID.new(name: event.name, workspace: event.workspace)
+        // An event naming no host of the file is refused as a bad event is: before anything
+        // is written, so no job exists.
+        if settings.hosts.configured, let requested = event.host.isEmpty ? settings.host : event.host,
+           !requested.isEmpty, settings.hosts[requested] == nil {
+            throw Placement.UnknownHost(name: requested, known: settings.hosts.hosts.map(\.name))
+        }
         let startedAt = Clock.nowSeconds()
         let record = LaunchRecord.current(name: event.name, jobID: jobID, timeout: event.timeoutSeconds ?? settings.jobTimeout, now: startedAt)
         var recorded = false
