@@ -342,35 +342,10 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: s.tmp), [])
     }
 
-    static let noManifestHelp = #"""
-        Create a pico.sh script in your workspace root:
-
-          #!/usr/bin/env bash
-          set -euo pipefail
-
-          # pici-run sets the prefix to ci.<repo>.<job_id>.step.; run by hand,
-          # keep the steps apart from CI jobs' (with a bare "ci.", zmx wait "*"
-          # would wait on the steps of every job).
-          export ZMX_SESSION_PREFIX="${ZMX_SESSION_PREFIX:-local.myrepo.}"
-
-          # Run your CI steps as zmx sessions
-          zmx run lint -d <your lint command>
-          zmx run test -d <your test command>
-
-          # Wait for all steps to complete
-          zmx wait "*"
-
-          printf "\x1b[32msuccess!\x1b[0m\n"
-
-        Each 'zmx run' spawns a parallel session. 'zmx wait "*"' blocks
-        until all child sessions finish.
-
-        You can also run this script in isolation without the runner.
-
-        See: https://github.com/picosh/pici
-
-
-        """#
+    /// What pici-run prints after "no pico.sh found": the seed's advice (Golden/no-pico-help.txt).
+    static var noManifestHelp: String {
+        (try? String(contentsOfFile: Support.goldenDir + "/no-pico-help.txt", encoding: .utf8)) ?? ""
+    }
 
     func testMissingPicoShPrintsTheSeedsHelpAndExits66() throws {
         let s = setup()
