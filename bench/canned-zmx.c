@@ -2,6 +2,12 @@
  * `zmx list` with $ZMX_DIR/canned-list and `zmx history NAME [--html]` with
  * $ZMX_DIR/canned-history[.html], logging each call to $ZMX_DIR/calls.log, at the cost of a
  * small C program (about a millisecond), like the real zmx, not of a bash start.
+ * `zmx tail NAME` behaves as the real one does (ZMX.md): it blocks and streams what the
+ * session prints from the moment it connects (here: what is appended to
+ * $ZMX_DIR/canned-feed, CR LF line ends), and once canned-list shows NAME ended it prints the
+ * marker and exits 0; on a session that has already ended it waits (for a next task that
+ * never comes). It also ends when $ZMX_DIR is removed, as when a session vanishes. It polls
+ * (every 200 ms: inotify instances are too few for a follower per session).
  * Called as `canned-zmx --floor N ARGS...`, it runs `canned-zmx ARGS...` N times one after
  * another and prints the wall milliseconds: the floor a pass of N calls cannot go below. */
 #include <fcntl.h>
@@ -9,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +42,71 @@ static double now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* NAME's line in canned-list: 0 absent, 1 running, 2 ended (its exit code in *code). A list
+ * read while the bench rewrites it may lack the line: the caller reads it again later. */
+static int state(const char *dir, const char *name, int *code) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/canned-list", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char *line = NULL;
+    size_t cap = 0, nlen = strlen(name);
+    int found = 0;
+    while (getline(&line, &cap, f) > 0) {
+        if (strncmp(line, "  name=", 7) != 0 || strncmp(line + 7, name, nlen) != 0 || line[7 + nlen] != '\t') continue;
+        char *e = strstr(line, "\texit_code=");
+        found = (strstr(line, "\tended=") && e) ? 2 : 1;
+        if (found == 2) *code = atoi(e + 11);
+        break;
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
+static int tail(const char *dir, const char *name) {
+    int code = 0, st = state(dir, name, &code);
+    if (st == 0) {
+        fprintf(stderr, "error: session \"%s\" does not exist\n", name);
+        return 1;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/canned-feed", dir);
+    int feed = open(path, O_RDONLY | O_CREAT, 0644);
+    off_t off = feed >= 0 ? lseek(feed, 0, SEEK_END) : 0;  /* only what comes after connecting */
+    snprintf(path, sizeof path, "%s/canned-list", dir);
+    struct stat list0, s;
+    if (stat(path, &list0) != 0) memset(&list0, 0, sizeof list0);
+    char buf[65536], out[2 * 65536];
+    for (;;) {
+        struct stat d;
+        if (stat(dir, &d) != 0) return 0;  /* the sessions are gone */
+        ssize_t n;
+        while (feed >= 0 && (n = pread(feed, buf, sizeof buf, off)) > 0) {
+            off += n;
+            size_t m = 0;
+            for (ssize_t i = 0; i < n; i++) {
+                if (buf[i] == '\n') out[m++] = '\r';
+                out[m++] = buf[i];
+            }
+            for (size_t o = 0; o < m;) {
+                ssize_t w = write(1, out + o, m - o);
+                if (w < 0) return 1;
+                o += (size_t)w;
+            }
+        }
+        if (st == 1 && stat(path, &s) == 0 && (s.st_mtim.tv_sec != list0.st_mtim.tv_sec ||
+                                             s.st_mtim.tv_nsec != list0.st_mtim.tv_nsec || s.st_size != list0.st_size)) {
+            list0 = s;
+            if (state(dir, name, &code) == 2) {
+                printf("ZMX_TASK_COMPLETED:0000:%d\r\n", code);
+                return 0;
+            }
+        }
+        usleep(200000);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -78,6 +150,7 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/%s", dir, html ? "canned-history.html" : "canned-history");
         return cat(path);
     }
+    if (argc == 3 && strcmp(argv[1], "tail") == 0) return tail(dir, argv[2]);
     fprintf(stderr, "canned-zmx: not canned: %.*s", (int)len, line);
     return 1;
 }
