@@ -5,21 +5,60 @@ public enum HTML {
     /// Text safe in element content and in a quoted attribute value. Control characters other
     /// than tab and newline, which HTML does not allow, become U+FFFD.
     public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            case "\t", "\n": out.unicodeScalars.append(c)
-            case "\u{00}"..."\u{1F}", "\u{7F}"..."\u{9F}": out += "\u{FFFD}"
-            default: out.unicodeScalars.append(c)
+        // Byte by byte over the UTF-8, which a String always is: most lines of a log hold
+        // nothing to escape and are returned as they are, without a copy.
+        var text = text
+        let escaped: String? = text.withUTF8 { utf8 in
+            guard let first = firstToEscape(utf8) else { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(utf8.count + 64)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<first]))
+            var i = first
+            let n = utf8.count
+            while i < n {
+                let b = utf8[i]
+                switch b {
+                case 0x26: out.append(contentsOf: amp)
+                case 0x3C: out.append(contentsOf: lt)
+                case 0x3E: out.append(contentsOf: gt)
+                case 0x22: out.append(contentsOf: quot)
+                case 0x27: out.append(contentsOf: apos)
+                case 0x09, 0x0A: out.append(b)
+                case 0x00...0x1F, 0x7F: out.append(contentsOf: replacement)
+                case 0xC2 where i + 1 < n && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F:
+                    // U+0080...U+009F, the C1 controls.
+                    out.append(contentsOf: replacement)
+                    i += 1
+                default: out.append(b)
+                }
+                i += 1
             }
+            return String(decoding: out, as: UTF8.self)
         }
-        return out
+        return escaped ?? text
+    }
+
+    private static let amp = Array("&amp;".utf8), lt = Array("&lt;".utf8), gt = Array("&gt;".utf8)
+    private static let quot = Array("&quot;".utf8), apos = Array("&#39;".utf8)
+    private static let replacement = Array("\u{FFFD}".utf8)
+
+    /// Where the first byte is that `escape` changes, if any.
+    private static func firstToEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Int? {
+        let n = utf8.count
+        var i = 0
+        while i < n {
+            let b = utf8[i]
+            if b >= 0x3F && b != 0x7F && b != 0xC2 { i += 1; continue }  // the common case
+            switch b {
+            case 0x26, 0x3C, 0x3E, 0x22, 0x27, 0x7F: return i
+            case 0x09, 0x0A: break
+            case 0x00...0x1F: return i
+            case 0xC2 where i + 1 < n && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F: return i
+            default: break
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// A path segment for a relative link: percent-encodes all but unreserved characters, so

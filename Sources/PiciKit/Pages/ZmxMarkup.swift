@@ -110,6 +110,7 @@ struct ZmxMarkup {
 
     /// The bytes as text with character references decoded (`&amp;`, `&#NN;`, `&#xNN;`, …).
     private func decode(_ range: Range<Int>) -> String {
+        guard b[range].contains(ZmxMarkup.amp) else { return source(range) }
         var out: [UInt8] = []
         out.reserveCapacity(range.count)
         var j = range.lowerBound
@@ -153,6 +154,7 @@ struct ZmxMarkup {
     }
 
     private func appendScalar(_ value: UInt32, to out: inout [UInt8]) {
+        if value < 0x80 { return out.append(UInt8(value)) }
         out.append(contentsOf: String(Character(Unicode.Scalar(value) ?? "\u{FFFD}")).utf8)
     }
 

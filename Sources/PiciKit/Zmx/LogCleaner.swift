@@ -54,9 +54,19 @@ public enum LogCleaner {
 
     /// The rows of a text, without the empty string after its final newline.
     public static func rows(_ text: String) -> [String] {
-        var rows = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if rows.last == "" { rows.removeLast() }
-        return rows
+        // Split on the UTF-8 bytes, as splitting on the Character "\n" would: an LF right
+        // after a CR is part of the Character "\r\n" and no row break.
+        var text = text
+        return text.withUTF8 { b in
+            var rows: [String] = []
+            var start = 0
+            for i in 0..<b.count where b[i] == 0x0A && (i == 0 || b[i - 1] != 0x0D) {
+                rows.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self))
+                start = i + 1
+            }
+            if start < b.count { rows.append(String(decoding: UnsafeBufferPointer(rebasing: b[start...]), as: UTF8.self)) }
+            return rows
+        }
     }
 
     // MARK: Soft wraps

@@ -1,0 +1,94 @@
+import XCTest
+@testable import PiciKit
+
+/// `HTML.escape`, `LogCleaner.rows` and the palette's reading of an ASCII style sheet work on
+/// UTF-8 bytes for speed; these check them against the Unicode-scalar and Character
+/// definitions they replace, over every character class that matters (the escaped five, tab
+/// and newline, C0 and C1 controls, DEL, CR LF, multi-byte text).
+final class TextBytesTests: XCTestCase {
+    /// The definition: per scalar, the five escaped, controls but tab and newline to U+FFFD.
+    private func escapeByScalars(_ text: String) -> String {
+        var out = ""
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            case "\t", "\n": out.unicodeScalars.append(c)
+            case "\u{00}"..."\u{1F}", "\u{7F}"..."\u{9F}": out += "\u{FFFD}"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// The definition: split on the Character "\n" (so CR LF is one Character, not a break).
+    private func rowsByCharacters(_ text: String) -> [String] {
+        var rows = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if rows.last == "" { rows.removeLast() }
+        return rows
+    }
+
+    private static let pieces: [String] = [
+        "", "a", "plain text ok", "&", "<", ">", "\"", "'", "\t", "\n", "\r", "\r\n", "\u{0}", "\u{1B}[31m",
+        "\u{1F}", "\u{7F}", "\u{80}", "\u{85}", "\u{9F}", "\u{A0}", "\u{C2}", "é", "Ω", "→", "✓", "日本",
+        "🙂", "e\u{301}", "\u{FFFD}", "&amp;", "x\r\ny", "\n\r", "  ",
+    ]
+
+    func testEscapeEqualsItsDefinition() {
+        var rng = SystemRandomNumberGenerator()
+        var cases = TextBytesTests.pieces + TextBytesTests.pieces.flatMap { a in TextBytesTests.pieces.map { a + $0 } }
+        for _ in 0..<2000 {
+            cases.append((0..<Int.random(in: 1...12, using: &rng)).map { _ in TextBytesTests.pieces.randomElement(using: &rng)! }.joined())
+        }
+        for text in cases {
+            XCTAssertEqual(HTML.escape(text), escapeByScalars(text), "escaping \(text.debugDescription)")
+        }
+    }
+
+    func testRowsEqualTheirDefinition() {
+        var rng = SystemRandomNumberGenerator()
+        var cases = TextBytesTests.pieces + TextBytesTests.pieces.flatMap { a in TextBytesTests.pieces.map { a + $0 } }
+        for _ in 0..<2000 {
+            cases.append((0..<Int.random(in: 1...12, using: &rng)).map { _ in TextBytesTests.pieces.randomElement(using: &rng)! }.joined())
+        }
+        for text in cases {
+            XCTAssertEqual(LogCleaner.rows(text), rowsByCharacters(text), "rows of \(text.debugDescription)")
+        }
+    }
+
+    /// The definition: split on Characters, each piece read as Characters.
+    private func paletteByCharacters(_ text: String) -> TerminalPalette {
+        var p = TerminalPalette()
+        for piece in text.split(whereSeparator: { $0 == ";" || $0 == "{" || $0 == "}" }) {
+            guard let colon = piece.firstIndex(of: ":") else { continue }
+            let name = TerminalStyle.trim(piece[..<colon])
+            guard name.hasPrefix("--vt-palette-"), let index = TerminalStyle.byte(name.dropFirst("--vt-palette-".count)),
+                  let rgb = TerminalPalette.hexColor(TerminalStyle.trim(piece[piece.index(after: colon)...])) else { continue }
+            p.entries[index] = rgb
+        }
+        return p
+    }
+
+    func testAnASCIIStyleSheetIsReadAsItsDefinitionReadsIt() {
+        let declarations = [
+            "--vt-palette-0: #1d1f21", "--vt-palette-1:#CC6666", " \t--vt-palette-2 :\r\n #b5bd68 \u{0C}", "--vt-palette-255: #fff",
+            "--vt-palette-256: #000000", "--vt-palette-007: #010203", "--vt-palette-: #010203", "--vt-palette-1x: #010203",
+            "--vt-palette-3: red", "--vt-palette-4: #12345", "--VT-palette-5: #abcdef", "color: #123456", "--vt-palette-6",
+            "--vt-palette-7: #a1b2c3d4", "", "  ", ":", "--vt-palette-\r\n8: #111111", "--vt-palette-9: #1\r\n23456",
+        ]
+        var rng = SystemRandomNumberGenerator()
+        var sheets = [":root{" + declarations.joined(separator: ";") + "}", "", "{};;", ":root{--vt-palette-1: #cc6666;}"]
+        for _ in 0..<500 {
+            sheets.append((0..<Int.random(in: 1...8, using: &rng)).map { _ in declarations.randomElement(using: &rng)! }
+                .joined(separator: [";", "{", "}", ";\n"].randomElement(using: &rng)!))
+        }
+        for sheet in sheets {
+            var p = TerminalPalette()
+            p.parse(styleSheet: sheet)
+            XCTAssertEqual(p, paletteByCharacters(sheet), "reading \(sheet.debugDescription)")
+        }
+    }
+}
