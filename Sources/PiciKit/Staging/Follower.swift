@@ -11,15 +11,15 @@ import Glibc
 /// `DIR/.pici/follow/NAME/` (`FollowDirectory`), are one generation per follower started for
 /// the session (`1/`, `2/` when one had to be started again):
 /// - `pid`: the follower's pid and start time, to tell it from a reused pid;
-/// - `head`: the history taken a second after `zmx tail` started (rows joined, masked);
-/// - `stream`: `zmx tail`'s lines, CR LF made LF, masked, appended as they come;
+/// - `head`: the history taken once `zmx tail` has shown it is connected (its first bytes),
+///   or a second after it started when the session prints nothing (rows joined, masked);
+/// - `bridge`: when the head was taken before that proof, the history taken when the first
+///   bytes came: it joins the head to the stream, or shows that rows were lost between them;
+/// - `stream`: `zmx tail`'s lines, rendered as the history shows them and put right against a
+///   history taken while they are still in it (`StreamRepair`), masked, appended as they come;
 /// - `done`: written when `zmx tail` returned, with its exit status.
 /// Nothing a secret could be in is written unmasked.
 public enum Follower {
-    /// Seconds between starting `zmx tail` and taking the history: the tail must be connected
-    /// first, so that what the history lacks the stream has.
-    public static let headDelay = 1.0
-
     /// The follower's own work: runs until `zmx tail` returns. Returns the status to exit with.
     public static func run(session: String, artifactDir: String, generation: Int, zmx: ZmxCommand, masker: Masker = Masking.active) -> ExitStatus {
         // Keep no descriptor of whoever started us (a monitor's pipes must reach EOF).
@@ -40,6 +40,7 @@ public enum Follower {
             return .cannotCreate
         }
         defer { close(out) }
+        let clientsBefore = FollowCapture.clients(of: session, zmx: zmx)
         let tail: (pid: pid_t, fd: Int32)
         do {
             tail = try Follower.spawnReading(zmx.words + ["tail", session])
@@ -47,41 +48,29 @@ public enum Follower {
             Diagnostics.error("\(error)")
             return .unavailable
         }
-        var lines = StreamLines(masker: masker)
         let started = Clock.monotonicSeconds()
-        var headTaken = false
+        var capture = FollowCapture(session: session, dir: dir, out: out, zmx: zmx, masker: masker, clientsBefore: clientsBefore, started: started)
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        func takeHead() {
-            headTaken = true
-            // No history (the session is gone): no head, so that this capture, which knows
-            // nothing of what came before, never replaces a log staged from a history.
-            guard let result = try? zmx.run(["history", session]), result.status == 0 else { return }
-            var head: [UInt8] = []
-            for line in LogCleaner.unwrap(LogCleaner.rows(result.stdoutText)) {
-                head += masker.mask(Array(line.utf8))
-                head.append(0x0A)
-            }
-            try? FileSystem.writeAtomically(dir + "/head", head)
-        }
         while true {
-            if !headTaken {
-                let left = started + headDelay - Clock.monotonicSeconds()
-                if left <= 0 { takeHead(); continue }
-                var p = pollfd(fd: tail.fd, events: Int16(POLLIN), revents: 0)
-                if poll(&p, 1, Int32(left * 1000) + 1) == 0 { continue }
+            let wait = capture.timeout(started: started)
+            var p = pollfd(fd: tail.fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, wait.map { Int32(max(0, $0) * 1000) + 1 } ?? -1)
+            if ready < 0 && errno == EINTR { continue }
+            if ready == 0 {
+                capture.timedOut(started: started)
+                continue
             }
             let n = buffer.withUnsafeMutableBytes { read(tail.fd, $0.baseAddress!, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            let ready = lines.feed(buffer[0..<n])
-            if !ready.isEmpty { try? Output.writeAll(fd: out, ready) }
+            capture.received(buffer[0..<n])
+            var more = pollfd(fd: tail.fd, events: Int16(POLLIN), revents: 0)
+            if poll(&more, 1, 0) == 0 { capture.caughtUp() }
         }
-        let rest = lines.finish()
-        if !rest.isEmpty { try? Output.writeAll(fd: out, rest) }
         close(tail.fd)
         var status: Int32 = 0
         while waitpid(tail.pid, &status, 0) < 0 && errno == EINTR {}
-        if !headTaken { takeHead() }
+        capture.finish()
         let code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         try? FileSystem.writeAtomically(dir + "/done", "exit \(code)\n")
         return .ok
@@ -158,52 +147,6 @@ public enum Follower {
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         return CommandLine.arguments.first ?? "pici-stage"
-    }
-}
-
-/// A stream of bytes from `zmx tail` to masked lines: CR LF (and a lone CR's overwrite) made
-/// one LF line. A line longer than `maxLine` is written in pieces, the last bytes that could
-/// start a secret held back for the next piece.
-struct StreamLines {
-    let masker: Masker
-    static let maxLine = 1 << 20
-    private var partial: [UInt8] = []
-
-    init(masker: Masker) { self.masker = masker }
-
-    mutating func feed(_ chunk: ArraySlice<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        for b in chunk {
-            if b == 0x0A {
-                out += line(partial)
-                out.append(0x0A)
-                partial.removeAll(keepingCapacity: true)
-            } else {
-                partial.append(b)
-            }
-        }
-        if partial.count > StreamLines.maxLine {
-            let keep = max(0, masker.longest - 1)
-            let piece = Array(partial[0..<(partial.count - keep)])
-            out += masker.mask(piece)
-            partial.removeFirst(partial.count - keep)
-        }
-        return out
-    }
-
-    mutating func finish() -> [UInt8] {
-        guard !partial.isEmpty else { return [] }
-        defer { partial = [] }
-        return line(partial) + [0x0A]
-    }
-
-    /// A terminal shows what follows the last CR of a line; the CR of CR LF goes.
-    private func line(_ raw: [UInt8]) -> [UInt8] {
-        var end = raw.count
-        while end > 0 && raw[end - 1] == 0x0D { end -= 1 }
-        var start = 0
-        if let cr = raw[0..<end].lastIndex(of: 0x0D) { start = cr + 1 }
-        return masker.mask(Array(raw[start..<end]))
     }
 }
 

@@ -41,7 +41,7 @@ struct LogComposer {
     }
 
     /// Adds a follower's stream file, read line by line.
-    mutating func add(streamFile path: String) {
+    mutating func add(streamFile path: String, gapIfNoOverlap: Bool) {
         let input = open(path, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { return }
         defer { close(input) }
@@ -50,7 +50,7 @@ struct LogComposer {
         var first: [String] = []
         let probe = min(count, LogComposer.held) + 1
         while first.count < probe, let line = LogComposer.next(&reader) { first.append(line) }
-        add(first, gapIfNoOverlap: false)
+        add(first, gapIfNoOverlap: gapIfNoOverlap)
         while let line = LogComposer.next(&reader) { append(line) }
     }
 

@@ -135,7 +135,7 @@ extension Staging {
     ) throws -> Bool {
         let generations = dir.generations
         let signature = generations.map { n in
-            "\(n):\(FileSystem.info(dir.generation(n) + "/head")?.size ?? -1):\(FileSystem.info(dir.generation(n) + "/stream")?.size ?? -1)"
+            "\(n):" + ["head", "bridge", "stream"].map { "\(FileSystem.info(dir.generation(n) + "/" + $0)?.size ?? -1)" }.joined(separator: ":")
         }.joined(separator: " ") + (history == nil ? "" : " final") + "\n"
         let txt = jobDir + "/" + short + ".txt", html = jobDir + "/" + short + ".html"
         guard dir.hasHead else { return false }
@@ -153,7 +153,13 @@ extension Staging {
             }
             if i == 0, let first = head.first { composer.headLost = LogCleaner.typedLineEnd(Array(first.utf8)) == nil }
             composer.add(head, gapIfNoOverlap: i > 0)
-            composer.add(streamFile: dir.generation(n) + "/stream")
+            // A head taken after the tail connected is followed by the stream, overlapping or
+            // not; one taken before it is proven has a bridge, taken after the stream's first
+            // bytes, and each must begin inside what came before it, or rows were lost there
+            // and the log says so (`FollowCapture`).
+            let bridge = try? FileSystem.readFile(dir.generation(n) + "/bridge")
+            if let bridge { composer.add(LogCleaner.rows(String(decoding: bridge, as: UTF8.self)), gapIfNoOverlap: true) }
+            composer.add(streamFile: dir.generation(n) + "/stream", gapIfNoOverlap: bridge != nil)
         }
         var rows: HistoryRows? = nil
         if let history {

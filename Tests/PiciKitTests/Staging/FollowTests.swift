@@ -51,8 +51,10 @@ final class FollowTests: XCTestCase {
         XCTFail("timed out waiting for \(what)")
     }
 
-    func followers(_ world: Support.ZmxWorld, _ id: String) -> [String] {
-        world.sh("ps -eo args | grep -F -- '--follow ci.demo.\(id).' | grep -v grep || true").stdout.split(separator: "\n").map(String.init)
+    /// The followers of job `id` whose artifact dir is `art` (the same test may run in another
+    /// checkout at the same time).
+    func followers(_ world: Support.ZmxWorld, _ id: String, art: String) -> [String] {
+        world.sh("ps -eo args | grep -F -- '--follow ci.demo.\(id).' | grep -F -- '--artifact-dir \(art)' | grep -v grep || true").stdout.split(separator: "\n").map(String.init)
     }
 
     /// The step of the issue's "done when", with the monitor stopped and started again while
@@ -71,7 +73,7 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(started.status, 0, started.stderr)
         waitFor("the step's follower", seconds: 20) { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.big/1/pid") }
         first.stop()
-        XCTAssertFalse(followers(world, id).isEmpty, "the follower ended with the monitor")
+        XCTAssertFalse(followers(world, id, art: art).isEmpty, "the follower ended with the monitor")
         let second = try startMonitor(world, art: art, out: out)
         waitFor("the job's status line", seconds: 90) {
             ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("\"job_id\":\"\(id)\",\"status\":\"success\"")
@@ -87,7 +89,7 @@ final class FollowTests: XCTestCase {
         XCTAssertFalse(html.contains("line 17999\n"))
         XCTAssertTrue(html.contains("20000 " + String(repeating: "0", count: 300)))
         // Nothing left running or behind.
-        XCTAssertEqual(followers(world, id), [])
+        XCTAssertEqual(followers(world, id, art: art), [])
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.big"))
     }
 
@@ -123,12 +125,12 @@ final class FollowTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).runner"), "no runner follower")
         waitFor("followers of both", seconds: 20) {
             world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'")
-            return self.followers(world, id).count == 2
+            return self.followers(world, id, art: art).count == 2
                 && ((try? String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8)) ?? "").contains("slow-started")
         }
         world.sh("zmx kill 'ci.demo.\(id).*'")
         world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'")
-        waitFor("no follower left", seconds: 10) { self.followers(world, id).isEmpty }
+        waitFor("no follower left", seconds: 10) { self.followers(world, id, art: art).isEmpty }
         XCTAssertEqual(FileSystem.list("\(art)/.pici/follow"), [])
         XCTAssertTrue(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8).hasPrefix("slow-started\n"))
         XCTAssertTrue(try String(contentsOfFile: "\(art)/demo/\(id)/runner.txt", encoding: .utf8).hasPrefix("runner-started\n"))
@@ -160,8 +162,52 @@ final class FollowTests: XCTestCase {
         world.sh("zmx kill 'ci.demo.\(id).*'")
     }
 
+    /// Runs passes until the job's status line is out (at most `seconds`).
+    func passUntilDone(_ world: Support.ZmxWorld, art: String, id: String, seconds: Double = 60) {
+        waitFor("the job's end", seconds: seconds) {
+            world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'").stdout.contains("\"job_id\":\"\(id)\"")
+        }
+    }
+
+    /// A `zmx tail` that connects seconds after its follower started it (a loaded machine):
+    /// the history is taken only once the tail is connected, so no line printed meanwhile is
+    /// lost, and none is doubled.
+    func testATailThatConnectsLateLosesNoLine() throws {
+        let world = Support.ZmxWorld(self, extra: ["ZMX_STANDIN_TAIL_DELAY": "2"])
+        let art = Support.tempDir(self, "art")
+        let id = "1a7e1a7e"
+        let ran = world.sh("""
+            zmx run ci.demo.\(id).step.steady -d bash -c 'for i in $(seq 1 300); do echo "line $i"; sleep 0.01; done' &&
+            zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait steady'
+            """)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        passUntilDone(world, art: art, id: id)
+        let txt = try String(contentsOfFile: "\(art)/demo/\(id)/steady.txt", encoding: .utf8)
+        XCTAssertEqual(txt, (1...300).map { "line \($0)\n" }.joined())
+    }
+
+    /// What the real zmx tail makes of coloured and non-ASCII output (the stand-in cuts its
+    /// chunks every 101 bytes here, leaving the ends of cut sequences as text, and drops every
+    /// byte above 0x7F, as the real one does): the log has the lines as zmx's history has them.
+    func testTheLogHasTheLinesAsTheHistoryHasThemNotAsTheTailMangledThem() throws {
+        let world = Support.ZmxWorld(self, extra: ["ZMX_STANDIN_TAIL_CUT": "101"])
+        let art = Support.tempDir(self, "art")
+        let id = "7a117a11"
+        let step = #"sleep 1.5; for i in $(seq 1 200); do printf '\033[31m%d red\033[0m é ✓ \033[1mbold\033[0m\n' $i; if [ $((i % 20)) = 0 ]; then sleep 0.1; fi; done; printf '\xe2\x9d\x8c fail\nnext\n'; sleep 0.5"#
+        try step.write(toFile: art + "/../step.sh", atomically: true, encoding: .utf8)
+        let ran = world.sh("""
+            zmx run ci.demo.\(id).step.colour -d bash '\(art)/../step.sh' &&
+            zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait colour'
+            """)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        passUntilDone(world, art: art, id: id)
+        let txt = try String(contentsOfFile: "\(art)/demo/\(id)/colour.txt", encoding: .utf8)
+        XCTAssertEqual(txt, (1...200).map { "\($0) red é ✓ bold\n" }.joined() + "❌ fail\nnext\n")
+    }
+
     /// Once its follower runs, a running session costs no zmx call per pass: its follower
-    /// made one `zmx tail` and one `zmx history`, and the passes none after the first.
+    /// made one `zmx tail` and one `zmx history` (and looked at `zmx list` for the tail's
+    /// connection), and the passes none but their `zmx list` after the first.
     func testAFollowedSessionCostsNoZmxCallPerPass() throws {
         let calls = Support.tempDir(self) + "/calls"
         let world = Support.ZmxWorld(self, extra: ["ZMX_CALL_LOG": calls])
@@ -171,13 +217,14 @@ final class FollowTests: XCTestCase {
         let pass = "pici-list | pici-group | pici-stage --artifact-dir '\(art)' >/dev/null"
         XCTAssertEqual(world.sh(pass).status, 0)
         waitFor("the follower's history", seconds: 10) { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.slow/1/head") }
+        let before = ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").split(separator: "\n").count
         for _ in 0..<3 { XCTAssertEqual(world.sh(pass).status, 0) }
         let log = ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         XCTAssertEqual(log.filter { $0.hasPrefix("history ") }.sorted(), ["history ci.demo.\(id).step.slow", "history ci.demo.\(id).step.slow --html"])
         XCTAssertEqual(log.filter { $0.hasPrefix("tail ") }, ["tail ci.demo.\(id).step.slow"])
-        XCTAssertEqual(log.filter { $0 == "list" }.count, 4)
+        XCTAssertEqual(Array(log[before...]), ["list", "list", "list"], "the passes after the first")
         XCTAssertEqual(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8), "one\n")
         world.sh("zmx kill ci.demo.\(id).step.slow")
-        waitFor("the follower to end", seconds: 10) { self.followers(world, id).isEmpty }
+        waitFor("the follower to end", seconds: 10) { self.followers(world, id, art: art).isEmpty }
     }
 }

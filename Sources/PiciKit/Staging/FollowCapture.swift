@@ -1,0 +1,183 @@
+import Glibc
+
+/// What a follower makes of `zmx tail`'s bytes (see `Follower`): the head, the bridge, and the
+/// stream, each line as the history shows it.
+///
+/// Joining without a silent gap: the history taken as the head must come after the tail is
+/// connected, or rows printed between the two are in neither. Proof that it is: its first
+/// bytes, or `zmx list` counting one client more than before it started. The head is taken
+/// at the first proof. Without any for `proofWait` seconds it is taken all the same, and the
+/// bridge when the first bytes come: the stream begins inside the bridge, and the bridge
+/// inside the head unless rows were lost between them, which the log then says
+/// (`LogComposer`).
+///
+/// Lines are held (`pending`, at most `window`) until a history is taken while they are still
+/// in it, so that `StreamRepair` can put the history's text in their place: when all there
+/// was to read has been read and `batch` lines are held or the oldest is `maxAge` old, or
+/// after `quiet` seconds without output. What leaves the window before (the session prints
+/// faster than the follower reads) is written as streamed: zmx's scrollback would no longer
+/// hold it anyway.
+struct FollowCapture {
+    static let batch = 200, window = 600, contextLines = 4
+    static let quiet = 0.03, maxAge = 0.25
+    /// Seconds between two looks at `zmx list` for the tail's connection, and how long to look.
+    static let proofEvery = 0.2, proofWait = 5.0
+
+    let session: String, dir: String, out: Int32, zmx: ZmxCommand, masker: Masker
+    private var lines: StreamLines
+    private var pending: [String] = []
+    private var context: [String] = []
+    private var pendingSince: Double? = nil
+    private var lastData = 0.0
+    private var head = Head.none
+    /// Clients of the session before the tail started (nil: not known), and the next look.
+    private let clientsBefore: Int?
+    private var nextLook: Double
+
+    private enum Head { case none, beforeProof, afterProof }
+
+    init(session: String, dir: String, out: Int32, zmx: ZmxCommand, masker: Masker, clientsBefore: Int?, started: Double) {
+        self.clientsBefore = clientsBefore
+        nextLook = started + (clientsBefore == nil ? FollowCapture.proofWait : FollowCapture.proofEvery / 2)
+        self.session = session
+        self.dir = dir
+        self.out = out
+        self.zmx = zmx
+        self.masker = masker
+        lines = StreamLines(carry: masker.longest - 1)
+    }
+
+    /// Seconds until something is due without new bytes; nil: nothing is.
+    func timeout(started: Double) -> Double? {
+        let now = Clock.monotonicSeconds()
+        var due: Double? = nil
+        if case .none = head { due = min(nextLook, started + FollowCapture.proofWait) - now }
+        if let since = pendingSince {
+            let t = min(lastData + FollowCapture.quiet, since + FollowCapture.maxAge) - now
+            due = min(due ?? t, t)
+        }
+        return due
+    }
+
+    mutating func timedOut(started: Double) {
+        let now = Clock.monotonicSeconds()
+        if case .none = head {
+            if now >= nextLook, let before = clientsBefore, let count = FollowCapture.clients(of: session, zmx: zmx), count > before {
+                takeHead(afterProof: true)
+            } else if now >= started + FollowCapture.proofWait {
+                takeHead(afterProof: false)
+            } else if now >= nextLook {
+                nextLook = now + FollowCapture.proofEvery
+            }
+            return
+        }
+        if let since = pendingSince, now >= lastData + FollowCapture.quiet || now >= since + FollowCapture.maxAge {
+            snapshot()
+        }
+    }
+
+    mutating func received(_ bytes: ArraySlice<UInt8>) {
+        lastData = Clock.monotonicSeconds()
+        add(lines.feed(bytes))
+        switch head {
+        case .none: takeHead(afterProof: true)
+        case .beforeProof: takeBridge()
+        case .afterProof: break
+        }
+    }
+
+    /// Nothing more to read for now: the lines held are as fresh as they will be, the best
+    /// moment for a history to still hold them all.
+    mutating func caughtUp() {
+        guard case .afterProof = head, let since = pendingSince else { return }
+        if pending.count >= FollowCapture.batch || lastData - since >= FollowCapture.maxAge { snapshot() }
+    }
+
+    /// When `zmx tail` has returned: the rest, against a last history.
+    mutating func finish() {
+        add(lines.finish())
+        if case .none = head { takeHead(afterProof: true) }
+        if !pending.isEmpty { snapshot() }
+    }
+
+    private mutating func add(_ new: [String]) {
+        guard !new.isEmpty else { return }
+        if pendingSince == nil { pendingSince = lastData }
+        pending += new
+        if pending.count > FollowCapture.window {
+            let over = pending.count - FollowCapture.window
+            write(Array(pending[0..<over]))
+            pending.removeFirst(over)
+        }
+    }
+
+    private mutating func takeHead(afterProof: Bool) {
+        head = afterProof ? .afterProof : .beforeProof
+        // No history (the session is gone): no head, so that this capture, which knows
+        // nothing of what came before, never replaces a log staged from a history.
+        guard let h = history() else { return flushPending() }
+        try? FileSystem.writeAtomically(dir + "/head", masked(h))
+        if !pending.isEmpty { repair(against: h, context: []) }
+    }
+
+    private mutating func takeBridge() {
+        head = .afterProof
+        // Written also empty: the stream is then checked against the head.
+        guard let h = history() else {
+            try? FileSystem.writeAtomically(dir + "/bridge", "")
+            return flushPending()
+        }
+        try? FileSystem.writeAtomically(dir + "/bridge", masked(h))
+        repair(against: h, context: [])
+    }
+
+    private mutating func snapshot() {
+        guard let h = history() else { return flushPending() }
+        repair(against: h, context: context)
+    }
+
+    private mutating func repair(against history: [String], context: [String]) {
+        let r = StreamRepair.repair(context: context, streamed: pending, history: history)
+        pending = []
+        write(r.lines)
+    }
+
+    private mutating func flushPending() {
+        let all = pending
+        pending = []
+        write(all)
+    }
+
+    private mutating func write(_ new: [String]) {
+        if pending.isEmpty { pendingSince = nil }
+        guard !new.isEmpty else { return }
+        try? Output.writeAll(fd: out, masked(new))
+        context = Array((context + new).suffix(FollowCapture.contextLines))
+    }
+
+    private func masked(_ lines: [String]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for line in lines {
+            bytes += masker.mask(Array(line.utf8))
+            bytes.append(0x0A)
+        }
+        return bytes
+    }
+
+    /// The session's history, rows joined into lines; nil when it could not be had.
+    private func history() -> [String]? {
+        guard let result = try? zmx.run(["history", session]), result.status == 0 else { return nil }
+        return LogCleaner.unwrap(LogCleaner.rows(result.stdoutText))
+    }
+
+    /// The session's `clients` in `zmx list`; nil when it is not listed or zmx failed.
+    static func clients(of session: String, zmx: ZmxCommand) -> Int? {
+        guard let result = try? zmx.run(["list"]), result.status == 0 else { return nil }
+        for line in result.stdoutText.split(separator: "\n") {
+            let fields = line.drop(while: { $0 == " " }).split(separator: "\t")
+            guard fields.first.map({ $0.hasSuffix("name=" + session) && $0.dropLast(session.count + 5).allSatisfy { !$0.isLetter } }) == true else { continue }
+            for f in fields where f.hasPrefix("clients=") { return Int(f.dropFirst(8)) }
+        }
+        return nil
+    }
+}

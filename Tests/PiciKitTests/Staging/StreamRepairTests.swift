@@ -1,0 +1,67 @@
+@testable import PiciKit
+import XCTest
+
+/// What the real `zmx tail` 0.7 emits (observed; see `StreamRepair`) made into the lines
+/// `zmx history` shows: rendered, and put right against a history.
+final class StreamRepairTests: XCTestCase {
+    func lines(_ chunks: [String]) -> [String] {
+        var s = StreamLines()
+        var out: [String] = []
+        for c in chunks { out += s.feed(Array(c.utf8)) }
+        return out + s.finish()
+    }
+
+    func testTailLinesAreRenderedAsTheHistoryShowsThem() {
+        // Bytes as the real tail gave them for printf 'abc\rxy\n', 'bs ab\bc\n', 'tab\there\n'.
+        XCTAssertEqual(lines(["a\r\nb\r\n", "10%\r50%\r100%\r\n", "abc\rxy\r\n", "bs ab\u{8}c\r\n", "tab\there\r\n", "\r     ok\r\n", "part"]),
+                       ["a", "b", "100%", "xyc", "bs ac", "tab     here", "     ok", "part"])
+    }
+
+    func testACarriageReturnInAWrappedLineGoesBackToItsRow() {
+        XCTAssertEqual(lines([String(repeating: "x", count: 130) + "\ry\r\n"]), [String(repeating: "x", count: 120) + "y" + String(repeating: "x", count: 9)])
+    }
+
+    func testEscapeSequencesAreDroppedAlsoWhenCutAcrossReads() {
+        XCTAssertEqual(lines(["\u{1B}[3", "1m1092 red\u{1B}", "[0m\r\n", "\u{1B}]8;;https://e.com/", "?a=1\u{1B}", "\\link\u{1B}]8;;\u{7}\r\n"]),
+                       ["1092 red", "link"])
+    }
+
+    func testCutSequencesEndsAreReplacedByTheHistorysLines() {
+        // What the real tail made of `printf "\033[31m%d red\033[0m\n"` when a read cut a sequence.
+        let streamed = ["line 1", "31m2 red", "line 3", "4 red[0m", "m5 red", "[0m"]
+        let history = ["$ typed", "line 0", "line 1", "2 red", "line 3", "4 red", "5 red", "", "line 7"]
+        let r = StreamRepair.repair(context: [], streamed: streamed, history: history)
+        XCTAssertEqual(r.lines, ["line 1", "2 red", "line 3", "4 red", "5 red", ""])
+        XCTAssertTrue(r.reached)
+    }
+
+    func testLinesTheTailSwallowedArePutBackAndUTF8Restored() {
+        // printf '\xe2\x9d\x8c fail\nnext line\nthird\n'; printf 'é ü € ✓ 日本 ok\n': the real
+        // tail dropped the non-ASCII bytes, and 0x9D opened a string that ate three lines.
+        let streamed = ["$ bash t.sh", "     ok", "after"]
+        let history = ["$ bash t.sh", "❌ fail", "next line", "third", "é ü € ✓ 日本 ok", "after", "ZMX_TASK_COMPLETED:22a2:0"]
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: streamed, history: history).lines, Array(history[0...5]))
+        // After the lines already written, the ones lost right after them come back too.
+        XCTAssertEqual(StreamRepair.repair(context: ["$ bash t.sh"], streamed: ["     ok", "after"], history: history).lines, Array(history[1...5]))
+    }
+
+    func testAStreamThatBeganMidLineGetsTheWholeLine() {
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["def", "next"], history: ["abcdef", "next"]).lines, ["abcdef", "next"])
+    }
+
+    func testLinesTheHistoryNoLongerHoldsAreKeptAsStreamed() {
+        let r = StreamRepair.repair(context: ["x0"], streamed: ["x1", "31mx2", "x3", "x4"], history: ["x3", "x4", "x5"])
+        XCTAssertEqual(r.lines, ["x1", "31mx2", "x3", "x4"])
+        XCTAssertFalse(r.reached)
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["a", "b"], history: ["x", "y", "z"]).lines, ["a", "b"])
+        // Lines that only look alike are not taken for each other.
+        let far = StreamRepair.repair(context: [], streamed: ["line 255", "31m256 red", "line 257"], history: ["line 19255", "19256 red", "line 19257"])
+        XCTAssertEqual(far.lines, ["line 255", "31m256 red", "line 257"])
+    }
+
+    func testRepeatedLinesAreNeitherDoubledNorDropped() {
+        let h = Array(repeating: "ok", count: 6) + ["done"]
+        XCTAssertEqual(StreamRepair.repair(context: ["ok", "ok"], streamed: ["ok", "ok"], history: h).lines, ["ok", "ok"])
+        XCTAssertEqual(StreamRepair.repair(context: ["ok"], streamed: ["ok", "ok", "done"], history: ["ok", "ok", "ok", "", "done"]).lines, ["ok", "ok", "", "done"])
+    }
+}
