@@ -2,7 +2,7 @@
 PREFIX ?= /usr/local
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 MANDIR = $(DESTDIR)$(PREFIX)/share/man
-TOOLS = pici-list pici-group pici-stage pici-publish pici-run
+TOOLS = pici-list pici-group pici-stage pici-publish pici-run pici-status
 SCRIPTS = bin/pici bin/pici-monitor
 MAN1 = $(wildcard man/*.1)
 MAN5 = $(wildcard man/*.5)

@@ -3,7 +3,7 @@
 // PiciKit holds all logic and imports only Glibc, so each filter starts in a few milliseconds.
 import PackageDescription
 
-let tools = ["pici-list", "pici-group", "pici-stage", "pici-publish", "pici-run"]
+let tools = ["pici-list", "pici-group", "pici-stage", "pici-publish", "pici-run", "pici-status"]
 
 let package = Package(
     name: "pici",

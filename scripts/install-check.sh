@@ -7,13 +7,13 @@ prefix=$(mktemp -d "${TMPDIR:-/tmp}/pici-install.XXXXXX")
 trap 'rm -rf "$prefix"' EXIT
 make -s install PREFIX="$prefix" >/dev/null
 fail=0
-for t in pici-list pici-group pici-stage pici-publish pici-run pici-monitor pici; do
+for t in pici-list pici-group pici-stage pici-publish pici-run pici-status pici-monitor pici; do
   if ! out=$("$prefix/bin/$t" --version 2>&1); then echo "install-check: $t --version failed: $out"; fail=1; fi
 done
-for t in pici-list pici-group pici-stage pici-publish pici-run; do
+for t in pici-list pici-group pici-stage pici-publish pici-run pici-status; do
   if file "$prefix/bin/$t" 2>/dev/null | grep -q 'not stripped'; then echo "install-check: $t is not stripped"; fail=1; fi
 done
-for m in man1/pici.1 man1/pici-run.1 man1/pici-monitor.1 man5/pici-records.5 man7/pici.7; do
+for m in man1/pici.1 man1/pici-run.1 man1/pici-status.1 man1/pici-monitor.1 man5/pici-records.5 man7/pici.7; do
   [ -f "$prefix/share/man/$m" ] || { echo "install-check: no $m"; fail=1; }
 done
 installed=$(find "$prefix" -type f | wc -l)

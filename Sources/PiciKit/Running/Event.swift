@@ -19,6 +19,9 @@ public struct Event: Equatable, Sendable {
 
     /// `timeout` in seconds, nil for none.
     public var timeoutSeconds: Double? { timeout.isEmpty ? nil : TimeFormat.parseDuration(timeout) }
+    /// The forge repository, `owner/name`, that pici-status posts commit statuses to; empty
+    /// when the event names none.
+    public var repo: String = ""
 
     public init(
         type: String, name: String, workspace: String, branch: String = "", commit: String = "",
@@ -56,7 +59,7 @@ public struct Event: Equatable, Sendable {
         guard case .object(let object) = value else { throw EventError(field: nil, reason: "not a JSON object") }
 
         var strings: [String: String] = [:]
-        for key in ["type", "name", "workspace", "branch", "commit", "artifact_dest", "host", "timeout"] {
+        for key in ["type", "name", "workspace", "branch", "commit", "artifact_dest", "host", "timeout", "repo"] {
             switch member(object, key) {
             case nil, .null?: break
             case .string(let s)?: strings[key] = s
@@ -88,6 +91,7 @@ public struct Event: Equatable, Sendable {
             artifactDest: strings["artifact_dest"] ?? "", forcePush: forcePush)
         event.host = strings["host"] ?? ""
         event.timeout = strings["timeout"] ?? ""
+        event.repo = strings["repo"] ?? ""
         try event.check()
         try Event.checkEnvFile(envFile)
         return event.with(envFile: envFile)
@@ -132,6 +136,9 @@ public struct Event: Equatable, Sendable {
         if type.unicodeScalars.contains(where: Event.isControl) {
             throw EventError(field: "type", reason: "contains a control character")
         }
+        if !repo.isEmpty && !ForgeRepository.isValid(repo) {
+            throw EventError(field: "repo", reason: "not owner/name (letters, digits, ., _ and - only)")
+        }
         for (key, value) in [("workspace", workspace), ("artifact_dest", artifactDest)] {
             if value.hasPrefix("-") { throw EventError(field: key, reason: "starts with -") }
             if value.unicodeScalars.contains(where: Event.isControl) {
@@ -171,6 +178,8 @@ public struct Event: Equatable, Sendable {
         if forcePush { out += ",\"force_push\":true" }
         if !host.isEmpty { out += ",\"host\":" + GoJSON.quote(host) }
         if !timeout.isEmpty { out += ",\"timeout\":" + GoJSON.quote(timeout) }
+        // Beyond the seed's fields, and only when set, so the seed's line stays as it was.
+        if !repo.isEmpty { out += ",\"repo\":" + GoJSON.quote(repo) }
         return out + "}"
     }
 }

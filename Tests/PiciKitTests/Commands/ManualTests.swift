@@ -7,7 +7,7 @@ import XCTest
 /// command's help and page are held to each other and to what the command really takes.
 enum Manual {
     /// Every command pici installs, each with its page `man/NAME.1`.
-    static let commands = ["pici-list", "pici-group", "pici-stage", "pici-publish", "pici-run", "pici-monitor", "pici"]
+    static let commands = ["pici-list", "pici-group", "pici-stage", "pici-publish", "pici-run", "pici-status", "pici-monitor", "pici"]
     static let manDir = Support.root.appendingPathComponent("man").path
 
     /// The status each command gives a flag it does not take: the seed's Go flag package gave 2.
@@ -70,6 +70,12 @@ enum Manual {
     static func options(inUsage line: String) -> [Option] {
         var found: [Option] = []
         var rest = Substring(line)
+        // Required flags stand outside the brackets: `--forge gitea|github --api URL`.
+        let outside = rest.prefix { $0 != "[" }.split(separator: " ").map(String.init)
+        for (i, word) in outside.enumerated() where word.hasPrefix("-") {
+            let next = i + 1 < outside.count && !outside[i + 1].hasPrefix("-") ? outside[i + 1] : nil
+            found.append(Option(spelled: word, value: next))
+        }
         while let open = rest.firstIndex(of: "[") {
             guard let close = rest[open...].firstIndex(of: "]") else { break }
             for alternative in rest[rest.index(after: open)..<close].split(separator: "|") {

@@ -235,15 +235,29 @@ final class PiciWrapperTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertNotNil(bad.stderr.range(of: "^" + PiciWrapperTests.stamp + #" level=ERROR msg="runner failed" service=ci key_loc=/keys/ci cert_loc="" err="event: \\"name\\": contains /"\n$"#, options: .regularExpression), bad.stderr)
 
-        let debug = pici(world, "-log-level debug status")
+        let debug = pici(world, "-log-level debug orca")
         XCTAssertEqual(debug.status, 0)
         XCTAssertEqual(debug.stdout, "")
         let lines = debug.stderr.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 2, debug.stderr)
-        XCTAssertNotNil(lines.first?.range(of: "^" + PiciWrapperTests.stamp + #" level=DEBUG msg="running cmd" service=ci key_loc="" cert_loc="" cmd=status$"#, options: .regularExpression), debug.stderr)
-        XCTAssertNotNil(lines.last?.range(of: #" level=DEBUG msg="starting status updater" service=ci"#), debug.stderr)
+        XCTAssertNotNil(lines.first?.range(of: "^" + PiciWrapperTests.stamp + #" level=DEBUG msg="running cmd" service=ci key_loc="" cert_loc="" cmd=orca$"#, options: .regularExpression), debug.stderr)
+        XCTAssertNotNil(lines.last?.range(of: #" level=DEBUG msg="starting orchestrator" service=ci"#), debug.stderr)
         XCTAssertEqual(pici(world, "orca").stderr, "")
-        XCTAssertEqual(pici(world, "status -log-level=ERROR").status, 0)
+        XCTAssertEqual(pici(world, "orca -log-level=ERROR").status, 0)
+    }
+
+    /// The placeholder `status` of the original is pici-status: the rest of the line is its.
+    func testStatusRunsPiciStatusWithTheRestOfTheLine() {
+        let world = Support.ZmxWorld(self)
+        let help = pici(world, "status --help")
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.hasPrefix("usage: pici-status --forge "), help.stdout)
+        XCTAssertEqual(pici(world, "status --version").stdout, "pici-status \(PiciVersion.string)\n")
+        let art = Support.tempDir(self, "art")
+        let ran = pici(world, "-artifact-dir '\(art)' status --forge gitea --api http://127.0.0.1:9 --token-file /nonexistent", input: "")
+        XCTAssertEqual(ran.status, 66, ran.stderr)
+        XCTAssertTrue(ran.stderr.hasSuffix("pici-status: --token-file /nonexistent: No such file or directory\n"), ran.stderr)
+        XCTAssertEqual(pici(world, "status").status, 64)
     }
 
     func testTheWrapperQuotesValuesAsSlogDoes() {
