@@ -3,10 +3,10 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-run [--wait | --cancel | --gc | --dispatch] [--event JSON | --rerun NAME/JOB_ID] [--job-timeout DUR] [--retain N] [--retain-age DUR] [--hosts FILE] [--host NAME] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE] [--env-file FILE] [--secret-env-file FILE] [--pass-env NAME]
+usage: pici-run [--wait | --cancel | --gc | --dispatch] [--event JSON | --rerun NAME/JOB_ID] [--cancel-scope SCOPE] [--job-timeout DUR] [--retain N] [--retain-age DUR] [--hosts FILE] [--host NAME] [--artifact-dir DIR] [-pk KEY] [-ck CERT] [--gc-age DUR] [--interval DUR] [--timeout DUR] [--sync-timeout DUR] [--zmx CMD] [--log-level LEVEL] [--mask-file FILE] [--env-file FILE] [--secret-env-file FILE] [--pass-env NAME]
 
 Reads an event ({"type":…,"name":…,"workspace":…}) from stdin or --event, cancels the
-repository's running job, syncs the workspace, and starts its pico.sh in the zmx session
+running job of its repository and branch, syncs the workspace, and starts its pico.sh in the zmx session
 ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.step.<step>.
 
   --wait               wait for the job, show its sessions, exit with its status
@@ -24,6 +24,8 @@ ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.ste
   --job-timeout DUR    kill the job after DUR when its event has no "timeout"
   --retain N           with --gc: keep only the newest N published jobs per repository
   --retain-age DUR     with --gc: remove published jobs that ended more than DUR ago
+  --cancel-scope SCOPE branch (default): cancel the running job of the event's repository
+                       and branch; repo: of its repository, whatever the branch
   --artifact-dir DIR   where artifacts and state go (default $PICI_ARTIFACT_DIR, else
                        /tmp/pici-artifacts)
   -pk KEY, -ck CERT    ssh key and certificate for a remote workspace
@@ -53,7 +55,7 @@ Tool.main("pici-run", help: help, options: [
     .init("event", value: true), .init("wait"), .init("cancel"), .init("gc"), .init("gc-age", value: true),
     .init("artifact-dir", value: true), .init("pk", value: true), .init("ck", value: true),
     .init("zmx", value: true), .init("timeout", value: true), .init("sync-timeout", value: true),
-    .init("interval", value: true), .init("log-level", value: true),
+    .init("interval", value: true), .init("log-level", value: true), .init("cancel-scope", value: true),
     .init("hosts", value: true), .init("host", value: true), .init("dispatch"),
     .init("env-file", value: true), .init("secret-env-file", value: true), .init("pass-env", value: true),
     .init("job-timeout", value: true), .init("rerun", value: true), .init("retain", value: true), .init("retain-age", value: true),

@@ -11,13 +11,14 @@ extension Cancel {
     /// with one, a host that does not answer is logged and the others are still cancelled
     /// (its job, if any, goes on: nothing can reach it).
     public static func cancelRunning(
-        repo: String, reason: Reason, supersededBy: String? = nil, settings: RunSettings, environment: [String], log: RunLog
+        repo: String, branch: String? = nil, supersededBy: Superseding? = nil, reason: Reason, settings: RunSettings,
+        environment: [String], log: RunLog
     ) throws -> [Cancelled] {
         var done: [Cancelled] = []
         for (host, zmx) in settings.zmxByHost {
             do {
                 done += try cancelRunning(
-                    repo: repo, reason: reason, supersededBy: supersededBy, zmx: zmx, environment: environment,
+                    repo: repo, branch: branch, supersededBy: supersededBy, reason: reason, zmx: zmx, environment: environment,
                     artifactDir: settings.artifactDir, log: log)
             } catch let e as ZmxCommand.Failure where settings.hosts.configured {
                 log.warn("cannot cancel on host \(host.name): \(e)")

@@ -19,8 +19,9 @@ extension Launch {
     /// so; with `--wait`, once `placing` is released, waits for a pass to start it.
     static func enqueue(_ event: Event, jobID: String, requestedHost: String?, settings: RunSettings, placing: FileLock?, log: RunLog) throws -> Int32 {
         let now = Clock.nowNanoseconds()
-        for older in EventQueue.all(artifactDir: settings.artifactDir) where older.event.name == event.name && older.event.branch == event.branch {
-            try supersede(older, by: jobID, settings: settings)
+        for older in EventQueue.all(artifactDir: settings.artifactDir) where older.event.name == event.name
+            && (settings.cancelScope == .repo || older.event.branch == event.branch) {
+            try supersede(older, by: Superseding(jobID: jobID, branch: event.branch, commit: event.commit), settings: settings)
             try progress("queued job ci.\(older.event.name).\(older.jobID) replaced by ci.\(event.name).\(jobID)\n")
         }
         let entry = QueuedEvent(event: event, jobID: jobID, queuedAtNanoseconds: now, host: requestedHost)
@@ -44,13 +45,13 @@ extension Launch {
 
     /// A queued event that a newer push replaced: out of the queue, and an open job with
     /// its cancelled marker, so the next monitor pass publishes it `cancelled`, once.
-    static func supersede(_ entry: QueuedEvent, by newer: String, settings: RunSettings) throws {
+    static func supersede(_ entry: QueuedEvent, by newer: Superseding, settings: RunSettings) throws {
         try settle(entry, reason: .superseded, supersededBy: newer, settings: settings)
     }
 
     /// Out of the queue, and published `cancelled` by the next pass: its cancelled marker and
     /// an open job with no sessions, which the next complete listing proves gone.
-    static func settle(_ entry: QueuedEvent, reason: Cancel.Reason, supersededBy: String? = nil, settings: RunSettings) throws {
+    static func settle(_ entry: QueuedEvent, reason: Cancel.Reason, supersededBy: Superseding? = nil, settings: RunSettings) throws {
         var job = JobGrouping.job(name: entry.event.name, jobID: entry.jobID, sessions: [], now: Clock.nowSeconds())
         job.status = .running
         job.exitCode = nil

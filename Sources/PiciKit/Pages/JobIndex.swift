@@ -30,6 +30,8 @@ public enum JobIndex {
         public var rerunOf: String?
         /// Unix seconds: durations of running sessions are counted up to it.
         public var now: Int
+        /// The newer push that cancelled this job, from its cancelled.json.
+        public var supersededBy: Superseding? = nil
 
         public init(job: JobRecord, status: String? = nil, artifacts: [Artifact] = [], branch: String? = nil, commit: String? = nil, now: Int) {
             self.job = job
@@ -131,6 +133,12 @@ public enum JobIndex {
         if let old = page.rerunOf { out += Styles.fact("re-run of", "<a href=\"../\(HTML.linkSegment(old))/index.html\"><code>\(e(old))</code></a>") }
         if let b = page.branch, !b.isEmpty { out += Styles.fact("branch", "<code>\(e(b))</code>") }
         if let c = page.commit, !c.isEmpty { out += Styles.fact("commit", "<code>\(e(c))</code>") }
+        if let by = page.supersededBy {
+            var push = "<a href=\"../\(HTML.linkSegment(by.jobID))/index.html\"><code>\(e(by.jobID))</code></a>"
+            if !by.branch.isEmpty { push += " on <code>\(e(by.branch))</code>" }
+            if !by.commit.isEmpty { push += " at <code>\(e(String(by.commit.prefix(12))))</code>" }
+            out += Styles.fact("superseded by", push)
+        }
         out += "</div>\n</header>\n<main>\n"
 
         out += "<section>\n<h2>Sessions <span class=\"count\">\(job.sessions.count)</span></h2>\n"

@@ -227,6 +227,7 @@ public final class Publisher {
     /// Commits `job` (its terminal status set) to the outbox and carries the commit through.
     func publish(_ job: JobRecord) throws {
         try out.flush()
+        collectOwnArtifacts(job.name, job.jobID)
         // The moment it is printed (the print follows the commit at once), not the pass's start.
         let line = StatusLine.object(for: job, timestamp: Clock.nowSeconds())
         let text: String
@@ -378,6 +379,7 @@ public final class Publisher {
             job: job, artifacts: JobIndex.artifacts(in: dir + "/artifacts"), branch: ev?.branch, commit: ev?.commit, now: now)
         page.reason = job.reason
         page.rerunOf = Rerun.rerunOf(artifactDir: root, name: job.name, jobID: job.jobID)
+        if job.status == .cancelled { page.supersededBy = supersededBy(job.name, job.jobID) }
         do {
             try FileSystem.makeDirectories(dir)
             try FileSystem.writeAtomically(dir + "/index.html", JobIndex.html(page))

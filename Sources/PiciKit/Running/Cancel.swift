@@ -38,14 +38,21 @@ public enum Cancel {
         ["kill", "ci.\(name).\(jobID).runner", "ci.\(name).\(jobID).step.*"]
     }
 
-    /// Lists sessions, kills every running job of `repo` and marks it cancelled. Throws
+    /// Lists sessions, kills every running job of `repo` (of its `branch` only, when given)
+    /// and marks it cancelled, naming the push that superseded it. Throws
     /// ZmxCommand.Failure when zmx fails, FileError when a marker cannot be written.
-    /// `supersededBy` is the id of the new job that replaces them, written to the marker so
-    /// that a `--wait` on an old job can say what became of it.
-    public static func cancelRunning(repo: String, reason: Reason, supersededBy: String? = nil, zmx: ZmxCommand, environment: [String], artifactDir: String, log: RunLog) throws -> [Cancelled] {
+    /// `supersededBy`, the new job that replaces them, is written to the marker so that a
+    /// `--wait` on an old job can say what became of it and its page can name the push.
+    public static func cancelRunning(
+        repo: String, branch: String? = nil, supersededBy: Superseding? = nil, reason: Reason,
+        zmx: ZmxCommand, environment: [String], artifactDir: String, log: RunLog
+    ) throws -> [Cancelled] {
         let listing = try zmx.run(["list"], environment: environment)
         let sessions = ZmxList.parse(listing.stdout).sessions
-        let ids = runningJobs(of: repo, in: sessions)
+        var ids = runningJobs(of: repo, in: sessions)
+        if let branch {
+            ids = ids.filter { Superseding.branch(artifactDir: artifactDir, name: repo, jobID: $0) == branch }
+        }
         if ids.isEmpty {
             log.debug("no running jobs to cancel")
             return []
@@ -62,14 +69,19 @@ public enum Cancel {
         return done
     }
 
-    /// `{"job_id":…,"cancelled_at":RFC3339,"reason":…}`, plus `"superseded_by":JOB_ID` when a
-    /// newer job replaced it.
-    public static func markerJSON(jobID: String, cancelledAt: Int, reason: Reason, supersededBy: String? = nil, message: String? = nil) -> String {
+    /// `{"job_id":…,"cancelled_at":RFC3339,"reason":…}`, plus `"superseded_by":JOB_ID`,
+    /// `"superseded_by_branch"` and `"superseded_by_commit"` when a newer job replaced it,
+    /// and `"message"` when given.
+    public static func markerJSON(jobID: String, cancelledAt: Int, reason: Reason, supersededBy: Superseding? = nil, message: String? = nil) -> String {
         var o = JSONObject([
             "job_id": .string(jobID), "cancelled_at": .string(TimeFormat.rfc3339(cancelledAt)),
             "reason": .string(reason.rawValue),
         ])
-        if let supersededBy { o["superseded_by"] = .string(supersededBy) }
+        if let by = supersededBy {
+            o["superseded_by"] = .string(by.jobID)
+            o["superseded_by_branch"] = .string(by.branch)
+            o["superseded_by_commit"] = .string(by.commit)
+        }
         if let message { o["message"] = .string(message) }
         return JSONSerializer.string(.object(o))
     }
@@ -107,7 +119,7 @@ public enum Cancel {
     }
 
     /// Writes `DIR/<name>/<job_id>/artifacts/cancelled.json` atomically.
-    public static func writeMarker(artifactDir: String, name: String, jobID: String, reason: Reason, supersededBy: String? = nil, message: String? = nil, at: Int = Clock.nowSeconds()) throws {
+    public static func writeMarker(artifactDir: String, name: String, jobID: String, reason: Reason, supersededBy: Superseding? = nil, message: String? = nil, at: Int = Clock.nowSeconds()) throws {
         try SafeName.check(name)
         try SafeName.check(jobID)
         let dir = JobArtifacts.artifactsDir(artifactDir: artifactDir, name: name, jobID: jobID)

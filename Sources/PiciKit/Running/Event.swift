@@ -139,6 +139,10 @@ public struct Event: Equatable, Sendable {
         if !repo.isEmpty && !ForgeRepository.isValid(repo) {
             throw EventError(field: "repo", reason: "not owner/name (letters, digits, ., _ and - only)")
         }
+        // Both are exported to pico.sh and shown on pages; a branch also names a destination.
+        for (key, value) in [("branch", branch), ("commit", commit)] where value.unicodeScalars.contains(where: Event.isControl) {
+            throw EventError(field: key, reason: "contains a control character")
+        }
         for (key, value) in [("workspace", workspace), ("artifact_dest", artifactDest)] {
             if value.hasPrefix("-") { throw EventError(field: key, reason: "starts with -") }
             if value.unicodeScalars.contains(where: Event.isControl) {

@@ -8,7 +8,8 @@
 /// - each `--pass-env NAME` the caller has;
 /// - the `NAME=VALUE` lines of `--env-file` files, then of the event's `env_file`;
 /// - the lines of `--secret-env-file` files, whose values are also masked;
-/// - `PICO_CI_JOB_ID`, `PICO_CI_REPO`, `PICO_CI_EVENT_TYPE`.
+/// - `PICO_CI_JOB_ID`, `PICO_CI_REPO`, `PICO_CI_EVENT_TYPE`; then, added by `Launch.start`,
+///   JobFiles' `PICO_CI_BRANCH`, `PICO_CI_COMMIT`, `PICO_CI_EVENT`, `PICO_CI_ARTIFACTS`.
 /// `ZMX_SESSION_PREFIX` and `ZMX_SESSION` never pass: zmx run sets what the job needs.
 public struct JobEnvironment: Sendable {
     public static let kept = ["PATH", "HOME", "USER", "LANG", "TERM", "XDG_RUNTIME_DIR", "TMPDIR"]

@@ -20,6 +20,8 @@ public struct RunSettings: Sendable {
     public var jobTimeout: Double? = nil
     /// `--rerun`: the job this one runs again.
     public var rerunOf: String? = nil
+    /// `--cancel-scope`: a new event cancels its branch's running job (or its repository's).
+    public var cancelScope: Superseding.Scope = .branch
 
     public init(
         artifactDir: String = "/tmp/pici-artifacts", key: String? = nil, certificate: String? = nil,
@@ -115,6 +117,12 @@ public struct RunCommand: Sendable {
             passed: args.all("pass-env"), envFiles: args.all("env-file"), secretEnvFiles: args.all("secret-env-file"))
         settings.jobTimeout = jobTimeout
         settings.rerunOf = rerun?.jobID
+        if let scope = args.value("cancel-scope") {
+            guard let parsed = Superseding.Scope(rawValue: scope) else {
+                throw usage("--cancel-scope: \(SafeName.quoted(scope)) is not branch or repo")
+            }
+            settings.cancelScope = parsed
+        }
     }
 
     /// Does it; returns the exit status. What went wrong is reported (as the seed's log line
@@ -145,8 +153,10 @@ public struct RunCommand: Sendable {
                 let e = try Event.read(argument: event, for: .cancel)
                 let log = settings.log.with([("cmd", "cancel"), ("repo", e.name), ("type", e.type)])
                 log.info("cancelling running jobs for repo")
+                // An event with a branch cancels that branch's job; one without, the repository's.
+                let branch = settings.cancelScope == .branch && !e.branch.isEmpty ? e.branch : nil
                 let done = try Cancel.cancelRunning(
-                    repo: e.name, reason: .cancel, settings: settings, environment: Launch.zmxEnvironment(), log: log)
+                    repo: e.name, branch: branch, reason: .cancel, settings: settings, environment: Launch.zmxEnvironment(), log: log)
                 for c in done { try progress(Cancel.line(c, reason: .cancel) + "\n") }
                 let dropped = try Launch.dropQueued(repo: e.name, settings: settings)
                 for id in dropped { try progress("dropped queued job ci.\(e.name).\(id)\n") }
@@ -251,7 +261,9 @@ public enum Launch {
 
         // The previous job goes first: its slot is free for this one.
         let cancelled = try Cancel.cancelRunning(
-            repo: event.name, reason: .superseded, supersededBy: jobID, settings: everyHost, environment: zmxEnvironment, log: log)
+            repo: event.name, branch: settings.cancelScope == .branch ? event.branch : nil,
+            supersededBy: Superseding(jobID: jobID, branch: event.branch, commit: event.commit), reason: .superseded,
+            settings: everyHost, environment: zmxEnvironment, log: log)
         for c in cancelled { try progress(Cancel.line(c, reason: .superseded) + "\n") }
 
         var host = settings.hosts.hosts[0]
@@ -376,7 +388,12 @@ public enum Launch {
         let prefix = "ci.\(event.name).\(jobID)."
         let runner = prefix + "runner"
         log.debug("starting runner session", [("manifest", manifest), ("prefix", prefix), ("session", runner)])
-        let environment = jobEnvironment
+        // The event file and PICO_CI_ARTIFACTS are on this machine: another host gets the
+        // branch and the commit only. They replace any an env file set.
+        let files = host.isLocal
+            ? try JobFiles.prepare(event: event, jobID: jobID, workspace: directory, artifactDir: settings.artifactDir)
+            : Array(JobFiles.variables(event: event, eventFile: "", artifactsDir: "").prefix(2))
+        let environment = JobFiles.replacing(in: jobEnvironment, with: files)
         let result = try settings.zmx.run(
             ["run", runner, "-d", "ZMX_SESSION_PREFIX=\(prefix)step.", "bash", manifest],
             cwd: directory, environment: environment, hostEnvironment: host.isLocal ? [] : hostVariables(environment))
