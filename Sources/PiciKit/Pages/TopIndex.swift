@@ -75,7 +75,8 @@ public enum TopIndex {
             let shown = jobs.prefix(perRepository)
             out += "<section>\n<h2 id=\"repo-\(HTML.linkSegment(repo))\">\(e(repo)) <span class=\"count\">"
             out += jobs.count > shown.count ? "newest \(shown.count) of \(jobs.count)" : "\(jobs.count) \(jobs.count == 1 ? "job" : "jobs")"
-            out += "</span></h2>\n"
+            // The repository's badge, beside its jobs, for a README.
+            out += "</span><span class=\"more\"><a href=\"\(HTML.linkSegment(repo))/badge.svg\">badge</a></span></h2>\n"
             out += "<div class=\"table-wrap\">\n<table class=\"cards jobs\">\n"
             out += "<thead><tr><th scope=\"col\">job</th><th scope=\"col\">status</th><th scope=\"col\">started</th>"
             out += "<th scope=\"col\">duration</th><th scope=\"col\">ended</th></tr></thead>\n<tbody>\n"
@@ -91,7 +92,8 @@ public enum TopIndex {
             }
             out += "</tbody>\n</table>\n</div>\n</section>\n"
         }
-        out += "</main>\n<footer><span>times in UTC · generated \(TimeFormat.timestamp(now))</span>"
+        out += "</main>\n<footer><a href=\"feed.xml\" type=\"application/atom+xml\">feed of finished jobs</a>"
+        out += "<span>times in UTC · generated \(TimeFormat.timestamp(now))</span>"
         if running { out += "<span>updates every \(refreshSeconds) s while a job runs</span>" }
         out += "</footer>\n</body>\n</html>\n"
         return out

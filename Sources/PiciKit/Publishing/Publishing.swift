@@ -339,6 +339,11 @@ public final class Publisher {
         if let d = line["duration"] { o.append("duration", d) }
         if let e = line["ended_at"] { o.append("ended_at", e) }
         o.append("exit_code", line["exit_code"] ?? .null)
+        // For the feed: which step failed, since the sentinel keeps no sessions.
+        if let (step, code) = Publisher.failedStep(line) {
+            o.append("failed_step", .string(step))
+            o.append("failed_step_exit_code", .optionalInt(code))
+        }
         o.append("finished_at", line["timestamp"] ?? .null)
         if let h = line["host"] { o.append("host", h) }
         o.append("job_id", line["job_id"] ?? .null)
@@ -396,7 +401,10 @@ public final class Publisher {
         let page = root + "/index.html", styles = root + "/styles.css"
         let running = live.contains { $0.status == "running" }
         guard changed || running || !FileSystem.exists(page) || !FileSystem.exists(styles) else { return }
-        let html = TopIndex.html(TopIndex.scan(artifactDir: root, live: live), now: now)
+        let entries = TopIndex.scan(artifactDir: root, live: live)
+        let html = TopIndex.html(entries, now: now)
+        writeBadges(entries)
+        if changed || !FileSystem.exists(root + "/" + Publisher.feedName) { writeFeed() }
         do {
             try FileSystem.writeAtomically(page, html)
             let current = try? FileSystem.readFile(styles)

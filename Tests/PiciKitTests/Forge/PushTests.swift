@@ -127,7 +127,10 @@ final class PushTests: XCTestCase {
             XCTAssertEqual(s.json["target_url"] as? String, "https://ci.example/demo/\(id)/index.html")
         }
 
-        // A failing push: the forge gets failure.
+        XCTAssertTrue(read(w.art + "/demo/badge.svg").contains(">passing \(id)<"), read(w.art + "/demo/badge.svg"))
+        XCTAssertTrue(read(w.art + "/feed.xml").contains("<title>demo \(id): success</title>"), read(w.art + "/feed.xml"))
+
+        // A failing push: the forge gets failure, the badge turns to failing.
         let (sha2, said2) = push(w, "#!/usr/bin/env bash\nzmx run build -d bash -c 'echo broken; exit 3'\nzmx wait \"*\"\n")
         guard let log2 = said2.split(separator: " ").last.map(String.init) else { return XCTFail(said2) }
         waitUntil("the second pici-run") { read(log2).contains("pici: pici-run exit 0") }
@@ -137,7 +140,9 @@ final class PushTests: XCTestCase {
         let last = w.forge.accepted.last
         XCTAssertEqual(last?.path, "/api/v1/repos/alice/demo/statuses/\(sha2)")
         XCTAssertEqual(last?.state, "failure")
-        XCTAssertEqual(last?.json["description"] as? String, "failed (exit 3) in " + ((last?.json["description"] as? String)?.components(separatedBy: " in ").last ?? ""))
+        XCTAssertTrue((last?.json["description"] as? String)?.hasPrefix("failed (exit 3) in ") ?? false, "\(String(describing: last?.json))")
+        XCTAssertTrue(read(w.art + "/demo/badge.svg").contains(">failing "), read(w.art + "/demo/badge.svg"))
+        XCTAssertTrue(read(w.art + "/feed.xml").contains("; step build failed with exit 3</summary>"), read(w.art + "/feed.xml"))
     }
 
     func testADeletedBranchStartsNothing() throws {

@@ -247,7 +247,7 @@ final class PublishTests: XCTestCase {
 
         let job = dir + "/demo/abcd1234"
         let sentinel = try String(contentsOfFile: job + "/artifacts/published.json", encoding: .utf8)
-        XCTAssertTrue(sentinel.hasPrefix(#"{"duration":"3.0s","ended_at":"2026-11-27T23:54:20Z","exit_code":2,"finished_at":"2026-11-27T23:55:00Z","job_id":"abcd1234","name":"demo","#), sentinel)
+        XCTAssertTrue(sentinel.hasPrefix(#"{"duration":"3.0s","ended_at":"2026-11-27T23:54:20Z","exit_code":2,"failed_step":"lint","failed_step_exit_code":2,"finished_at":"2026-11-27T23:55:00Z","job_id":"abcd1234","name":"demo","#), sentinel)
         // index.txt as the unit golden; index.html lists the sentinel.
         Support.assertGolden(try String(contentsOfFile: job + "/index.txt", encoding: .utf8), "index-job.txt")
         XCTAssertTrue(try String(contentsOfFile: job + "/index.html", encoding: .utf8).contains("href=\"artifacts/published.json\""))
