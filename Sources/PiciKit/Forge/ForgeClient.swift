@@ -175,23 +175,3 @@ public struct ForgeClient: Sendable {
         return flat.count > 200 ? String(flat.prefix(200)) + "…" : flat
     }
 }
-
-extension String {
-    /// Every occurrence of `target` replaced (Foundation's replacingOccurrences, without it).
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        let t = Array(target.utf8), bytes = Array(utf8)
-        guard !t.isEmpty, bytes.count >= t.count else { return self }
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            if i + t.count <= bytes.count && bytes[i] == t[0] && Array(bytes[i..<(i + t.count)]) == t {
-                out += replacement.utf8
-                i += t.count
-            } else {
-                out.append(bytes[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}

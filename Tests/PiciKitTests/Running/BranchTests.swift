@@ -36,7 +36,7 @@ final class BranchTests: XCTestCase {
 
     /// The id of the job a pici-run output started.
     func started(_ out: String, file: StaticString = #filePath, line: UInt = #line) -> String {
-        guard let l = out.split(separator: "\n").first(where: { $0.hasPrefix("🚀 starting job ci.demo.") }) else {
+        guard let l = out.split(separator: "\n").first(where: { $0.hasPrefix("starting job ci.demo.") }) else {
             XCTFail("no start line in: \(out)", file: file, line: line)
             return "none"
         }
@@ -73,12 +73,14 @@ final class BranchTests: XCTestCase {
         let main2 = s.sh("pici-run --artifact-dir '\(s.art)'", input: BranchTests.event(ws, branch: "main", commit: newCommit))
         XCTAssertEqual(main2.status, 0, main2.stderr)
         let id3 = started(main2.stdout)
-        XCTAssertTrue(main2.stdout.hasPrefix("⏹ cancelled ci.demo.\(id1) (superseded, "), main2.stdout)
+        XCTAssertTrue(main2.stdout.hasPrefix("cancelled ci.demo.\(id1) (superseded, "), main2.stdout)
         let left = s.sessions
         XCTAssertFalse(left.contains { $0.hasPrefix("ci.demo.\(id1).") }, "\(left)")
         XCTAssertTrue(left.contains("ci.demo.\(id2).runner"), "feature-x was cancelled too: \(left)")
         let marker = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(s.art)/demo/\(id1)/artifacts/cancelled.json"))) as? [String: Any]
-        XCTAssertEqual(marker?["superseded_by"] as? [String: String], ["job_id": id3, "branch": "main", "commit": newCommit])
+        XCTAssertEqual(marker?["superseded_by"] as? String, id3)
+        XCTAssertEqual(marker?["superseded_by_branch"] as? String, "main")
+        XCTAssertEqual(marker?["superseded_by_commit"] as? String, newCommit)
 
         // The monitor publishes it cancelled, and its page names the push that took its place.
         let pass = s.sh("pici-monitor --once --no-sync --artifact-dir '\(s.art)'")
@@ -90,8 +92,8 @@ final class BranchTests: XCTestCase {
         // --cancel-scope repo: the original's one job per repository.
         let repoWide = s.sh("pici-run --cancel-scope repo --artifact-dir '\(s.art)'", input: BranchTests.event(ws, branch: "feature-y"))
         XCTAssertEqual(repoWide.status, 0, repoWide.stderr)
-        XCTAssertTrue(repoWide.stdout.contains("⏹ cancelled ci.demo.\(id2) (superseded"), repoWide.stdout)
-        XCTAssertTrue(repoWide.stdout.contains("⏹ cancelled ci.demo.\(id3) (superseded"), repoWide.stdout)
+        XCTAssertTrue(repoWide.stdout.contains("cancelled ci.demo.\(id2) (superseded"), repoWide.stdout)
+        XCTAssertTrue(repoWide.stdout.contains("cancelled ci.demo.\(id3) (superseded"), repoWide.stdout)
         XCTAssertEqual(s.sh("pici-run --cancel-scope trunk --artifact-dir '\(s.art)'", input: BranchTests.event(ws, branch: "x")).status, 64)
     }
 
@@ -101,11 +103,11 @@ final class BranchTests: XCTestCase {
         let a = started(s.sh("pici-run --artifact-dir '\(s.art)'", input: BranchTests.event(ws, branch: "main")).stdout)
         let b = started(s.sh("pici-run --artifact-dir '\(s.art)'", input: BranchTests.event(ws, branch: "dev")).stdout)
         let cancel = s.sh("pici-run --cancel --artifact-dir '\(s.art)'", input: #"{"name":"demo","branch":"dev"}"#)
-        XCTAssertTrue(cancel.stdout.hasPrefix("⏹ cancelled ci.demo.\(b) (cancel, "), cancel.stdout + cancel.stderr)
+        XCTAssertTrue(cancel.stdout.hasPrefix("cancelled ci.demo.\(b) (cancel, "), cancel.stdout + cancel.stderr)
         XCTAssertEqual(cancel.stdout.split(separator: "\n").count, 1, cancel.stdout)
         XCTAssertTrue(s.sessions.contains("ci.demo.\(a).runner"))
         let all = s.sh("pici-run --cancel --artifact-dir '\(s.art)'", input: #"{"name":"demo"}"#)
-        XCTAssertTrue(all.stdout.hasPrefix("⏹ cancelled ci.demo.\(a) (cancel, "), all.stdout)
+        XCTAssertTrue(all.stdout.hasPrefix("cancelled ci.demo.\(a) (cancel, "), all.stdout)
     }
 
     func testPicoShGetsTheBranchCommitEventAndADirectoryWhoseFilesArePublished() throws {

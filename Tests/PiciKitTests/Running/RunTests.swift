@@ -297,10 +297,11 @@ final class RunTests: XCTestCase {
         let checksum = json("\(s.art)/tarred/\(id)/artifacts/attestation.json")["workspace_checksum"] as? String
         XCTAssertEqual(checksum, expected)
         XCTAssertEqual(expected.count, 71)
-        // The workspace holds the archive's members and nothing else; the tarball is gone.
+        // The workspace holds the archive's members and the job's PICO_CI_ARTIFACTS, nothing
+        // else; the tarball is gone.
         let made = try FileManager.default.contentsOfDirectory(atPath: s.tmp)
         XCTAssertEqual(made.count, 1, "\(made)")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: s.tmp + "/" + made[0]).sorted(), ["pico.sh", "sub"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: s.tmp + "/" + made[0]).sorted(), [".pici-artifacts", "pico.sh", "sub"])
         XCTAssertEqual(read(s.tmp + "/" + made[0] + "/sub/data.txt"), "payload\n")
     }
 
