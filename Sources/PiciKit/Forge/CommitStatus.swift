@@ -144,7 +144,8 @@ public struct CommitStatus: Equatable, Sendable {
             throw Skip.noRepository(name: name, jobID: jobID)
         }
         let timestamp = line["timestamp"]?.stringValue.flatMap(TimeFormat.parseRFC3339) ?? 0
-        let started = line["started_at"]?.stringValue.flatMap(TimeFormat.parseRFC3339) ?? timestamp
+        // A queued job has not started: older than any job that has, so its end still wins.
+        let started = line["started_at"]?.stringValue.flatMap(TimeFormat.parseRFC3339) ?? 0
         return CommitStatus(
             repo: repo, sha: sha, context: context, state: state,
             description: describe(status: status, exitCode: line["exit_code"]?.intValue, duration: line["duration"]?.stringValue ?? ""),

@@ -103,6 +103,13 @@ final class StatusTests: XCTestCase {
         XCTAssertLessThan(O(started: 10, final: true, timestamp: 50, jobID: "aaaaaaaa"), O(started: 20, final: false, timestamp: 30, jobID: "bbbbbbbb"))
         XCTAssertLessThan(O(started: 10, final: false, timestamp: 60, jobID: "aaaaaaaa"), O(started: 10, final: true, timestamp: 50, jobID: "aaaaaaaa"))
         XCTAssertLessThan(O(started: 10, final: false, timestamp: 50, jobID: "aaaaaaaa"), O(started: 10, final: false, timestamp: 55, jobID: "aaaaaaaa"))
+        // A queued line (no started_at, a later timestamp) never outranks its job's running or end.
+        var queued = try! XCTUnwrap(JSONParser.parse(StatusTests.line("demo", "0123abcd", "queued", at: 1_700_000_900)).objectValue)
+        queued["started_at"] = nil
+        let event = Event(type: "push", name: "demo", workspace: "/w", commit: StatusTests.shaA)
+        let q = try! CommitStatus.make(line: queued, event: event, owner: "o", urlBase: nil)
+        let done = try! CommitStatus.make(line: XCTUnwrap(JSONParser.parse(StatusTests.line("demo", "0123abcd", "success", at: 1_700_000_950)).objectValue), event: event, owner: "o", urlBase: nil)
+        XCTAssertLessThan(q.order, done.order)
         XCTAssertEqual(StatusOutbox.backoff(attempts: 1), 1)
         XCTAssertEqual(StatusOutbox.backoff(attempts: 4), 8)
         XCTAssertEqual(StatusOutbox.backoff(attempts: 40), 300)
