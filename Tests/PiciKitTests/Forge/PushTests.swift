@@ -134,9 +134,14 @@ final class PushTests: XCTestCase {
         let (sha2, said2) = push(w, "#!/usr/bin/env bash\nzmx run build -d bash -c 'echo broken; exit 3'\nzmx wait \"*\"\n")
         guard let log2 = said2.split(separator: " ").last.map(String.init) else { return XCTFail(said2) }
         waitUntil("the second pici-run") { read(log2).contains("pici: pici-run exit 0") }
-        w.zmx.waitUntilEnded("ci\\.demo\\.")
+        let id2 = String(read(log2).split(separator: "\n").first { $0.hasPrefix("starting job ci.demo.") }?.suffix(8) ?? "")
+        waitUntil("the second job to end") {
+            let mine = w.sessions.split(separator: "\n").filter { $0.contains("ci.demo.\(id2).") }
+            return mine.count >= 2 && mine.allSatisfy { $0.contains("\tended=") }
+        }
         let failed = w.pass()
         XCTAssertEqual(failed.status, 0, failed.stderr)
+        XCTAssertTrue(failed.stdout.contains(#""job_id":"\#(id2)","status":"failed""#), failed.stdout + failed.stderr + w.sessions)
         let last = w.forge.accepted.last
         XCTAssertEqual(last?.path, "/api/v1/repos/alice/demo/statuses/\(sha2)")
         XCTAssertEqual(last?.state, "failure")
