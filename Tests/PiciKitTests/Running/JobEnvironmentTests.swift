@@ -47,15 +47,15 @@ final class JobEnvironmentTests: XCTestCase {
 
             """.write(toFile: ws + "/pico.sh", atomically: true, encoding: .utf8)
         try "DEPLOY_TOKEN=tok-abc-123\n".write(toFile: base + "/secret.env", atomically: true, encoding: .utf8)
-        try "FROM_FILE=plain-value\n".write(toFile: base + "/common.env", atomically: true, encoding: .utf8)
+        try "FROM_FILE=plain-value\nPICO_CI_BRANCH=from-the-file\n".write(toFile: base + "/common.env", atomically: true, encoding: .utf8)
         try "FROM_EVENT=event-value\n".write(toFile: ws + "/ci.env", atomically: true, encoding: .utf8)
         let ran = world.sh("""
             TMPDIR='\(base)' pici-run --wait --interval 200ms --artifact-dir '\(art)' --secret-env-file '\(base)/secret.env' \
               --env-file '\(base)/common.env' --pass-env KEEP_ME
-            """, input: #"{"type":"push","name":"demo","workspace":"\#(ws)","env_file":"ci.env"}"#)
+            """, input: #"{"type":"push","name":"demo","workspace":"\#(ws)","branch":"main","env_file":"ci.env"}"#)
         XCTAssertEqual(ran.status, 0, ran.stdout + ran.stderr)
         for _ in 0..<2 { world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'") }
-        let dirs = try FileManager.default.contentsOfDirectory(atPath: art + "/demo")
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: art + "/demo").filter { $0 != "badge.svg" }
         XCTAssertEqual(dirs.count, 1)
         let log = try String(contentsOfFile: "\(art)/demo/\(dirs[0])/envstep.txt", encoding: .utf8)
         XCTAssertFalse(log.contains("MY_SECRET"), log)
@@ -65,6 +65,12 @@ final class JobEnvironmentTests: XCTestCase {
         XCTAssertTrue(log.contains("DEPLOY_TOKEN=***\n"), log)
         XCTAssertTrue(log.contains("token is ***\n"), log)
         XCTAssertTrue(log.contains("PICO_CI_REPO=demo\n"), log)
+        // The event's own variables come after the env files' (JobFiles), on the local host all four.
+        XCTAssertTrue(log.contains("PICO_CI_EVENT=\(art)/demo/\(dirs[0])/artifacts/event.json\n"), log)
+        XCTAssertTrue(log.contains("PICO_CI_BRANCH=main\n"), log)
+        XCTAssertFalse(log.contains("from-the-file"), log)
+        // In the job's copy of the workspace (under TMPDIR).
+        XCTAssertNotNil(log.range(of: "PICO_CI_ARTIFACTS=\(base)/pici-[^/\n]+/.pici-artifacts\n", options: .regularExpression), log)
         // The token reached the step (the stand-in's own log holds it) but no file of ours.
         XCTAssertTrue(world.sh("zmx history ci.demo.\(dirs[0]).step.envstep").stdout.contains("token is tok-abc-123"))
         let leaked = world.sh("grep -rl 'tok-abc-123' '\(art)' || true").stdout
