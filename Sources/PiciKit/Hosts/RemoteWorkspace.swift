@@ -4,16 +4,19 @@
 /// copy. Removing the host's copy is the same ssh call, quoted for the remote shell.
 public enum RemoteWorkspace {
     /// Makes a directory on `host` and copies `local`'s contents into it; returns its path.
-    public static func copy(_ local: String, to host: Host, timeout: Double) throws -> String {
+    /// `made` learns the path before anything is copied (the launch record keeps it, so the
+    /// copy is removed whatever happens to pici-run from here).
+    public static func copy(_ local: String, to host: Host, timeout: Double, made: (String) throws -> Void = { _ in }) throws -> String {
         guard let ssh = host.sshWords else { return local }
-        let made = try run(ssh + [RemoteShell.line(["mktemp", "-d", "/tmp/pici-XXXXXX"])], timeout: 60)
-        let dir = String(made.stdoutText.split(separator: "\n").first ?? "")
-        guard dir.hasPrefix("/tmp/pici-"), SafeName.isSafe(String(dir.dropFirst(5))), dir.utf8.count == 16 else {
-            throw WorkspaceError.cannotRun(command: "mktemp on \(host.name)", reason: "said \(SafeName.quoted(made.stdoutText))")
+        let mktemp = try run(ssh + [RemoteShell.line(["mktemp", "-d", root + "/" + Workspace.namePrefix + "XXXXXX"])], timeout: 60)
+        let dir = String(mktemp.stdoutText.split(separator: "\n").first ?? "")
+        guard isCopyPath(dir) else {
+            throw WorkspaceError.cannotRun(command: "mktemp on \(host.name)", reason: "said \(SafeName.quoted(mktemp.stdoutText))")
         }
         let argv = ["rsync", "-r", "-l", "-p", "-t", "--protect-args", "-e", try rsyncShell(host), "--", local + "/",
                     host.destination! + ":" + dir + "/"]
         do {
+            try made(dir)
             _ = try run(argv, timeout: timeout)
         } catch {
             remove(dir, on: host)
@@ -22,11 +25,39 @@ public enum RemoteWorkspace {
         return dir
     }
 
-    /// Removes a workspace copy on `host` (best effort: gc removes what is left).
+    /// Where the copies are made on every host.
+    public static let root = "/tmp"
+
+    /// Whether `path` is a copy `copy` made: `/tmp/pici-` and mktemp's six letters or
+    /// digits, nothing else. The paths come back from state files, so nothing else is ever
+    /// sent to a host's `rm -rf`.
+    public static func isCopyPath(_ path: String) -> Bool {
+        let prefix = root + "/" + Workspace.namePrefix
+        guard path.hasPrefix(prefix) else { return false }
+        let rest = path.utf8.dropFirst(prefix.utf8.count)
+        return rest.count == 6 && rest.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
+    }
+
+    /// Removes a workspace copy on `host` (best effort: the reaper and gc remove what is left).
     public static func remove(_ dir: String, on host: Host) {
-        guard dir.hasPrefix("/tmp/pici-"), !dir.contains("/..") else { return }
-        let words = host.sshWords.map { $0 + [RemoteShell.line(["rm", "-rf", "--", dir])] } ?? ["rm", "-rf", "--", dir]
-        _ = try? Spawn.run(words, stdout: .discard, stderr: .discard, timeout: 60)
+        _ = try? remove([dir], on: host, timeout: 60)
+    }
+
+    /// Removes copies on `host` with one `rm -rf`, every word quoted for the host's shell.
+    /// Throws when a path is not a copy's (nothing is run) or the host cannot be reached or
+    /// rm fails; a copy already gone counts as removed.
+    public static func remove(_ dirs: [String], on host: Host, timeout: Double) throws {
+        if dirs.isEmpty { return }
+        if let bad = dirs.first(where: { !isCopyPath($0) }) {
+            throw WorkspaceError.cannotRun(command: "rm on \(host.name)", reason: "\(SafeName.quoted(bad)) is not a workspace copy under \(root)")
+        }
+        guard let destination = host.destination else {
+            for dir in dirs where !Workspace.remove(dir) { throw WorkspaceError.cannotRun(command: "rm -rf -- \(dir)", reason: "failed") }
+            return
+        }
+        // A host that does not answer costs seconds, not the whole timeout of every pass.
+        let ssh = ["ssh", "-o", "BatchMode=yes"] + host.sshOptions + ["-o", "ConnectTimeout=10", "--", destination]
+        try run(ssh + [RemoteShell.line(["rm", "-rf", "--"] + dirs)], timeout: timeout)
     }
 
     /// rsync's `-e`: the host's ssh command without its destination, each word as rsync

@@ -45,10 +45,12 @@ public struct Reaper {
     public private(set) var cleaned: [String] = []
     public private(set) var failures = 0
     private var queued: Set<String>? = nil
+    private var cleaner: WorkspaceCleaner
 
     public init(options: Options, now: Double = Double(Clock.nowNanoseconds()) / 1e9) {
         self.options = options
         self.now = now
+        cleaner = WorkspaceCleaner(hosts: options.hosts, timeout: options.zmx.timeout)
     }
 
     var root: String { options.artifactDir }
@@ -113,6 +115,10 @@ public struct Reaper {
             if let published = publishedAt(record.name, record.jobID) {
                 guard let keep = options.keep, published + keep <= now, gone else { continue }
                 removeWorkspaces(record, dropRecord: true)
+            } else if record.jobRemoved {
+                // Published and then removed by --retain, which left a copy it could not
+                // remove (its host was away): only that is left to do, once nothing runs.
+                if gone { removeWorkspaces(record, dropRecord: true) }
             } else if gone && !inStream.contains(key), !FileSystem.exists(OpenJobs.path(artifactDir: root, name: record.name, jobID: record.jobID)),
                       !Launcher.isAlive(record), !isQueued(key) {
                 // pici-run died between making the job and registering it: nothing runs.
@@ -136,14 +142,12 @@ public struct Reaper {
         return queued!.contains(key)
     }
 
-    /// Removes the record's workspace copies; then, when asked and all are gone, the record.
+    /// Removes the record's workspace copies, here and on its host; then, when asked and all
+    /// are gone, the record. A copy on a host that is away stays recorded for a later pass.
     mutating func removeWorkspaces(_ record: LaunchRecord, dropRecord: Bool) {
-        var left = 0
-        for dir in record.workspaces() where !Workspace.remove(dir) {
-            left += 1
-            report("job \(record.name) \(record.jobID): cannot remove its workspace \(dir)")
-        }
-        guard dropRecord, left == 0 else { return }
+        let outcome = cleaner.remove(record)
+        for problem in outcome.problems { report(problem) }
+        guard dropRecord, outcome.isComplete else { return }
         do { try Launches.remove(artifactDir: root, name: record.name, jobID: record.jobID) } catch { report("\(error)") }
     }
 

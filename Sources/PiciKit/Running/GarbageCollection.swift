@@ -1,15 +1,16 @@
 /// The seed's runGC: kill every `ci.` session created more than an age ago (3 h by default),
 /// running or not, in one `zmx kill`. Each job that lost sessions this way and was never
 /// published is marked: `timeout` when it had a deadline, else cancelled (reason `gc`), with
-/// "gc: older than 3h" as the reason on its page. Then the workspace copies of jobs that are
-/// over (no session left, their pici-run gone) are removed: what a crash left behind.
+/// "gc: older than 3h" as the reason on its page. Then, with every host's sessions known, the
+/// workspace copies of jobs that are over (no session left, their pici-run gone) are removed,
+/// on this machine and on the job's host: what a crash or a host that was away left behind.
 public enum GarbageCollection {
     public static let defaultAge = 3.0 * 3600
 
-    /// What one gc did: the sessions it killed and the workspace copies it removed.
+    /// What one host's gc did: the sessions it killed, and those it left (for `removeLeftovers`).
     public struct Result: Equatable, Sendable {
         public var killed: [String] = []
-        public var removed: [String] = []
+        public var remaining: [SessionRecord] = []
     }
 
     /// The `ci.` sessions created before `now - age`; a session with no creation time (an
@@ -20,9 +21,10 @@ public enum GarbageCollection {
         return sessions.filter { $0.name.hasPrefix("ci.") && !$0.name.hasSuffix("*") && $0.created > 0 && $0.created < cutoff }
     }
 
-    /// Kills the expired sessions and removes leftover workspaces. Throws ZmxCommand.Failure
-    /// when zmx fails; a marker or workspace that cannot be written or removed is reported and
-    /// the rest carry on. `jobTimeout` is the deadline of jobs that recorded none.
+    /// Kills the expired sessions of one zmx (one host). Throws ZmxCommand.Failure when zmx
+    /// fails; a marker that cannot be written is reported and the rest carry on. `jobTimeout`
+    /// is the deadline of jobs that recorded none. Then, once every host has had its turn,
+    /// `removeLeftovers` with all the sessions left.
     public static func run(zmx: ZmxCommand, environment: [String], artifactDir: String, age: Double, jobTimeout: Double? = nil, now: Int = Clock.nowSeconds(), log: RunLog) throws -> Result {
         log.debug("running garbage collection")
         pruneJobMasks(artifactDir: artifactDir, now: now, age: age)
@@ -39,7 +41,7 @@ public enum GarbageCollection {
             mark(old, artifactDir: artifactDir, age: age, jobTimeout: jobTimeout, now: now, log: log)
         }
         let killed = Set(result.killed)
-        result.removed = removeLeftovers(artifactDir: artifactDir, remaining: sessions.filter { !killed.contains($0.name) }, log: log)
+        result.remaining = sessions.filter { !killed.contains($0.name) }
         log.debug("garbage collection complete", [("killed", String(result.killed.count))])
         return result
     }
@@ -69,24 +71,25 @@ public enum GarbageCollection {
         }
     }
 
-    /// Removes the workspace copies of every recorded job that is over: none of its sessions
-    /// in `remaining` and its pici-run gone. A published job's record goes with them; an
-    /// unpublished one's stays for the monitor pass that publishes it.
-    static func removeLeftovers(artifactDir: String, remaining: [SessionRecord], log: RunLog) -> [String] {
+    /// Removes the workspace copies, here and on the job's host, of every recorded job that
+    /// is over: none of its sessions in `remaining` (every host's) and its pici-run gone. A
+    /// job whose host could not be listed (`unlisted`) is left for the next gc, and so is,
+    /// when any host could not, a job that names none. A published job's record goes once
+    /// its copies are gone (also one whose dir --retain removed); an unpublished one's stays
+    /// for the monitor pass that publishes it.
+    public static func removeLeftovers(artifactDir: String, remaining: [SessionRecord], unlisted: Set<String> = [], cleaner: inout WorkspaceCleaner, log: RunLog) -> [String] {
         var live = Set<String>()
         for s in remaining { if let r = s.repo, let id = s.jobID { live.insert(r + "\u{0}" + id) } }
         var removed: [String] = []
         for (_, record) in Launches.all(artifactDir: artifactDir) {
             guard let record, !live.contains(record.name + "\u{0}" + record.jobID), !Launcher.isAlive(record) else { continue }
-            var left = 0
-            for dir in record.workspaces() {
-                if Workspace.remove(dir) { removed.append(dir) } else {
-                    left += 1
-                    log.warn("gc: cannot remove the workspace \(dir)")
-                }
-            }
-            let published = FileSystem.exists(JobArtifacts.artifactsDir(artifactDir: artifactDir, name: record.name, jobID: record.jobID) + "/published.json")
-            if left == 0 && published { try? Launches.remove(artifactDir: artifactDir, name: record.name, jobID: record.jobID) }
+            if record.host.map({ unlisted.contains($0) }) ?? !unlisted.isEmpty { continue }
+            let outcome = cleaner.remove(record)
+            removed += outcome.removed
+            for problem in outcome.problems + outcome.waiting { log.warn("gc: \(problem)") }
+            let published = record.jobRemoved
+                || FileSystem.exists(JobArtifacts.artifactsDir(artifactDir: artifactDir, name: record.name, jobID: record.jobID) + "/published.json")
+            if outcome.isComplete && published { try? Launches.remove(artifactDir: artifactDir, name: record.name, jobID: record.jobID) }
         }
         return removed
     }

@@ -131,24 +131,7 @@ public struct RunCommand: Sendable {
         do {
             switch mode {
             case .gc:
-                var status: Int32 = 0
-                for (host, zmx) in settings.zmxByHost {
-                    do {
-                        let gc = try GarbageCollection.run(
-                            zmx: zmx, environment: Launch.zmxEnvironment(), artifactDir: settings.artifactDir,
-                            age: gcAge, jobTimeout: settings.jobTimeout, log: settings.log.with([("cmd", "gc")]))
-                        for name in gc.killed { try progress("killed session \(name)\(settings.hosts.configured ? " on \(host.name)" : "")\n") }
-                        for dir in gc.removed { try progress("removed workspace \(dir)\n") }
-                    } catch let e as ZmxCommand.Failure where settings.hosts.configured {
-                        // One host away must not keep the others' old sessions alive.
-                        settings.log.failure("gc on \(host.name) failed", e)
-                        status = ExitStatus.unavailable.rawValue
-                    }
-                }
-                if retention.isSet {
-                    for job in try Retention.run(retention, artifactDir: settings.artifactDir) { try progress("removed job \(job)\n") }
-                }
-                return status
+                return try collectGarbage()
             case .cancel:
                 let e = try Event.read(argument: event, for: .cancel)
                 let log = settings.log.with([("cmd", "cancel"), ("repo", e.name), ("type", e.type)])
@@ -216,14 +199,18 @@ public enum Launch {
             case .launched(let on): host = on
             }
         } catch {
-            for dir in record.workspaces() where !Workspace.remove(dir) { log.warn("cannot remove the workspace \(dir)") }
+            // The record on disk knows the copy on the job's host, if one was made.
+            var cleaner = WorkspaceCleaner(hosts: settings.hosts, timeout: 60)
+            let cleaned = cleaner.remove(Launches.read(artifactDir: settings.artifactDir, name: event.name, jobID: jobID) ?? record)
+            for problem in cleaned.problems + cleaned.waiting { log.warn(problem) }
             let code = error is Output.WriteError ? ExitStatus.ioError : RunExit.status(for: error)
             do {
                 try LaunchFailure.record(
                     name: event.name, jobID: jobID, startedAt: startedAt, exitCode: code.rawValue,
                     reason: LaunchFailure.reason(for: error), artifactDir: settings.artifactDir)
-                // Recorded and cleaned up: nothing is left for a later pass to find.
-                if recorded { try? Launches.remove(artifactDir: settings.artifactDir, name: event.name, jobID: jobID) }
+                // Recorded and cleaned up: nothing is left for a later pass to find. A copy
+                // left on a host keeps the record, for the reaper to remove once published.
+                if recorded && cleaned.isComplete { try? Launches.remove(artifactDir: settings.artifactDir, name: event.name, jobID: jobID) }
             } catch let e {
                 log.warn("cannot record that ci.\(event.name).\(jobID) failed before launch: \(e)")
             }
@@ -296,7 +283,7 @@ public enum Launch {
 
     /// Makes the workspace, copies it to `host` when that is another machine, and starts the
     /// job there; the path of `pici-run` and of a queued event dispatched by a monitor pass.
-    /// `record`, when pici-run made one, learns where the workspace copy is.
+    /// `record`, when pici-run made one, learns where the workspace copies are.
     static func launchJob(_ event: Event, jobID: String, on host: Host, settings: RunSettings, zmxEnvironment: [String], log: RunLog, record: LaunchRecord?) throws {
         let jobLog = log.with([("job_id", jobID)])
         try progress("""
@@ -310,9 +297,11 @@ public enum Launch {
             source: event.workspace,
             options: Workspace.Options(key: settings.key, certificate: settings.certificate, timeout: settings.syncTimeout),
             label: jobID)
-        if var record {
-            record.workspace = workspace.dir
-            try Launches.write(record, artifactDir: settings.artifactDir)
+        var record = record
+        if record != nil {
+            record!.workspace = workspace.dir
+            if settings.hosts.configured { record!.host = host.name }
+            try Launches.write(record!, artifactDir: settings.artifactDir)
         }
         try progress("workspace ready \(workspace.dir)\n")
 
@@ -331,7 +320,12 @@ public enum Launch {
         if !host.isLocal {
             // The host gets its own copy; ours is not needed once it is there.
             defer { _ = try? Spawn.run(["rm", "-rf", "--", workspace.dir], stdout: .discard, stderr: .discard, timeout: 60) }
-            directory = try RemoteWorkspace.copy(workspace.dir, to: host, timeout: settings.syncTimeout)
+            directory = try RemoteWorkspace.copy(workspace.dir, to: host, timeout: settings.syncTimeout) { made in
+                // Recorded before anything is copied: the reaper and gc remove it from here on.
+                guard var r = record else { return }
+                r.remoteWorkspace = made
+                try Launches.write(r, artifactDir: settings.artifactDir)
+            }
             manifest = directory + "/" + manifestName
             try progress("workspace copied to \(host.name):\(directory)\n")
         }
@@ -350,7 +344,9 @@ public enum Launch {
     /// The path of a queued event dispatched by a monitor pass: the job started on `host`,
     /// then (with --wait) waited for.
     static func launch(_ event: Event, jobID: String, on host: Host, settings: RunSettings, zmxEnvironment: [String], log: RunLog) throws -> Int32 {
-        try launchJob(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, log: log, record: nil)
+        // pici-run recorded the job when it queued the event; the record learns the copies.
+        let record = Launches.read(artifactDir: settings.artifactDir, name: event.name, jobID: jobID)
+        try launchJob(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, log: log, record: record)
         return try afterLaunch(event, jobID: jobID, on: host, settings: settings, zmxEnvironment: zmxEnvironment, log: log)
     }
 

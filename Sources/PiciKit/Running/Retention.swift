@@ -47,7 +47,15 @@ public enum Retention {
     }
 
     /// Applies the policy; returns `name/job_id` of each job removed.
-    public static func run(_ policy: Policy, artifactDir: String, now: Int = Clock.nowSeconds()) throws -> [String] {
+    /// A job's workspace copy on its host goes too; one on a host that is away keeps the
+    /// job's launch record, from which the next monitor pass or gc removes it. A job that
+    /// still has sessions (`live`, as gc found them, `name\0job_id`; kept for `--keep`) stays
+    /// until they are gone: a pass would stage it again and publish it a second time. So does
+    /// one that may have sessions on a host gc could not list (`unlisted`).
+    public static func run(
+        _ policy: Policy, artifactDir: String, hosts: Hosts = .implicit, live: Set<String> = [], unlisted: Set<String> = [],
+        now: Int = Clock.nowSeconds()
+    ) throws -> [String] {
         let root = artifactDir
         // Under pici-publish's lock: a pass must not publish into, or index, a dir going away.
         try FileSystem.makeDirectories(root + "/.pici")
@@ -56,15 +64,28 @@ public enum Retention {
         removeLeftovers(artifactDir: root)
         let published = TopIndex.scan(artifactDir: root, live: [])
         var removed: [String] = []
+        var cleaner = WorkspaceCleaner(hosts: hosts)
         for e in expired(published, policy: policy, now: now) {
+            if live.contains(e.name + "\u{0}" + e.jobID) { continue }
+            let record = Launches.read(artifactDir: root, name: e.name, jobID: e.jobID)
+            if let record, record.host.map({ unlisted.contains($0) }) ?? !unlisted.isEmpty { continue }
+            // Before its dir goes, its launch record (if any) says the job was published:
+            // without published.json, a record with no job would read as a launch that died.
+            if var record, !record.jobRemoved {
+                record.jobRemoved = true
+                try Launches.write(record, artifactDir: root)
+            }
             let dir = JobArtifacts.jobDir(artifactDir: root, name: e.name, jobID: e.jobID)
             let hidden = JobArtifacts.jobDir(artifactDir: root, name: e.name, jobID: ".removing." + e.jobID)
             try FileSystem.move(dir, hidden)
             // Whatever else names the job goes with it: its pending sync, its launch record
-            // (after its workspace), its open-job file should one be left.
+            // (after its workspace copies; one on a host that is away keeps it), its open-job
+            // file should one be left.
             try? FileSystem.remove(root + "/.pici/sync/" + e.name + "." + e.jobID)
-            if let record = Launches.read(artifactDir: root, name: e.name, jobID: e.jobID) {
-                if record.workspaces().allSatisfy(Workspace.remove) { try? Launches.remove(artifactDir: root, name: e.name, jobID: e.jobID) }
+            if let record {
+                let outcome = cleaner.remove(record)
+                for problem in outcome.problems + outcome.waiting { Diagnostics.error(problem) }
+                if outcome.isComplete { try? Launches.remove(artifactDir: root, name: e.name, jobID: e.jobID) }
             }
             try? OpenJobs.remove(artifactDir: root, name: e.name, jobID: e.jobID)
             removeTree(hidden)

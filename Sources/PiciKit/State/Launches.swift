@@ -18,6 +18,13 @@ public struct LaunchRecord: Equatable, Sendable {
     public var timeout: Double?
     /// The workspace copy, once made.
     public var workspace: String?
+    /// With a hosts file: the host the job was placed on, and the copy made there (on
+    /// another machine) before anything is copied into it.
+    public var host: String? = nil
+    public var remoteWorkspace: String? = nil
+    /// Set by --retain when it removed the published job's directory but a copy stayed (its
+    /// host was away): the record is all that is left of the job, for the reaper and gc.
+    public var jobRemoved = false
     /// The directory copies are made in, so one made but not yet recorded (a crash between
     /// the two) is still found by its name, `pici-<job_id>-…`.
     public var temporaryBase: String
@@ -51,6 +58,9 @@ public struct LaunchRecord: Equatable, Sendable {
         o.append("timeout_ms", timeout.map { .int(Int(($0 * 1000).rounded())) } ?? .null)
         o.append("workspace", workspace.map { .string($0) } ?? .null)
         o.append("tmp", .string(temporaryBase))
+        if let host { o.append("host", .string(host)) }
+        if let remoteWorkspace { o.append("remote_workspace", .string(remoteWorkspace)) }
+        if jobRemoved { o.append("job_removed", .bool(true)) }
         return .object(o)
     }
 
@@ -76,6 +86,18 @@ public struct LaunchRecord: Equatable, Sendable {
         self.init(
             name: name, jobID: jobID, launchedAt: at, pid: pid, pidStart: o["pid_start"]?.intValue ?? 0, timeout: timeout,
             workspace: workspace, temporaryBase: o["tmp"]?.stringValue ?? "")
+        for (key, field) in [("host", \LaunchRecord.host), ("remote_workspace", \LaunchRecord.remoteWorkspace)] {
+            switch o[key] {
+            case nil, .null?: break
+            case .string(let s)?: self[keyPath: field] = s
+            default: throw bad(key, "not a string")
+            }
+        }
+        switch o["job_removed"] {
+        case nil, .null?: break
+        case .bool(let b)?: jobRemoved = b
+        default: throw bad("job_removed", "not true or false")
+        }
     }
 
     /// Every workspace copy of the job that exists: the recorded one, and any other the

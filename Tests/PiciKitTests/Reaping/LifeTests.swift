@@ -223,6 +223,26 @@ final class LifeTests: XCTestCase {
         XCTAssertEqual(w.sh("pici-run --retain 5 --artifact-dir '\(w.art)' --event '{}'").status, 64, "--retain goes with --gc")
     }
 
+    /// --retain removed a published job whose copy it could not remove: the launch record,
+    /// marked so, is all that is left. A pass removes the copy and the record, and publishes
+    /// nothing (a record with no job is otherwise a launch that died).
+    func testARecordLeftByRetainIsCleanedUpAndNotPublishedAgain() throws {
+        let w = world()
+        let id = "0000abcd"
+        let copy = w.tmp + "/pici-\(id)-XyZ123"
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: w.art + "/.pici/launch", withIntermediateDirectories: true)
+        var record = LaunchRecord(name: "gone", jobID: id, launchedAt: 1_700_000_000, pid: 999_999_999, pidStart: 1, timeout: nil, workspace: copy, temporaryBase: w.tmp)
+        record.jobRemoved = true
+        try Launches.write(record, artifactDir: w.art)
+        XCTAssertEqual(Launches.read(artifactDir: w.art, name: "gone", jobID: id), record, "job_removed is read back")
+        w.pass("--keep 1h")
+        XCTAssertEqual(w.lines(id).count, 0, "not published")
+        XCTAssertFalse(exists(copy))
+        XCTAssertFalse(exists("\(w.art)/.pici/launch/gone.\(id).json"))
+        XCTAssertFalse(exists("\(w.art)/gone/\(id)"), "no job dir made again")
+    }
+
     // MARK: twenty pushes
 
     /// 20 pushes that pass, fail, are cancelled, time out and fail before launch; every one is
