@@ -4,12 +4,13 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync | --sync-later | --sync-loop] [-pk KEY] [-ck CERT] [--sync-timeout DUR] [--mask-file FILE] [--view]
+usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync | --sync-later | --sync-loop] [-pk KEY] [-ck CERT] [--sync-timeout DUR] [--site-dest DEST] [--mask-file FILE] [--view]
 
 Reads the job records of pici-stage (and its listing record) and, under DIR/.pici/lock,
 prints the terminal status line of every finished job exactly once, writes each job's
 index.html and index.txt and DIR/index.html; then, with every line out, rsyncs what
-changed in each job's directory to its event's artifact_dest, one rsync per destination.
+changed in each job's directory to its event's artifact_dest ({name}, {job_id}, {branch}
+and {commit} filled in), one rsync per destination, and with --site-dest the whole tree.
 A job that vanished is published as cancelled or lost, but only when the stream ends with
 a complete listing.
 
@@ -25,6 +26,8 @@ a complete listing.
   -pk KEY, --pk KEY    ssh private key for rsync
   -ck CERT, --ck CERT  ssh certificate for rsync
   --sync-timeout DUR   kill one rsync after DUR (default 5m)
+  --site-dest DEST     also rsync the whole tree (front page, feed, badges, every job) to
+                       DEST, laid out as in DIR, so every link works there
   --mask-file FILE     secrets to mask as *** (default: $PICI_MASK_FILE)
   --view               only look: print every job as it stands (text at a terminal or with
                        --human, else status lines), touching no file and publishing nothing
@@ -41,7 +44,7 @@ whole lines; the line comes on a later pass).
 Tool.main("pici-publish", help: help, options: [
     .init("artifact-dir", value: true), .init("human"), .init("include-running"), .init("no-sync"),
     .init("pk", value: true), .init("ck", value: true), .init("sync-timeout", value: true), .init("view"),
-    .init("sync-later"), .init("sync-loop"),
+    .init("sync-later"), .init("sync-loop"), .init("site-dest", value: true),
 ], masks: true) { args in
     var options = Publisher.Options(artifactDir: ArtifactDir.resolve(args))
     options.human = args.has("human")
@@ -51,8 +54,15 @@ Tool.main("pici-publish", help: help, options: [
         key: args.value("pk"), certificate: args.value("ck"),
         timeout: try args.duration("sync-timeout", default: ArtifactSync.defaultTimeout))
     options.syncInline = !args.has("sync-later")
+    if let site = args.value("site-dest") {
+        guard !site.isEmpty, !site.hasPrefix("-"), !site.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            Diagnostics.error("--site-dest \(SafeName.quoted(site)): empty, starts with - or holds a control character")
+            return .usage
+        }
+        options.siteDest = site
+    }
     if args.has("sync-loop") {
-        return try SyncRunner.loop(artifactDir: options.artifactDir, artifactSync: options.artifactSync)
+        return try SyncRunner.loop(artifactDir: options.artifactDir, artifactSync: options.artifactSync, site: options.siteDest)
     }
     options.fault = FileSystem.environment("PICI_FAULT").flatMap { $0.isEmpty ? nil : $0 }
     if let f = options.fault, !Publisher.faultPoints.contains(f) {

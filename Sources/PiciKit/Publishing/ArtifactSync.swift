@@ -70,8 +70,10 @@ public struct ArtifactSync: Sendable {
 
     /// The rsync command line for a batch: `rsync -r --from0 --files-from=- [-e SSH]
     /// --exclude=.pici-* -- SOURCE/ DEST/`, the files (paths under SOURCE, which they keep
-    /// under DEST) given on stdin, NUL-separated, so any file name is read as it is.
-    public func arguments(source: String, destination: String) throws -> [String] {
+    /// under DEST) given on stdin, NUL-separated, so any file name is read as it is. With
+    /// `makePath`, `--mkpath` makes DEST's missing parents (rsync 3.2.3 or later on the
+    /// receiving side): a templated destination's `{name}/{job_id}` do not exist yet.
+    public func arguments(source: String, destination: String, makePath: Bool = false) throws -> [String] {
         if destination.isEmpty { throw Failure.refused(value: destination, reason: "empty artifact_dest") }
         // `--` already stops option parsing; refusing keeps a hostile event visible.
         if destination.hasPrefix("-") { throw Failure.refused(value: destination, reason: "artifact_dest starts with -") }
@@ -79,6 +81,7 @@ public struct ArtifactSync: Sendable {
             throw Failure.refused(value: destination, reason: "artifact_dest holds a control character")
         }
         var argv = ["rsync", "-r", "--from0", "--files-from=-"]
+        if makePath { argv.append("--mkpath") }
         if let ssh = try sshCommand() { argv += ["-e", ssh] }
         // The trailing slashes put the files under the destination, not under a directory
         // named after the source, as the seed did.
@@ -90,8 +93,8 @@ public struct ArtifactSync: Sendable {
 
     /// Starts one rsync of `files` (paths under `source`) for a `ChildPool`. Its chatter is
     /// dropped: stdout carries status lines only.
-    public func start(source: String, destination: String, files: [String]) throws -> Child {
-        let argv = try arguments(source: source, destination: destination)
+    public func start(source: String, destination: String, files: [String], makePath: Bool = false) throws -> Child {
+        let argv = try arguments(source: source, destination: destination, makePath: makePath)
         var list: [UInt8] = []
         for f in files { list += Array(f.utf8) + [0] }
         do {

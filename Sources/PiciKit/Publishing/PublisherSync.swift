@@ -23,9 +23,11 @@ extension Publisher {
         return found
     }
 
-    /// A running job with a destination is marked, so that its pages follow it there.
+    /// A running job with a destination (its own or the site) is marked, so that its pages
+    /// follow it there.
     func markForSync(_ name: String, _ id: String) {
-        guard let dest = event(name, id)?.artifactDest, !dest.isEmpty, !FileSystem.exists(syncMarkerPath(name, id)) else { return }
+        guard options.siteDest != nil || !(event(name, id)?.artifactDest ?? "").isEmpty,
+              !FileSystem.exists(syncMarkerPath(name, id)) else { return }
         do { try SyncState(root: root).mark(name, id) } catch { report(.cannotCreate, "\(error)") }
     }
 
@@ -36,7 +38,7 @@ extension Publisher {
         let stop = StopSignal.install()
         defer { stop.restore() }
         let runner = SyncRunner(
-            artifactDir: root, artifactSync: options.artifactSync, backoff: false, lockHeld: true,
+            artifactDir: root, artifactSync: options.artifactSync, backoff: false, lockHeld: true, site: options.siteDest,
             report: { [unowned self] outcome, message in report(outcome, message) })
         runner.runOnce(stopped: { StopSignal.received })
     }

@@ -23,6 +23,8 @@ public final class Publisher {
         /// `pici-publish --sync-loop` running beside the passes (`--sync-later`).
         public var syncInline = true
         public var artifactSync = ArtifactSync()
+        /// `--site-dest`: where the whole tree goes, laid out as here (SiteSync.swift).
+        public var siteDest: String? = nil
         /// The test hook `PICI_FAULT`: `after-outbox`, `after-sentinel` or `after-print` makes
         /// the process `_exit(137)` right after that step, as a SIGKILL would; `mid-print`
         /// after writing the first half of the line.
@@ -270,7 +272,7 @@ public final class Publisher {
         fault("after-sentinel")
         renderIndex(job)
         settleSessionPages(job)
-        if options.sync, let dest = event(job.name, job.jobID)?.artifactDest, !dest.isEmpty {
+        if options.sync, options.siteDest != nil || !(event(job.name, job.jobID)?.artifactDest ?? "").isEmpty {
             let marker = JSONObject(["name": .string(job.name), "job_id": .string(job.jobID)])
             do {
                 try FileSystem.writeAtomically(syncMarkerPath(job.name, job.jobID), JSONSerializer.bytes(.object(marker)) + [0x0A])

@@ -10,7 +10,9 @@ import Glibc
 /// Jobs whose destinations end in `/<name>/<job_id>` under one base are one destination:
 /// their files go in one rsync from the artifact dir to the base, each under its
 /// `<name>/<job_id>/`. Any other destination gets the job's files at its top, as the seed's
-/// rsync did.
+/// rsync did. A destination may hold `{name}`, `{job_id}`, `{branch}` and `{commit}`
+/// (ArtifactDestination); with a site (`--site-dest`, SiteSync.swift) every job also goes to
+/// `SITE/<name>/<job_id>`, and the tree's own files to SITE.
 public final class SyncRunner {
     let state: SyncState
     let artifactSync: ArtifactSync
@@ -20,6 +22,8 @@ public final class SyncRunner {
     /// Whether the caller holds the artifact dir's publishing lock (pici-publish does); else
     /// it is taken, when free, to retire the markers of published jobs.
     let lockHeld: Bool
+    /// `--site-dest`, nil without one.
+    let site: String?
 
     private var backoffs: [String: SyncState.Backoff]
     private var busy: Set<String> = []
@@ -27,7 +31,9 @@ public final class SyncRunner {
     private var queue: [Batch] = []
     private var batches: [Int: Batch] = [:]
     private var nextTag = 0
-    private var destinations: [String: String?] = [:]
+    private var destinations: [String: Target?] = [:]
+    /// Every job of the tree was marked for the site (once a run, until the site has the tree).
+    private var siteMarked = false
     /// rsyncs that ended, and how many failed.
     public private(set) var runs = 0
     public private(set) var failures = 0
@@ -38,6 +44,9 @@ public final class SyncRunner {
         var destination: String
         /// The changed files (path in the job dir → version), as found before rsync began.
         var changed: [String: String]
+        /// The record of what reached `destination` (SyncState's sent files).
+        var record: String
+        var label: String { name.isEmpty ? "the site's front page, feed and badges" : "\(name) \(id)" }
     }
 
     struct Batch {
@@ -45,11 +54,21 @@ public final class SyncRunner {
         var source: String
         var files: [String]
         var members: [Member]
+        /// rsync --mkpath: a templated destination's or the site's directories may not exist.
+        var makePath = false
+    }
+
+    /// One place a job's files go, and the record of what reached it.
+    struct Target {
+        var destination: String
+        var record: String
+        var makePath: Bool
     }
 
     public init(artifactDir: String, artifactSync: ArtifactSync, limit: Int = 4, backoff: Bool, lockHeld: Bool,
-                report: @escaping (ExitStatus, String) -> Void) {
+                site: String? = nil, report: @escaping (ExitStatus, String) -> Void) {
         state = SyncState(root: artifactDir)
+        self.site = site
         self.artifactSync = artifactSync
         self.backoff = backoff
         self.lockHeld = lockHeld
@@ -89,7 +108,7 @@ public final class SyncRunner {
 
     /// `pici-publish --sync-loop`: rounds every second, with backoff, until stopped; one
     /// loop per artifact dir (another one already running makes this one exit at once).
-    public static func loop(artifactDir: String, artifactSync: ArtifactSync, interval: Double = 1) throws -> ExitStatus {
+    public static func loop(artifactDir: String, artifactSync: ArtifactSync, site: String? = nil, interval: Double = 1) throws -> ExitStatus {
         let state = SyncState(root: artifactDir)
         try FileSystem.makeDirectories(state.markerDir)
         let stop = StopSignal.install()
@@ -101,7 +120,7 @@ public final class SyncRunner {
         }
         defer { lock.release() }
         let runner = SyncRunner(
-            artifactDir: artifactDir, artifactSync: artifactSync, backoff: true, lockHeld: false,
+            artifactDir: artifactDir, artifactSync: artifactSync, backoff: true, lockHeld: false, site: site,
             report: { _, message in Diagnostics.error(message) })
         // A monitor killed -9 cannot stop its loop: the loop stops itself once its parent is
         // gone (it is re-parented), so no orphan syncs forever beside the next monitor's.
@@ -135,37 +154,67 @@ public final class SyncRunner {
         var groups: [String: Batch] = [:]
         var order: [String] = []
         let now = Clock.nowSeconds()
+        /// Adds a member to its destination's batch, unless that destination backs off or is
+        /// another job's very own this round.
+        func add(_ base: String, source: String, prefix: String, _ member: Member, makePath: Bool) {
+            if backoff, let b = backoffs[base], b.retryAt > now { return }
+            if groups[base] == nil {
+                groups[base] = Batch(destination: base, source: source, files: [], members: [], makePath: makePath)
+                order.append(base)
+            } else if groups[base]!.source != source {
+                // Another job with the very same destination: its turn comes next round.
+                return
+            }
+            groups[base]!.files += member.changed.keys.sorted().map { prefix + $0 }
+            groups[base]!.members.append(member)
+            if makePath { groups[base]!.makePath = true }
+        }
+        if let site, !siteMarked, state.sent(at: state.siteTopSentPath)?.destination != site {
+            state.markAll(report: { report(.cannotCreate, $0) })
+            siteMarked = true
+        }
         for (name, id) in state.markers(report: { report(.dataError, $0) }) {
-            guard let dest = destination(name, id) else {
+            let targets = self.targets(name, id)
+            if targets.isEmpty {
                 // No destination (any more): nothing to send.
                 if mayRetire { retire(name, id) }
                 continue
             }
-            let (base, source, prefix) = SyncRunner.route(artifactDir: state.root, name: name, id: id, destination: dest)
-            if busy.contains(base) { continue }
             // Read before the files: a job published after this holds pages not yet seen.
             let published = FileSystem.exists(state.jobDir(name, id) + "/artifacts/published.json")
             let versions = SyncState.versions(under: state.jobDir(name, id))
-            let sent = state.sent(name, id)
+            var pending = false
+            for target in targets {
+                let (base, source, prefix) = SyncRunner.route(artifactDir: state.root, name: name, id: id, destination: target.destination)
+                if busy.contains(base) {
+                    pending = true
+                    continue
+                }
+                let sent = state.sent(at: target.record)
+                var changed: [String: String] = [:]
+                for (path, version) in versions where sent?.destination != target.destination || sent?.files[path] != version {
+                    changed[path] = version
+                }
+                if changed.isEmpty { continue }
+                pending = true
+                guard start else { continue }
+                add(base, source: source, prefix: prefix,
+                    Member(name: name, id: id, destination: target.destination, changed: changed, record: target.record),
+                    makePath: target.makePath)
+            }
+            if !pending && published && mayRetire { retire(name, id) }
+        }
+        // The tree's own files, in the same rsync as the jobs' at the site.
+        if start, let site, case let base = SyncRunner.trimmed(site), !busy.contains(base) {
+            let sent = state.sent(at: state.siteTopSentPath)
             var changed: [String: String] = [:]
-            for (path, version) in versions where sent?.destination != dest || sent?.files[path] != version {
+            for (path, version) in state.topVersions() where sent?.destination != site || sent?.files[path] != version {
                 changed[path] = version
             }
-            if changed.isEmpty {
-                if published && mayRetire { retire(name, id) }
-                continue
+            if !changed.isEmpty {
+                add(base, source: state.root, prefix: "",
+                    Member(name: "", id: "", destination: site, changed: changed, record: state.siteTopSentPath), makePath: true)
             }
-            guard start else { continue }
-            if backoff, let b = backoffs[base], b.retryAt > now { continue }
-            if groups[base] == nil {
-                groups[base] = Batch(destination: base, source: source, files: [], members: [])
-                order.append(base)
-            } else if groups[base]!.source != source {
-                // Another job with the very same destination: its turn comes next round.
-                continue
-            }
-            groups[base]!.files += changed.keys.sorted().map { prefix + $0 }
-            groups[base]!.members.append(Member(name: name, id: id, destination: dest, changed: changed))
         }
         queue = order.map { groups[$0]! }
         fill()
@@ -181,7 +230,8 @@ public final class SyncRunner {
 
     private func launch(_ batch: Batch) {
         do {
-            let child = try artifactSync.start(source: batch.source, destination: batch.destination, files: batch.files)
+            let child = try artifactSync.start(
+                source: batch.source, destination: batch.destination, files: batch.files, makePath: batch.makePath)
             batches[nextTag] = batch
             busy.insert(batch.destination)
             pool.add(child, tag: nextTag)
@@ -202,17 +252,20 @@ public final class SyncRunner {
             return
         }
         for m in batch.members {
-            var sent = state.sent(m.name, m.id)
+            var sent = state.sent(at: m.record)
             if sent?.destination != m.destination { sent = SyncState.Sent(destination: m.destination, files: [:]) }
             for (path, version) in m.changed { sent!.files[path] = version }
-            do { try state.writeSent(m.name, m.id, sent!) } catch { report(.cannotCreate, "\(error)") }
+            do {
+                if m.record.hasPrefix(state.siteSentDir + "/") { try FileSystem.makeDirectories(state.siteSentDir) }
+                try state.writeSent(at: m.record, sent!)
+            } catch { report(.cannotCreate, "\(error)") }
         }
         if backoff, backoffs.removeValue(forKey: batch.destination) != nil { saveBackoffs() }
     }
 
     private func failed(_ batch: Batch, _ error: Error) {
         failures += 1
-        let jobs = batch.members.map { "\($0.name) \($0.id)" }.joined(separator: ", ")
+        let jobs = batch.members.map(\.label).joined(separator: ", ")
         if backoff {
             let n = (backoffs[batch.destination]?.failures ?? 0) + 1
             let delay = SyncState.delay(afterFailures: n)
@@ -232,25 +285,49 @@ public final class SyncRunner {
     private func retire(_ name: String, _ id: String) {
         do {
             try FileSystem.remove(state.markerPath(name, id))
-            if FileSystem.exists(state.sentPath(name, id)) { try FileSystem.remove(state.sentPath(name, id)) }
+            for path in [state.sentPath(name, id), state.siteSentPath(name, id)] where FileSystem.exists(path) {
+                try FileSystem.remove(path)
+            }
         } catch {
             report(.cannotCreate, "\(error)")
         }
         destinations[Publisher.key(name, id)] = nil
     }
 
-    /// The job's `artifact_dest`, read once from its event.json; nil when it has none.
-    private func destination(_ name: String, _ id: String) -> String? {
+    /// The job's `artifact_dest` with its values put in, read once from its event.json; nil
+    /// when it has none or it cannot be filled in (reported).
+    private func destination(_ name: String, _ id: String) -> Target? {
         let key = Publisher.key(name, id)
         if let cached = destinations[key] { return cached }
         let path = state.jobDir(name, id) + "/artifacts/event.json"
-        var dest: String? = nil
+        var target: Target? = nil
         if let bytes = try? FileSystem.readFile(path, limit: Event.maxSize + 1),
            let event = try? Event.parse(bytes, for: .cancel), !event.artifactDest.isEmpty {
-            dest = event.artifactDest
+            do {
+                let dest = try ArtifactDestination.expand(
+                    event.artifactDest, name: name, jobID: id, branch: event.branch, commit: event.commit)
+                target = Target(destination: dest, record: state.sentPath(name, id),
+                                makePath: ArtifactDestination.isTemplate(event.artifactDest))
+            } catch {
+                report(.dataError, "job \(name) \(id): artifact_dest: \(error); not synced there")
+            }
         }
-        destinations[key] = dest
-        return dest
+        destinations[key] = target
+        return target
+    }
+
+    /// Every place the job's files go: its destination, and the site's place for it unless
+    /// that is the same.
+    private func targets(_ name: String, _ id: String) -> [Target] {
+        var out: [Target] = []
+        if let own = destination(name, id) { out.append(own) }
+        if let site {
+            let dest = SyncRunner.siteDestination(site, name: name, id: id)
+            if !out.contains(where: { SyncRunner.same($0.destination, dest) }) {
+                out.append(Target(destination: dest, record: state.siteSentPath(name, id), makePath: true))
+            }
+        }
+        return out
     }
 
     /// Where a job's files go: the rsync destination, the source directory, and the prefix

@@ -50,8 +50,10 @@ struct SyncState {
         var files: [String: String]
     }
 
-    func sent(_ name: String, _ id: String) -> Sent? {
-        guard let bytes = try? FileSystem.readFile(sentPath(name, id), limit: 64 << 20),
+    func sent(_ name: String, _ id: String) -> Sent? { sent(at: sentPath(name, id)) }
+
+    func sent(at path: String) -> Sent? {
+        guard let bytes = try? FileSystem.readFile(path, limit: 64 << 20),
               case .object(let o)? = try? JSONParser.parse(bytes),
               let dest = o["dest"]?.stringValue, case .object(let files)? = o["files"]
         else { return nil }
@@ -60,14 +62,16 @@ struct SyncState {
         return Sent(destination: dest, files: map)
     }
 
-    func writeSent(_ name: String, _ id: String, _ sent: Sent) throws {
+    func writeSent(_ name: String, _ id: String, _ sent: Sent) throws { try writeSent(at: sentPath(name, id), sent) }
+
+    func writeSent(at path: String, _ sent: Sent) throws {
         var files = JSONObject()
         for k in sent.files.keys.sorted() { files.append(k, .string(sent.files[k]!)) }
         var o = JSONObject()
         o.append("dest", .string(sent.destination))
         o.append("files", .object(files))
         try FileSystem.makeDirectories(sentDir)
-        try FileSystem.writeAtomically(sentPath(name, id), JSONSerializer.bytes(.object(o)) + [0x0A])
+        try FileSystem.writeAtomically(path, JSONSerializer.bytes(.object(o)) + [0x0A])
     }
 
     /// Every regular file under the job's directory, by its path there, with a version that
@@ -86,12 +90,16 @@ struct SyncState {
                 if type == S_IFDIR {
                     if depth < 8 { walk(relPath, depth: depth + 1) }
                 } else if type == S_IFREG {
-                    out[relPath] = "\(st.st_ino):\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec):\(st.st_size)"
+                    out[relPath] = version(st)
                 }
             }
         }
         walk("", depth: 0)
         return out
+    }
+
+    static func version(_ st: stat) -> String {
+        "\(st.st_ino):\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec):\(st.st_size)"
     }
 
     // MARK: Backoff

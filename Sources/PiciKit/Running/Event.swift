@@ -143,6 +143,9 @@ public struct Event: Equatable, Sendable {
         for (key, value) in [("branch", branch), ("commit", commit)] where value.unicodeScalars.contains(where: Event.isControl) {
             throw EventError(field: key, reason: "contains a control character")
         }
+        do { try ArtifactDestination.check(artifactDest, branch: branch, commit: commit) } catch {
+            throw EventError(field: "artifact_dest", reason: "\(error)")
+        }
         for (key, value) in [("workspace", workspace), ("artifact_dest", artifactDest)] {
             if value.hasPrefix("-") { throw EventError(field: key, reason: "starts with -") }
             if value.unicodeScalars.contains(where: Event.isControl) {
