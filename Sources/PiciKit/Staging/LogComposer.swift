@@ -164,6 +164,7 @@ struct AtomicFile {
     }
 
     func commit() throws {
+        if SyncBatch.hold(fd: fd, temp: temp, path: path) { return }
         if fsync(fd) != 0 {
             let e = errno
             abandon()

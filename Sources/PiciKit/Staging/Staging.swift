@@ -214,12 +214,11 @@ public struct Staging {
         page.hiddenLines = log.hiddenLines
         let text = log.text
         do {
-            try FileSystem.writeAtomically(txt, text)
-            try FileSystem.writeAtomically(html, page.html)
-            if !s.hasEnded {
-                try Staging.setModified(txt, seconds: fetchStarted - 1)
-                try Staging.setModified(html, seconds: fetchStarted - 1)
-            } else {
+            // A running session's snapshot is dated a second before its fetch started.
+            let modified = s.hasEnded ? nil : fetchStarted - 1
+            try FileSystem.writeAtomically(txt, text, modified: modified)
+            try FileSystem.writeAtomically(html, Array(page.html.utf8), modified: modified)
+            if s.hasEnded {
                 work.finals.add(s)
                 work.finalsChanged = true
             }
@@ -321,14 +320,6 @@ public struct Staging {
             return result.stdout + Array("\n[pici: the log is cut here: zmx history printed more than \(Child.captureLimit >> 20) MiB]\n".utf8)
         }
         return result.stdout
-    }
-
-    /// Glibc's UTIME_OMIT, a macro Swift does not import: leave the access time alone.
-    private static let omitTime = (1 << 30) - 2
-
-    static func setModified(_ path: String, seconds: Int) throws {
-        var times = [timespec(tv_sec: 0, tv_nsec: omitTime), timespec(tv_sec: seconds, tv_nsec: 0)]
-        guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw FileError("set the time of", path) }
     }
 }
 

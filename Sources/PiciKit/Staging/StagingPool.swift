@@ -8,6 +8,9 @@
 extension Staging {
     public typealias InputRecord = (line: Int, record: Record, bytes: [UInt8])
 
+    /// Files held for one commit, at most (a bound on the temp files a kill leaves behind).
+    static let batchSize = 512
+
     /// Stages every job of `records` and hands each record to `emit`, in input order; a job
     /// with an unsafe name is not handed on (as `stage` says).
     public mutating func stageAll(_ records: [InputRecord], jobs: Int, emit: ([UInt8]) throws -> Void) throws {
@@ -20,6 +23,18 @@ extension Staging {
         var nextRecord = 0  // the next record to begin
         var current: Int? = nil  // the record whose fetches are being started
         var emitted = 0
+        // The files are synced together (`SyncBatch`), and a record goes on only once its
+        // job's files are committed: pici-publish acts on the whole stream, at its end.
+        SyncBatch.begin()
+        var ready: [[UInt8]] = []
+        var closed = false
+        func commit(closing: Bool) throws {
+            closed = closing
+            for failure in closing ? SyncBatch.end() : SyncBatch.commit() { writeFailed("\(failure)") }
+            for bytes in ready { try emit(bytes) }
+            ready.removeAll()
+        }
+        defer { if !closed { _ = SyncBatch.end() } }
 
         while true {
             // Fill the pool, in input order.
@@ -69,10 +84,11 @@ extension Staging {
                     launched[r] = nil
                     outstanding[r] = nil
                 }
-                try emit(records[r].bytes)
+                ready.append(records[r].bytes)
                 emitted += 1
+                if SyncBatch.count >= Staging.batchSize { try commit(closing: false) }
             }
-            if pool.isEmpty && nextRecord == records.count && emitted == records.count { return }
+            if pool.isEmpty && nextRecord == records.count && emitted == records.count { return try commit(closing: true) }
 
             for (tag, result) in pool.next() {
                 guard let call = calls.removeValue(forKey: tag) else { continue }

@@ -17,9 +17,10 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
 /// The few file operations pici needs, on Glibc.
 public enum FileSystem {
     /// Writes a file that others read the way they must see it: whole or not at all. The bytes
-    /// go to a temp file beside it, are synced, and the temp file is renamed over the target.
+    /// go to a temp file beside it, are synced, and the temp file is renamed over the target
+    /// (with a `SyncBatch` open, at its commit). `modified` (unix seconds) sets its time.
     /// The secrets of `Masking.active` never reach it.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, modified: Int? = nil) throws {
         let bytes = Masking.active.isEmpty ? bytes : Masking.active.mask(bytes)
         let dir = dirname(path)
         let base = String(path[path.index(after: path.lastIndex(of: "/") ?? path.index(before: path.startIndex))...])
@@ -36,6 +37,17 @@ public enum FileSystem {
             throw FileError("write", path, e)
         }
         fchmod(fd, mode)
+        if let modified {
+            // UTIME_OMIT ((1 << 30) - 2), a macro Swift does not import: the access time stays.
+            var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2), timespec(tv_sec: modified, tv_nsec: 0)]
+            if futimens(fd, &times) != 0 {
+                let e = errno
+                close(fd)
+                unlink(tmp)
+                throw FileError("set the time of", path, e)
+            }
+        }
+        if SyncBatch.hold(fd: fd, temp: tmp, path: path) { return }
         if fsync(fd) != 0 {
             let e = errno
             close(fd)

@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+@testable import PiciKit
+
+/// `SyncBatch`: with a batch open, atomic writes are synced together and renamed at commit,
+/// in the order written; nothing is seen under its name before, and nothing is left behind.
+final class SyncBatchTests: XCTestCase {
+    private func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+
+    private func temps(_ dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".tmp.") }
+    }
+
+    func testWritesAreSeenUnderTheirNamesOnlyOnceCommitted() throws {
+        let dir = Support.tempDir(self)
+        try FileSystem.writeAtomically(dir + "/a", "old a")
+        SyncBatch.begin()
+        defer { _ = SyncBatch.end() }
+        try FileSystem.writeAtomically(dir + "/a", "new a")
+        try FileSystem.writeAtomically(dir + "/b", Array("b".utf8), modified: 1_000_000_000)
+        let file = try AtomicFile(dir + "/c")
+        XCTAssertEqual(write(file.fd, "c", 1), 1)
+        try file.commit()
+        XCTAssertEqual(SyncBatch.count, 3)
+        XCTAssertEqual(read(dir + "/a"), "old a")
+        XCTAssertNil(read(dir + "/b"))
+        XCTAssertNil(read(dir + "/c"))
+
+        XCTAssertEqual(SyncBatch.commit(), [])
+        XCTAssertEqual(read(dir + "/a"), "new a")
+        XCTAssertEqual(read(dir + "/b"), "b")
+        XCTAssertEqual(read(dir + "/c"), "c")
+        XCTAssertEqual(FileSystem.info(dir + "/b")?.modifiedSeconds, 1_000_000_000)
+        XCTAssertEqual(temps(dir), [])
+        XCTAssertEqual(SyncBatch.count, 0)
+    }
+
+    func testAFileThatCannotBeRenamedStopsThoseAfterIt() throws {
+        let dir = Support.tempDir(self)
+        // A non-empty directory under the second name: its rename fails.
+        try FileManager.default.createDirectory(atPath: dir + "/b/x", withIntermediateDirectories: true)
+        SyncBatch.begin()
+        defer { _ = SyncBatch.end() }
+        for name in ["a", "b", "c"] { try FileSystem.writeAtomically(dir + "/" + name, name) }
+        let failures = SyncBatch.commit()
+        XCTAssertEqual(failures.map(\.path), [dir + "/b", dir + "/c"])
+        XCTAssertEqual(read(dir + "/a"), "a", "written before the failure: renamed")
+        XCTAssertNil(read(dir + "/c"), "written after it (it may record that b was written): not renamed")
+        XCTAssertEqual(temps(dir), [])
+    }
+
+    func testATempFileGoneWithItsDirectoryIsSkipped() throws {
+        let dir = Support.tempDir(self)
+        try FileManager.default.createDirectory(atPath: dir + "/gone", withIntermediateDirectories: true)
+        SyncBatch.begin()
+        defer { _ = SyncBatch.end() }
+        try FileSystem.writeAtomically(dir + "/gone/state", "x")
+        try FileSystem.writeAtomically(dir + "/kept", "y")
+        try FileManager.default.removeItem(atPath: dir + "/gone")
+        XCTAssertEqual(SyncBatch.commit(), [])
+        XCTAssertEqual(read(dir + "/kept"), "y")
+    }
+
+    func testWithoutABatchAWriteIsRenamedAtOnce() throws {
+        let dir = Support.tempDir(self)
+        try FileSystem.writeAtomically(dir + "/a", "a")
+        XCTAssertEqual(read(dir + "/a"), "a")
+        XCTAssertEqual(SyncBatch.count, 0)
+    }
+}
