@@ -74,6 +74,10 @@ extension Staging {
             // history it takes joins its stream to the old one's where they overlap.
             _ = settings.startGeneration((generations.last ?? 0) + 1, of: dir, artifactDir: artifactDir)
         }
+        // Its first follower has not taken its history yet (it gives zmx tail a second to
+        // connect; pici-run starts the runner's before any pass): a session with no log yet is
+        // staged from its history meanwhile, as on the pass that starts a follower.
+        if !dir.hasHead && !FileSystem.exists(jobDir + "/" + short + ".txt") { return .notFollowed }
         do {
             return .written(try writeFollowed(job: job, session: s, short: short, jobDir: jobDir, dir: dir, history: nil))
         } catch {
