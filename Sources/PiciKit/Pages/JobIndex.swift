@@ -28,6 +28,8 @@ public enum JobIndex {
         public var reason: String?
         /// The job this one re-ran (`pici-run --rerun`), a job id of the same repository.
         public var rerunOf: String?
+        /// The jobs that re-ran this one, oldest first.
+        public var reruns: [String] = []
         /// Unix seconds: durations of running sessions are counted up to it.
         public var now: Int
         /// The newer push that cancelled this job, from its cancelled.json.
@@ -92,6 +94,8 @@ public enum JobIndex {
         var out = headline(page) + "\n"
         if let host = page.job.host { out += "Host: \(Terminal.visible(host))\n" }
         if let reason = page.reason { out += "Reason: \(Terminal.visible(reason))\n" }
+        if let old = page.rerunOf { out += "Re-run of: \(Terminal.visible(old))\n" }
+        if !page.reruns.isEmpty { out += rerunsLine(page.reruns) + "\n" }
         out += "Sessions: \(page.job.sessions.count)\n"
         out += String(repeating: "-", count: 70) + "\n"
         for r in rows(page) {
@@ -102,6 +106,11 @@ public enum JobIndex {
         }
         out += String(repeating: "-", count: 60) + "\n"
         return out
+    }
+
+    /// index.txt's line naming the re-runs; a page that lacks it is made again.
+    public static func rerunsLine(_ ids: [String]) -> String {
+        "Re-run as: " + ids.map(Terminal.visible).joined(separator: " ")
     }
 
     /// Seconds between reloads of a running job's page.
@@ -131,6 +140,9 @@ public enum JobIndex {
         if let h = job.host { out += Styles.fact("host", "<code>\(e(h))</code>") }
         if let r = page.reason { out += Styles.fact("reason", e(r)) }
         if let old = page.rerunOf { out += Styles.fact("re-run of", "<a href=\"../\(HTML.linkSegment(old))/index.html\"><code>\(e(old))</code></a>") }
+        if !page.reruns.isEmpty {
+            out += Styles.fact("re-run as", page.reruns.map { "<a href=\"../\(HTML.linkSegment($0))/index.html\"><code>\(e($0))</code></a>" }.joined(separator: " "))
+        }
         if let b = page.branch, !b.isEmpty { out += Styles.fact("branch", "<code>\(e(b))</code>") }
         if let c = page.commit, !c.isEmpty { out += Styles.fact("commit", "<code>\(e(c))</code>") }
         if let by = page.supersededBy {

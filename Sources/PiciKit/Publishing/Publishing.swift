@@ -355,14 +355,17 @@ public final class Publisher {
         return JSONSerializer.bytes(.object(o)) + [0x0A]
     }
 
-    /// Whether the job's pages exist and show its status. index.txt is written after
-    /// index.html, so its head line showing the status vouches for both.
+    /// Whether the job's pages exist and show its status, and its re-runs (started since it
+    /// was published, while its sessions are kept). index.txt is written after index.html, so
+    /// its lines vouch for both.
     func pagesShow(_ job: JobRecord, in dir: String) -> Bool {
         guard FileSystem.exists(dir + "/index.html"),
-              let text = try? FileSystem.readFile(dir + "/index.txt", limit: 4096)
+              let text = try? FileSystem.readFile(dir + "/index.txt", limit: 1 << 16)
         else { return false }
         let head = Array(JobIndex.headline(JobIndex.Page(job: job, now: now)).utf8)
-        return text.starts(with: head + [0x0A])
+        guard text.starts(with: head + [0x0A]) else { return false }
+        let reruns = Rerun.reruns(artifactDir: root, name: job.name, jobID: job.jobID)
+        return reruns.isEmpty || String(decoding: text, as: UTF8.self).contains("\n" + JobIndex.rerunsLine(reruns) + "\n")
     }
 
     func readSentinelStatus(_ path: String) -> JobStatus? {
@@ -387,6 +390,7 @@ public final class Publisher {
         page.reason = job.reason
         page.rerunOf = Rerun.rerunOf(artifactDir: root, name: job.name, jobID: job.jobID)
         if job.status == .cancelled { page.supersededBy = supersededBy(job.name, job.jobID) }
+        page.reruns = Rerun.reruns(artifactDir: root, name: job.name, jobID: job.jobID)
         do {
             try FileSystem.makeDirectories(dir)
             try FileSystem.writeAtomically(dir + "/index.html", JobIndex.html(page))

@@ -32,10 +32,31 @@ public enum Rerun {
         JobArtifacts.artifactsDir(artifactDir: artifactDir, name: name, jobID: jobID) + "/rerun.json"
     }
 
-    /// Writes `{"rerun_of":JOB_ID}` beside the new job's event.
+    /// Writes `{"rerun_of":JOB_ID}` beside the new job's event, and marks the earlier job
+    /// with an empty `.pici-reruns/<new job_id>` (one file per re-run: two at once cannot
+    /// lose each other's; rsync leaves `.pici-*` out), from which its page links the new one.
     public static func writeLink(artifactDir: String, name: String, jobID: String, rerunOf: String) throws {
         let o = JSONObject(["rerun_of": .string(rerunOf)])
         try FileSystem.writeAtomically(linkPath(artifactDir: artifactDir, name: name, jobID: jobID), JSONSerializer.bytes(.object(o)) + [0x0A])
+        let old = JobArtifacts.jobDir(artifactDir: artifactDir, name: name, jobID: rerunOf)
+        // Only into a job that is there (a removed one is not made again by its re-run), and
+        // best effort: the link back is a convenience, the new job is what was asked for.
+        guard FileSystem.isDirectory(old) else { return }
+        try? FileSystem.makeDirectories(old + "/" + rerunsDirectory)
+        try? FileSystem.writeAtomically(old + "/" + rerunsDirectory + "/" + jobID, [])
+    }
+
+    static let rerunsDirectory = ".pici-reruns"
+
+    /// The jobs that re-ran this one and are still there, oldest first; only safe ids, since
+    /// they become links.
+    public static func reruns(artifactDir: String, name: String, jobID: String) -> [String] {
+        let dir = JobArtifacts.jobDir(artifactDir: artifactDir, name: name, jobID: jobID) + "/" + rerunsDirectory
+        let ids = FileSystem.list(dir).filter {
+            SafeName.isSafe($0) && !$0.hasPrefix(".") && FileSystem.isDirectory(JobArtifacts.jobDir(artifactDir: artifactDir, name: name, jobID: $0))
+        }
+        let at = Dictionary(ids.map { ($0, FileSystem.info(dir + "/" + $0)?.modifiedNanoseconds ?? 0) }, uniquingKeysWith: { a, _ in a })
+        return ids.sorted { (at[$0]!, $0) < (at[$1]!, $1) }
     }
 
     /// The job id a job re-ran, if it is one; only a safe id, since it becomes a link.

@@ -196,6 +196,17 @@ final class LifeTests: XCTestCase {
         w.passUntilPublished([new])
         XCTAssertEqual(w.lines(new).map { $0["status"] as? String }, ["failed"])
         XCTAssertTrue(read("\(w.art)/demo/\(new)/index.html").contains(#"<dt>re-run of</dt><dd><a href="../\#(old)/index.html"><code>\#(old)</code></a></dd>"#))
+        XCTAssertTrue(read("\(w.art)/demo/\(new)/index.txt").contains("\nRe-run of: \(old)\n"))
+        // The earlier job, its sessions still kept, links its re-runs from the next pass on.
+        let (third, newer) = w.run("", "--rerun demo/\(old)")
+        XCTAssertEqual(third.status, 0, third.stderr)
+        w.passUntilPublished([newer])
+        w.pass()
+        let oldPage = read("\(w.art)/demo/\(old)/index.html")
+        XCTAssertTrue(oldPage.contains(#"<dt>re-run as</dt><dd><a href="../\#(new)/index.html"><code>\#(new)</code></a> <a href="../\#(newer)/index.html"><code>\#(newer)</code></a></dd>"#), oldPage)
+        XCTAssertTrue(read("\(w.art)/demo/\(old)/index.txt").contains("\nRe-run as: \(new) \(newer)\n"))
+        XCTAssertFalse(oldPage.contains(".pici-reruns"), "the marks are no artifact")
+        XCTAssertEqual(w.lines(old).filter { $0["status"] as? String != "running" }.count, 1, "re-rendered, not published again")
         XCTAssertEqual(w.sh("pici-run --rerun demo/00000000 --artifact-dir '\(w.art)'").status, 66)
         XCTAssertEqual(w.sh("pici-run --rerun ../x --artifact-dir '\(w.art)'").status, 64)
     }
