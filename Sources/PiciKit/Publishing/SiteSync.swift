@@ -17,7 +17,7 @@ extension SyncState {
     func siteSentPath(_ name: String, _ id: String) -> String { siteSentDir + "/" + name + "." + id + ".json" }
 
     /// The tree's files that belong to no job, by path under DIR: DIR's own regular files
-    /// (the front page, styles, the feed) and each repository directory's (its badge).
+    /// (the front page, styles, the feed) and each repository's badge.
     func topVersions() -> [String: String] {
         var out: [String: String] = [:]
         func add(_ rel: String) {
@@ -28,8 +28,8 @@ extension SyncState {
         }
         for name in FileSystem.list(root) where !name.hasPrefix(".") {
             if FileSystem.isDirectory(root + "/" + name) {
-                guard SafeName.isSafe(name) else { continue }
-                for file in FileSystem.list(root + "/" + name) where !file.hasPrefix(".") { add(name + "/" + file) }
+                // Only the badge: listing a repository's directory would stat every job in it.
+                if SafeName.isSafe(name) { add(name + "/" + Publisher.badgeName) }
             } else {
                 add(name)
             }
