@@ -2,7 +2,7 @@
 import PiciKit
 
 let help = """
-usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--job-timeout DUR] [--keep DUR] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N]
+usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--job-timeout DUR] [--keep DUR] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N] [--host NAME]
 
 Reads the records of pici-group on stdin and passes every one on unchanged and in order.
 For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
@@ -32,6 +32,8 @@ workspace copy removed. A pass with nothing due makes no extra zmx call.
   --follow NAME        be the follower of session NAME (started by pici-stage and
                        pici-run; reads no records)
   --generation N       which follower of the session this is (with --follow; default 1)
+  --host NAME          the session's host in the hosts file (with --follow): zmx tail
+                       and zmx history run over ssh
   --help, --version
 
 Exit status, the first that applies: 64 usage (or a secret under 4 bytes), 66 no mask
@@ -43,7 +45,7 @@ else 0.
 
 Tool.main("pici-stage", help: help, options: [
     .init("artifact-dir", value: true), .init("zmx", value: true), .init("timeout", value: true),
-    .init("jobs", value: true), .init("hosts", value: true), .init("follow", value: true), .init("generation", value: true), .init("no-follow"),
+    .init("jobs", value: true), .init("hosts", value: true), .init("follow", value: true), .init("generation", value: true), .init("host", value: true), .init("no-follow"),
     .init("job-timeout", value: true), .init("keep", value: true),
 ], masks: true) { args in
     let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
@@ -54,7 +56,15 @@ Tool.main("pici-stage", help: help, options: [
     if let session = args.value("follow") {
         try SafeName.check(session)
         let generation = try args.count("generation", default: 1)
-        return Follower.run(session: session, artifactDir: ArtifactDir.resolve(args), generation: generation, zmx: zmx)
+        var onHost = zmx
+        if let name = args.value("host") {
+            guard let host = try Hosts.load(flag: args.value("hosts"))[name] else {
+                Diagnostics.error("--host \(name): no such host in the hosts file")
+                return .usage
+            }
+            onHost = ZmxCommand.on(host, local: zmx)
+        }
+        return Follower.run(session: session, artifactDir: ArtifactDir.resolve(args), generation: generation, zmx: onHost)
     }
     let jobs = try args.count("jobs", default: ChildPool.onlineCPUs)
     var reaping = try Reaper.Options(args, artifactDir: ArtifactDir.resolve(args), zmx: zmx)
@@ -67,7 +77,8 @@ Tool.main("pici-stage", help: help, options: [
         return .usage
     }
     if !args.has("no-follow") {
-        staging.follow = FollowSettings(executable: Follower.ownExecutable(), extra: ["--zmx", zmx.display])
+        staging.follow = FollowSettings(
+            executable: Follower.ownExecutable(), extra: ["--zmx", zmx.display] + (args.value("hosts").map { ["--hosts", $0] } ?? []))
     }
     reaping.hosts = staging.hosts
     let out = Output.standard

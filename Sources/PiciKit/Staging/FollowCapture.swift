@@ -116,19 +116,27 @@ struct FollowCapture {
         // No history (the session is gone): no head, so that this capture, which knows
         // nothing of what came before, never replaces a log staged from a history.
         guard let h = history() else { return flushPending() }
-        try? FileSystem.writeAtomically(dir + "/head", masked(h))
-        if !pending.isEmpty { repair(against: h, context: []) }
+        try? FileSystem.writeAtomically(dir + "/head", masked(before(h)))
     }
 
     private mutating func takeBridge() {
         head = .afterProof
         // Written also empty: the stream is then checked against the head.
-        guard let h = history() else {
-            try? FileSystem.writeAtomically(dir + "/bridge", "")
-            return flushPending()
-        }
-        try? FileSystem.writeAtomically(dir + "/bridge", masked(h))
-        repair(against: h, context: [])
+        let h = history()
+        try? FileSystem.writeAtomically(dir + "/bridge", masked(h.map { before($0) } ?? []))
+        if h == nil { flushPending() }
+    }
+
+    /// A history taken after the stream's first bytes, as the part before the stream: the
+    /// stream's held lines are put right against it; when it does not reach back to their
+    /// start (they scrolled out meanwhile), nothing of it comes before the stream and none:
+    /// what was printed before the tail connected is lost, and the log says so.
+    private mutating func before(_ h: [String]) -> [String] {
+        guard !pending.isEmpty else { return h }
+        let r = StreamRepair.repair(context: [], streamed: pending, history: h)
+        pending = []
+        write(r.lines)
+        return r.reached ? h : []
     }
 
     private mutating func snapshot() {

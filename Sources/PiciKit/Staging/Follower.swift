@@ -43,7 +43,7 @@ public enum Follower {
         let clientsBefore = FollowCapture.clients(of: session, zmx: zmx)
         let tail: (pid: pid_t, fd: Int32)
         do {
-            tail = try Follower.spawnReading(zmx.words + ["tail", session])
+            tail = try Follower.spawnReading(zmx.argv(["tail", session]))
         } catch {
             Diagnostics.error("\(error)")
             return .unavailable

@@ -17,19 +17,25 @@ public struct FollowSettings: Sendable {
     static let maxGenerations = 20
 
     /// Claims `session` and starts its first follower; false when another process had
-    /// claimed it or it could not be started (reported).
+    /// claimed it or it could not be started (reported). `host`: the session's host in the
+    /// hosts file, when it is another machine (its follower runs `zmx tail` over ssh).
     @discardableResult
-    public func start(session: String, job: String, jobID: String, short: String, artifactDir: String) -> Bool {
+    public func start(session: String, job: String, jobID: String, short: String, artifactDir: String, host: String? = nil) -> Bool {
         let dir = FollowDirectory(artifactDir: artifactDir, session: session)
         guard dir.claim() else { return false }
         try? FileSystem.writeAtomically(dir.path + "/meta", "\(job)\t\(jobID)\t\(short)\n")
+        if let host { try? FileSystem.writeAtomically(dir.path + "/host", host + "\n") }
         return startGeneration(1, of: dir, artifactDir: artifactDir)
     }
 
     func startGeneration(_ n: Int, of dir: FollowDirectory, artifactDir: String) -> Bool {
         guard dir.claim(generation: n) else { return false }
+        var flags = extra
+        if let host = (try? FileSystem.readText(dir.path + "/host"))?.split(separator: "\n").first.map(String.init), SafeName.isSafe(host) {
+            flags += ["--host", host]
+        }
         do {
-            try Follower.start(session: dir.session, generation: n, artifactDir: artifactDir, executable: executable, extra: extra)
+            try Follower.start(session: dir.session, generation: n, artifactDir: artifactDir, executable: executable, extra: flags)
             return true
         } catch {
             Diagnostics.error("session \(SafeName.quoted(dir.session)): cannot start its follower: \(error)")
@@ -54,9 +60,9 @@ extension Staging {
     }
 
     mutating func follow(_ s: SessionRecord, short: String, job: JobRecord, jobDir: String, label: String) -> Following {
-        // A session on another host is staged from its history: its follower would have to
-        // run `zmx tail` over ssh, which pici does not do (yet).
-        guard let settings = follow, s.host.flatMap({ hosts[$0] }).map(\.isLocal) ?? true else { return .notFollowed }
+        guard let settings = follow else { return .notFollowed }
+        // A session on another host is followed over the same ssh as every zmx call to it.
+        let remote = s.host.flatMap { hosts[$0] }.flatMap { $0.isLocal ? nil : $0.name }
         let dir = FollowDirectory(artifactDir: artifactDir, session: s.name)
         if s.hasEnded {
             guard dir.exists else { return .notFollowed }
@@ -64,7 +70,7 @@ extension Staging {
             return .fetch
         }
         guard dir.exists else {
-            settings.start(session: s.name, job: job.name, jobID: job.jobID, short: short, artifactDir: artifactDir)
+            settings.start(session: s.name, job: job.name, jobID: job.jobID, short: short, artifactDir: artifactDir, host: remote)
             return .notFollowed
         }
         let generations = dir.generations
@@ -155,7 +161,8 @@ extension Staging {
             if let bytes = try? FileSystem.readFile(dir.generation(n) + "/head") {
                 head = LogCleaner.rows(String(decoding: bytes, as: UTF8.self))
             }
-            if i == 0, let first = head.first { composer.headLost = LogCleaner.typedLineEnd(Array(first.utf8)) == nil }
+            // An empty head: nothing known of what came before the stream.
+            if i == 0 { composer.headLost = head.first.map { LogCleaner.typedLineEnd(Array($0.utf8)) == nil } ?? true }
             composer.add(head, gapIfNoOverlap: i > 0)
             // A head taken after the tail connected is followed by the stream, overlapping or
             // not; one taken before it is proven has a bridge, taken after the stream's first

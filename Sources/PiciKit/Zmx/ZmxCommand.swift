@@ -34,12 +34,17 @@ public struct ZmxCommand: Sendable {
 
     /// Starts one zmx command for a `ChildPool`; `checked` reads its result as `run` does.
     public func start(_ args: [String], cwd: String? = nil, environment: [String]? = nil, hostEnvironment: [String] = []) throws -> Child {
-        let argv = remote ? words + [RemoteShell.line(["zmx"] + args, cwd: cwd, environment: hostEnvironment)] : words + args
+        let argv = argv(args, cwd: cwd, hostEnvironment: hostEnvironment)
         do {
             return try Spawn.start(argv, cwd: remote ? nil : cwd, environment: environment, timeout: timeout)
         } catch let e as Spawn.Failure {
             throw Failure(command: display(args), reason: e.errno == 2 ? "command not found (set PICI_ZMX or --zmx)" : e.description)
         }
+    }
+
+    /// The words to run for zmx command `args`: over ssh, one quoted line for the remote shell.
+    public func argv(_ args: [String], cwd: String? = nil, hostEnvironment: [String] = []) -> [String] {
+        remote ? words + [RemoteShell.line(["zmx"] + args, cwd: cwd, environment: hostEnvironment)] : words + args
     }
 
     /// The command as a person would type it, for messages.

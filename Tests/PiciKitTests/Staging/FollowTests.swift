@@ -186,6 +186,24 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(txt, (1...300).map { "line \($0)\n" }.joined())
     }
 
+    /// A tail seen connected only by its first bytes, which come in a burst larger than the
+    /// scrollback: the history taken then holds only the burst's end, which the stream has
+    /// too; it is not put before the stream (no line doubled), and the log says that what
+    /// came before the stream is not known.
+    func testAHistoryThatNoLongerReachesTheStreamsStartDoublesNothing() throws {
+        let world = Support.ZmxWorld(self, extra: ["ZMX_STANDIN_TAIL_UNLISTED": "1"])
+        let art = Support.tempDir(self, "art")
+        let id = "b0b0b0b0"
+        let ran = world.sh("""
+            zmx run ci.demo.\(id).step.burst -d bash -c 'sleep 2; seq 1 3000 | sed "s/^/line /"; sleep 1' &&
+            zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait burst'
+            """)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        passUntilDone(world, art: art, id: id)
+        let lines = try String(contentsOfFile: "\(art)/demo/\(id)/burst.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(Array(lines.drop { LogFragment.isGapNote($0) }), (1...3000).map { "line \($0)" })
+    }
+
     /// What the real zmx tail makes of coloured and non-ASCII output (the stand-in cuts its
     /// chunks every 101 bytes here, leaving the ends of cut sequences as text, and drops every
     /// byte above 0x7F, as the real one does): the log has the lines as zmx's history has them.

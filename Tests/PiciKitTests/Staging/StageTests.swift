@@ -247,7 +247,7 @@ final class StageTests: XCTestCase {
         let help = world.sh("pici-stage --help")
         XCTAssertEqual(help.status, 0)
         let usage = help.stdout.split(separator: "\n").first.map(String.init) ?? ""
-        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--job-timeout DUR] [--keep DUR] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N]")
+        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--job-timeout DUR] [--keep DUR] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N] [--host NAME]")
         for bad in ["0", "-1", "two", "1025"] {
             XCTAssertEqual(world.sh("pici-stage --jobs=\(bad) </dev/null").status, 64, bad)
         }
