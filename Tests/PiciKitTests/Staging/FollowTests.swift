@@ -212,9 +212,10 @@ final class FollowTests: XCTestCase {
         let art = Support.tempDir(self, "art")
         let id = "7a117a11"
         let step = #"sleep 1.5; for i in $(seq 1 200); do printf '\033[31m%d red\033[0m é ✓ \033[1mbold\033[0m\n' $i; if [ $((i % 20)) = 0 ]; then sleep 0.1; fi; done; printf '\xe2\x9d\x8c fail\nnext\n'; sleep 0.5"#
-        try step.write(toFile: art + "/../step.sh", atomically: true, encoding: .utf8)
+        let script = Support.tempDir(self, "step") + "/step.sh"
+        try step.write(toFile: script, atomically: true, encoding: .utf8)
         let ran = world.sh("""
-            zmx run ci.demo.\(id).step.colour -d bash '\(art)/../step.sh' &&
+            zmx run ci.demo.\(id).step.colour -d bash '\(script)' &&
             zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait colour'
             """)
         XCTAssertEqual(ran.status, 0, ran.stderr)
