@@ -25,13 +25,14 @@ public struct FollowSettings: Sendable {
         guard dir.claim() else { return false }
         try? FileSystem.writeAtomically(dir.path + "/meta", "\(job)\t\(jobID)\t\(short)\n")
         if let host { try? FileSystem.writeAtomically(dir.path + "/host", host + "\n") }
-        return startGeneration(1, of: dir, artifactDir: artifactDir)
+        return startGeneration(1, of: dir, artifactDir: artifactDir, host: host)
     }
 
-    func startGeneration(_ n: Int, of dir: FollowDirectory, artifactDir: String) -> Bool {
+    /// `host` as given to `start`, else as it wrote it (a pass's writes are seen after it).
+    func startGeneration(_ n: Int, of dir: FollowDirectory, artifactDir: String, host: String? = nil) -> Bool {
         guard dir.claim(generation: n) else { return false }
         var flags = extra
-        if let host = (try? FileSystem.readText(dir.path + "/host"))?.split(separator: "\n").first.map(String.init), SafeName.isSafe(host) {
+        if let host = host ?? (try? FileSystem.readText(dir.path + "/host"))?.split(separator: "\n").first.map(String.init), SafeName.isSafe(host) {
             flags += ["--host", host]
         }
         do {
