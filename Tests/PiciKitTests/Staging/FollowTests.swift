@@ -193,15 +193,25 @@ final class FollowTests: XCTestCase {
     func testAHistoryThatNoLongerReachesTheStreamsStartDoublesNothing() throws {
         let world = Support.ZmxWorld(self, extra: ["ZMX_STANDIN_TAIL_UNLISTED": "1"])
         let art = Support.tempDir(self, "art")
+        let go = Support.tempDir(self, "go") + "/go"
         let id = "b0b0b0b0"
+        // The burst comes once the follower runs (and its tail has had time to connect).
         let ran = world.sh("""
-            zmx run ci.demo.\(id).step.burst -d bash -c 'sleep 2; seq 1 3000 | sed "s/^/line /"; sleep 1' &&
+            zmx run ci.demo.\(id).step.burst -d bash -c 'until [ -e \(go) ]; do sleep 0.1; done; sleep 0.5; seq 1 3000 | sed "s/^/line /"; sleep 1' &&
             zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait burst'
             """)
         XCTAssertEqual(ran.status, 0, ran.stderr)
-        passUntilDone(world, art: art, id: id)
+        waitFor("the job's end", seconds: 60) {
+            if FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.burst/1/pid") {
+                FileManager.default.createFile(atPath: go, contents: nil)
+            }
+            return world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'").stdout.contains("\"job_id\":\"\(id)\"")
+        }
         let lines = try String(contentsOfFile: "\(art)/demo/\(id)/burst.txt", encoding: .utf8).split(separator: "\n").map(String.init)
-        XCTAssertEqual(Array(lines.drop { LogFragment.isGapNote($0) }), (1...3000).map { "line \($0)" })
+        let body = Array(lines.drop { LogFragment.isGapNote($0) })
+        XCTAssertEqual(Set(body).count, body.count, "a line doubled")
+        XCTAssertEqual(body, (3001 - body.count...3000).map { "line \($0)" })
+        XCTAssertEqual(body.count, 3000, "the tail connected before the burst: it has every line")
     }
 
     /// What the real zmx tail makes of coloured and non-ASCII output (the stand-in cuts its
