@@ -7,7 +7,10 @@
  * $ZMX_DIR/canned-feed, CR LF line ends), and once canned-list shows NAME ended it prints the
  * marker and exits 0; on a session that has already ended it waits (for a next task that
  * never comes). It also ends when $ZMX_DIR is removed, as when a session vanishes. It polls
- * (every 200 ms: inotify instances are too few for a follower per session).
+ * (every 200 ms: inotify instances are too few for a follower per session). While it is
+ * connected the session's `clients` in `zmx list` is one more, as with the real zmx
+ * ($ZMX_DIR/clients/NAME.PID, counted while PID lives).
+ * A call made by a follower (`pici-stage --follow`, its parent) is logged as "follower ...".
  * Called as `canned-zmx --floor N ARGS...`, it runs `canned-zmx ARGS...` N times one after
  * another and prints the wall milliseconds: the floor a pass of N calls cannot go below. */
 #include <fcntl.h>
@@ -15,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -66,6 +71,72 @@ static int state(const char *dir, const char *name, int *code) {
     return found;
 }
 
+/* The sessions with a tail connected, sorted, one entry per live tail. */
+static char **tails;
+static size_t ntails;
+
+static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void load_tails(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/clients", dir);
+    DIR *d = opendir(path);
+    if (!d) return;
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *dot = strrchr(e->d_name, '.');
+        if (!dot || e->d_name[0] == '.') continue;
+        if (kill(atoi(dot + 1), 0) != 0) continue;  /* that tail is gone */
+        if (ntails == cap) tails = realloc(tails, (cap = cap ? 2 * cap : 64) * sizeof *tails);
+        tails[ntails++] = strndup(e->d_name, (size_t)(dot - e->d_name));
+    }
+    closedir(d);
+    qsort(tails, ntails, sizeof *tails, cmp);
+}
+
+/* How many tails follow NAME (the entries are sorted: the run of equal names). */
+static int clients(const char *name) {
+    char **hit = bsearch(&name, tails, ntails, sizeof *tails, cmp);
+    if (!hit) return 0;
+    char **a = hit, **b = hit;
+    while (a > tails && strcmp(a[-1], name) == 0) a--;
+    while (b + 1 < tails + ntails && strcmp(b[1], name) == 0) b++;
+    return (int)(b - a + 1);
+}
+
+/* canned-list with each session's clients raised by its live tails. */
+static int list(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/canned-list", dir);
+    load_tails(dir);
+    if (ntails == 0) return cat(path);
+    FILE *f = fopen(path, "r");
+    if (!f) { perror(path); return 1; }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        char *name = strstr(line, "name="), *tab = name ? strchr(name, '\t') : NULL;
+        char *c = tab ? strstr(tab, "\tclients=") : NULL;
+        int extra = 0;
+        if (c) {
+            *tab = 0;
+            extra = clients(name + 5);
+            *tab = '\t';
+        }
+        if (!extra) { fwrite(line, 1, (size_t)n, stdout); continue; }
+        char *end = c + 9;
+        int was = (int)strtol(end, &end, 10);
+        fwrite(line, 1, (size_t)(c + 9 - line), stdout);
+        printf("%d", was + extra);
+        fputs(end, stdout);
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
 static int tail(const char *dir, const char *name) {
     int code = 0, st = state(dir, name, &code);
     if (st == 0) {
@@ -73,6 +144,11 @@ static int tail(const char *dir, const char *name) {
         return 1;
     }
     char path[4096];
+    /* Connected: one more client while this process lives. */
+    snprintf(path, sizeof path, "%s/clients", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/clients/%s.%d", dir, name, (int)getpid());
+    close(open(path, O_WRONLY | O_CREAT, 0644));
     snprintf(path, sizeof path, "%s/canned-feed", dir);
     int feed = open(path, O_RDONLY | O_CREAT, 0644);
     off_t off = feed >= 0 ? lseek(feed, 0, SEEK_END) : 0;  /* only what comes after connecting */
@@ -102,6 +178,8 @@ static int tail(const char *dir, const char *name) {
             list0 = s;
             if (state(dir, name, &code) == 2) {
                 printf("ZMX_TASK_COMPLETED:0000:%d\r\n", code);
+                snprintf(path, sizeof path, "%s/clients/%s.%d", dir, name, (int)getpid());
+                unlink(path);
                 return 0;
             }
         }
@@ -132,6 +210,16 @@ int main(int argc, char **argv) {
     if (!dir) { fputs("canned-zmx: ZMX_DIR is not set\n", stderr); return 1; }
     char path[4096], line[8192];
     size_t len = 0;
+    /* Whose call: a follower's (its parent is `pici-stage --follow ...`) or the pass's. */
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)getppid());
+    int pc = open(path, O_RDONLY);
+    if (pc >= 0) {
+        char cmd[512];
+        ssize_t k = read(pc, cmd, sizeof cmd - 1);
+        close(pc);
+        for (ssize_t i = 0; k > 0 && i + 8 <= k; i++)
+            if (memcmp(cmd + i, "--follow", 8) == 0 && (i + 8 == k || cmd[i + 8] == 0)) { len = (size_t)snprintf(line, sizeof line, "follower "); break; }
+    }
     for (int i = 1; i < argc && len < sizeof line - 2; i++) {
         int k = snprintf(line + len, sizeof line - 1 - len, "%s%s", i > 1 ? " " : "", argv[i]);
         if (k > 0) len += (size_t)k;
@@ -141,10 +229,7 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/calls.log", dir);
     int log = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
     if (log >= 0) { if (write(log, line, len) < 0) {} close(log); }
-    if (argc >= 2 && strcmp(argv[1], "list") == 0) {
-        snprintf(path, sizeof path, "%s/canned-list", dir);
-        return cat(path);
-    }
+    if (argc >= 2 && strcmp(argv[1], "list") == 0) return list(dir);
     if (argc >= 3 && strcmp(argv[1], "history") == 0) {
         int html = argc >= 4 && strcmp(argv[3], "--html") == 0;
         snprintf(path, sizeof path, "%s/%s", dir, html ? "canned-history.html" : "canned-history");
