@@ -9,7 +9,10 @@ extension Publisher {
     /// The most a job's own files may take, together.
     public static let ownArtifactsCapBytes = 50 << 20
     /// pici's files in `artifacts/`, which a job's file of the same name must not replace.
-    static let reservedArtifactNames: Set<String> = ["event.json", "attestation.json", "published.json", "cancelled.json"]
+    /// A forged marker would change the job's status (`timeout.json`: exit 124) or its page.
+    static let reservedArtifactNames: Set<String> = [
+        "event.json", "attestation.json", "published.json", "cancelled.json", "timeout.json", "rerun.json",
+    ]
 
     func collectOwnArtifacts(_ name: String, _ id: String) {
         let marker = jobDir(name, id) + "/" + JobFiles.markerName

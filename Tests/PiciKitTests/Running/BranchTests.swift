@@ -117,7 +117,9 @@ final class BranchTests: XCTestCase {
             printf '%s\\n' "$PICO_CI_BRANCH" "$PICO_CI_COMMIT" "$PICO_CI_EVENT" > "$PICO_CI_ARTIFACTS/env.txt"
             echo '<p>coverage</p>' > "$PICO_CI_ARTIFACTS/coverage.html"
             ln -s /etc/passwd "$PICO_CI_ARTIFACTS/passwd"
-            echo forged > "$PICO_CI_ARTIFACTS/published.json"
+            for marker in published timeout cancelled rerun event attestation; do
+              echo '{"job_id":"00000000","status":"timeout"}' > "$PICO_CI_ARTIFACTS/$marker.json"
+            done
             mkdir "$PICO_CI_ARTIFACTS/sub"
             truncate -s 51M "$PICO_CI_ARTIFACTS/huge.bin"
             zmx run ok -d echo fine
@@ -139,7 +141,13 @@ final class BranchTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: dir + "/published.json", encoding: .utf8).contains(#""status":"success""#))
         XCTAssertTrue(pass.stderr.contains(#"artifact "passwd" not copied: a symbolic link"#), pass.stderr)
         XCTAssertTrue(pass.stderr.contains(#"artifact "huge.bin" not copied: over the 50 MB"#), pass.stderr)
-        XCTAssertTrue(pass.stderr.contains(#"artifact "published.json" not copied"#), pass.stderr)
+        for marker in ["published", "timeout", "cancelled", "rerun", "event", "attestation"] {
+            XCTAssertTrue(pass.stderr.contains(#"artifact "\#(marker).json" not copied"#), pass.stderr)
+            XCTAssertFalse(((try? String(contentsOfFile: dir + "/\(marker).json", encoding: .utf8)) ?? "").contains("00000000"), marker)
+        }
+        let statusLine = Support.jsonLines(pass.stdout).first { $0["job_id"] as? String == id }
+        XCTAssertEqual(statusLine?["status"] as? String, "success", pass.stdout)
+        XCTAssertEqual(s.sh("pici-monitor --once --no-sync --artifact-dir '\(s.art)'").stdout, "", "published once")
         let page = (try? String(contentsOfFile: "\(s.art)/demo/\(id)/index.html", encoding: .utf8)) ?? ""
         XCTAssertTrue(page.contains(#"<a href="artifacts/coverage.html">coverage.html</a>"#), page)
         XCTAssertTrue(page.contains(#"<a href="artifacts/env.txt">env.txt</a>"#), page)
