@@ -130,7 +130,9 @@ public struct ForgeClient: Sendable {
         let result: Spawn.Result
         do {
             result = try Spawn.run(
-                ["curl", "--config", "-"], input: Array(curlConfig(for: status).utf8),
+                // -q first: a user's ~/.curlrc (`verbose`, `trace-ascii`) would print or
+                // write the Authorization header.
+                ["curl", "-q", "--config", "-"], input: Array(curlConfig(for: status).utf8),
                 stdout: .capture, stderr: .capture, timeout: timeout + 5)
         } catch {
             return .retry(reason: "\(error)")

@@ -167,12 +167,16 @@ final class StatusTests: XCTestCase {
         let input = StatusTests.line("demo", "0123abcd", "success") + "\n"
         // The forge down: its message and curl's go to stderr, without the token.
         s.forge.stop()
-        let ran = s.sh("PATH='\(bin)':$PATH " + s.command(), input: input)
+        // A ~/.curlrc that would trace the request, headers and all, is not read.
+        let home = Support.tempDir(self, "home")
+        try "verbose\ntrace-ascii = \(home)/trace\n".write(toFile: home + "/.curlrc", atomically: true, encoding: .utf8)
+        let ran = s.sh("HOME='\(home)' PATH='\(bin)':$PATH " + s.command(), input: input)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home + "/trace"), "~/.curlrc was read")
         XCTAssertEqual(ran.status, 69, ran.stderr)
         XCTAssertTrue(ran.stderr.contains("retrying in 1s"), ran.stderr)
         XCTAssertTrue(ran.stderr.contains("kept in \(s.art)/.pici/forge for the next run"), ran.stderr)
         let argv = (try? String(contentsOfFile: bin + "/argv", encoding: .utf8)) ?? ""
-        XCTAssertEqual(argv, "--config -\n")
+        XCTAssertEqual(argv, "-q --config -\n")
         for text in [ran.stdout, ran.stderr, argv] { XCTAssertFalse(text.contains(StatusTests.token)) }
         let kept = try FileManager.default.contentsOfDirectory(atPath: s.art + "/.pici/forge").filter { $0.hasSuffix(".json") }
         XCTAssertEqual(kept.count, 1)
