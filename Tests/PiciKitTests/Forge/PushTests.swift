@@ -99,8 +99,9 @@ final class PushTests: XCTestCase {
         guard let log = said.split(separator: " ").last.map(String.init), log.hasSuffix(".log") else { return XCTFail(said) }
         waitUntil("pici-run to finish") { read(log).contains("pici: pici-run exit 0") }
         XCTAssertTrue(read(log).contains("job launched"), read(log))
-        // The workspace was taken: only the log is left in the spool.
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: w.spool), [(log as NSString).lastPathComponent])
+        // The log, and the tar and event a queued start or a rerun builds from.
+        let base = ((log as NSString).lastPathComponent as NSString).deletingPathExtension
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: w.spool).sorted(), [base + ".json", base + ".log", base + ".tar"])
         let id = String(read(log).split(separator: "\n").first { $0.hasPrefix("starting job ci.demo.") }?.suffix(8) ?? "")
         XCTAssertEqual(id.count, 8, read(log))
 
@@ -148,6 +149,29 @@ final class PushTests: XCTestCase {
         XCTAssertTrue((last?.json["description"] as? String)?.hasPrefix("failed (exit 3) in ") ?? false, "\(String(describing: last?.json))")
         XCTAssertTrue(read(w.art + "/demo/badge.svg").contains(">failing "), read(w.art + "/demo/badge.svg"))
         XCTAssertTrue(read(w.art + "/feed.xml").contains("; step build failed with exit 3</summary>"), read(w.art + "/feed.xml"))
+    }
+
+    func testAPushsTarStaysForARerunAndEachPushDropsItsRepositorysOldOnes() throws {
+        let w = world()
+        try FileManager.default.createDirectory(atPath: w.spool, withIntermediateDirectories: true)
+        for old in ["demo-0123456789ab-OLDxxx.tar", "demo-0123456789ab-OLDxxx.log", "other-0123456789ab-OLDxxx.tar"] {
+            FileManager.default.createFile(atPath: w.spool + "/" + old, contents: Data("old\n".utf8))
+            XCTAssertEqual(w.sh("touch -d '10 days ago' '\(w.spool)/\(old)'").status, 0)
+        }
+        FileManager.default.createFile(atPath: w.spool + "/demo-0123456789ab-NEWxxx.tar", contents: Data("new\n".utf8))
+        let (_, said) = push(w, "#!/usr/bin/env bash\nzmx run build -d echo built\nzmx wait \"*\"\n")
+        guard let log = said.split(separator: " ").last.map(String.init), log.hasSuffix(".log") else { return XCTFail(said) }
+        waitUntil("pici-run to finish") { read(log).contains("pici: pici-run exit 0") }
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: w.spool))
+        XCTAssertFalse(left.contains("demo-0123456789ab-OLDxxx.tar"), "\(left)")
+        XCTAssertFalse(left.contains("demo-0123456789ab-OLDxxx.log"), "\(left)")
+        XCTAssertTrue(left.contains("demo-0123456789ab-NEWxxx.tar"), "newer than pici.spooldays: kept")
+        XCTAssertTrue(left.contains("other-0123456789ab-OLDxxx.tar"), "another repository's: kept")
+        let id = String(read(log).split(separator: "\n").first { $0.hasPrefix("starting job ci.demo.") }?.suffix(8) ?? "")
+        w.zmx.waitUntilEnded("ci\\.demo\\.")
+        let rerun = w.sh("pici-run --artifact-dir '\(w.art)' --rerun demo/\(id)")
+        XCTAssertEqual(rerun.status, 0, rerun.stdout + rerun.stderr)
+        XCTAssertTrue(rerun.stdout.contains("job launched"), rerun.stdout)
     }
 
     func testADeletedBranchStartsNothing() throws {
