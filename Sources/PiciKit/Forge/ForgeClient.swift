@@ -119,8 +119,8 @@ public struct ForgeClient: Sendable {
     /// How one request went.
     public enum Outcome: Equatable, Sendable {
         case delivered(code: Int)
-        /// Worth another try later: no answer, a time-out, 408, 429 or a 5xx.
-        case retry(reason: String)
+        /// Worth another try later: 408, 429 or a 5xx (`answered`), or no answer at all.
+        case retry(reason: String, answered: Bool)
         /// The forge said no for good (401, 404, 422 …): retrying would not help.
         case rejected(reason: String)
     }
@@ -135,9 +135,9 @@ public struct ForgeClient: Sendable {
                 ["curl", "-q", "--config", "-"], input: Array(curlConfig(for: status).utf8),
                 stdout: .capture, stderr: .capture, timeout: timeout + 5)
         } catch {
-            return .retry(reason: "\(error)")
+            return .retry(reason: "\(error)", answered: false)
         }
-        if result.timedOut { return .retry(reason: "curl: no answer in \(TimeFormat.seconds(timeout))") }
+        if result.timedOut { return .retry(reason: "curl: no answer in \(TimeFormat.seconds(timeout))", answered: false) }
         // The body, then the marker and the code (curl's --write-out, last).
         let out = result.stdout
         let marker = Array(ForgeClient.codeMarker.utf8)
@@ -149,11 +149,11 @@ public struct ForgeClient: Sendable {
         let saidText = masked(String(decoding: said, as: UTF8.self))
         if result.status != 0 || code == 0 {
             let why = masked(result.stderrText.split(separator: "\n").first.map(String.init) ?? "exit \(result.status)")
-            return .retry(reason: why)
+            return .retry(reason: why, answered: false)
         }
         if (200..<300).contains(code) { return .delivered(code: code) }
         let reason = "HTTP \(code)" + (saidText.isEmpty ? "" : ": " + ForgeClient.oneLine(saidText))
-        if code == 408 || code == 429 || code >= 500 { return .retry(reason: reason) }
+        if code == 408 || code == 429 || code >= 500 { return .retry(reason: reason, answered: true) }
         return .rejected(reason: reason)
     }
 

@@ -30,6 +30,11 @@ public final class StatusFilter {
     var events: [String: Event?] = [:]
     /// Jobs already noted as having no commit status, so a running job is noted once.
     var noted: Set<String> = []
+    /// A forge that did not answer is not asked again before this (seconds): each unanswered
+    /// post holds the pipeline for up to --timeout, and the monitor upstream blocks once its
+    /// pipe is full. Doubles with each unanswered round, like an entry's own backoff.
+    var forgeQuietUntil = 0
+    var unansweredRounds = 0
     public private(set) var status: ExitStatus = .ok
 
     public init(options: Options) {
@@ -113,7 +118,8 @@ public final class StatusFilter {
 
     /// How long poll may wait: until the next retry is due, or for ever.
     func waitMilliseconds() -> Int32 {
-        guard let next = pending.values.map(\.nextAt).min() else { return -1 }
+        guard let due = pending.values.map(\.nextAt).min() else { return -1 }
+        let next = max(due, forgeQuietUntil)
         let left = next * 1000 - Clock.nowNanoseconds() / 1_000_000
         return Int32(max(0, min(left, 3_600_000)))
     }
@@ -176,6 +182,7 @@ public final class StatusFilter {
     /// Tries every entry whose time has come (every one, with `all`).
     func deliverDue(all: Bool = false) {
         let now = all ? Int.max : Clock.nowSeconds()
+        if !all && Clock.nowSeconds() < forgeQuietUntil { return }
         for path in pending.keys.sorted() {
             guard let mine = pending[path], mine.nextAt <= now else { continue }
             do {
@@ -196,12 +203,21 @@ public final class StatusFilter {
                 case .delivered:
                     entry.done = true
                     entry.lastError = ""
-                case .retry(let reason):
+                    unansweredRounds = 0
+                case .retry(let reason, let answered):
                     entry.attempts += 1
                     let wait = StatusOutbox.backoff(attempts: entry.attempts)
                     entry.nextAt = Clock.nowSeconds() + wait
                     entry.lastError = reason
                     Diagnostics.error("forge: \(what): \(reason); retrying in \(wait)s")
+                    if !answered {
+                        // The others would wait as long: they go with a later round.
+                        unansweredRounds += 1
+                        forgeQuietUntil = Clock.nowSeconds() + StatusOutbox.backoff(attempts: unansweredRounds)
+                        try outbox.write(entry)
+                        pending[path] = entry
+                        return
+                    }
                 case .rejected(let reason):
                     entry.done = true
                     entry.lastError = reason

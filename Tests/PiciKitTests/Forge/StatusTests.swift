@@ -275,4 +275,42 @@ final class StatusTests: XCTestCase {
         XCTAssertEqual(s.forge.accepted.first { $0.state == "error" }?.json["description"] as? String, "cancelled in 12s")
         XCTAssertEqual(s.forge.accepted.filter { $0.path.contains("/alice/other/") }.count, 2)
     }
+
+    /// A forge that takes the connection and never answers: one post waits out --timeout, the
+    /// others due are not tried in the same round (each would hold the pipeline as
+    /// long, and the monitor upstream blocks once its pipe is full); all are kept, and a later
+    /// run delivers them.
+    func testAForgeThatNeverAnswersHoldsTheLinesForOnePostNotOneEach() throws {
+        let s = setup()
+        // Listening on 127.0.0.1 and never accepting: connections complete and wait.
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(silent) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        XCTAssertEqual(listen(silent, 16), 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &len) } }
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let ids = ["a1111111", "b2222222", "c3333333"]
+        for (i, id) in ids.enumerated() { job(s, "demo", id, commit: [StatusTests.shaA, StatusTests.shaB, StatusTests.shaC][i]) }
+        let bin = Support.tempDir(self, "bin")
+        let real = s.sh("command -v curl").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try "#!/bin/sh\necho call >> '\(bin)/calls'\nexec '\(real)' \"$@\"\n".write(toFile: bin + "/curl", atomically: true, encoding: .utf8)
+        chmod(bin + "/curl", 0o755)
+        let input = ids.map { StatusTests.line("demo", $0, "success") }.joined(separator: "\n") + "\n"
+        let command = "pici-status --forge gitea --api 'http://127.0.0.1:\(port)/api/v1' --token-file '\(s.tokenFile)' --url-base https://ci.example/pici --artifact-dir '\(s.art)' --timeout 1s"
+        let ran = s.sh("PATH='\(bin)':$PATH " + command, input: input)
+        XCTAssertEqual(ran.status, 69, ran.stderr)
+        XCTAssertEqual(ran.stdout, input, "every line passed on")
+        XCTAssertEqual(((try? String(contentsOfFile: bin + "/calls", encoding: .utf8)) ?? "").split(separator: "\n").count, 1, ran.stderr)
+        XCTAssertTrue(ran.stderr.contains("timed out"), ran.stderr)
+        XCTAssertTrue(ran.stderr.contains("3 commit statuses not delivered yet"), ran.stderr)
+        // The forge back (the test's own, answering): the next run sends all three at once.
+        let again = s.sh(s.command(), input: "")
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(s.forge.accepted.count, 3)
+    }
+
 }
