@@ -27,6 +27,10 @@ struct FollowCapture {
     private var lines: StreamLines
     private var pending: [String] = []
     private var context: [String] = []
+    /// The stream's first lines, and whether any line was written before a history was taken:
+    /// then the stream begins before `pending` does (a burst larger than the window).
+    private var streamStart: [String] = []
+    private var wroteStream = false
     private var pendingSince: Double? = nil
     private var lastData = 0.0
     private var head = Head.none
@@ -103,6 +107,7 @@ struct FollowCapture {
     private mutating func add(_ new: [String]) {
         guard !new.isEmpty else { return }
         if pendingSince == nil { pendingSince = lastData }
+        if streamStart.count < FollowCapture.contextLines { streamStart += new.prefix(FollowCapture.contextLines - streamStart.count) }
         pending += new
         if pending.count > FollowCapture.window {
             let over = pending.count - FollowCapture.window
@@ -132,11 +137,28 @@ struct FollowCapture {
     /// start (they scrolled out meanwhile), nothing of it comes before the stream and none:
     /// what was printed before the tail connected is lost, and the log says so.
     private mutating func before(_ h: [String]) -> [String] {
-        guard !pending.isEmpty else { return h }
-        let r = StreamRepair.repair(context: [], streamed: pending, history: h)
-        pending = []
-        write(r.lines)
-        return r.reached ? h : []
+        let streamedAlready = wroteStream
+        var reached = true
+        if !pending.isEmpty {
+            let r = StreamRepair.repair(context: [], streamed: pending, history: h)
+            pending = []
+            write(r.lines)
+            reached = r.reached
+        }
+        if !streamedAlready { return reached ? h : [] }
+        // Lines left the window before this history was taken: it is the part before the
+        // stream only up to where it holds the stream's first lines, and none if it does not.
+        guard !streamStart.isEmpty, let at = FollowCapture.find(streamStart, in: h) else { return [] }
+        return Array(h[..<(at + streamStart.count)])
+    }
+
+    /// Where `lines` stand in `h`, one after another; the first place.
+    static func find(_ lines: [String], in h: [String]) -> Int? {
+        guard !lines.isEmpty, lines.count <= h.count else { return nil }
+        for at in 0...(h.count - lines.count) where h[at] == lines[0] {
+            if Array(h[at..<(at + lines.count)]) == lines { return at }
+        }
+        return nil
     }
 
     private mutating func snapshot() {
@@ -159,6 +181,7 @@ struct FollowCapture {
     private mutating func write(_ new: [String]) {
         if pending.isEmpty { pendingSince = nil }
         guard !new.isEmpty else { return }
+        wroteStream = true
         try? Output.writeAll(fd: out, masked(new))
         context = Array((context + new).suffix(FollowCapture.contextLines))
     }
