@@ -101,6 +101,12 @@ final class LifeTests: XCTestCase {
         let w = world()
         let (_, id) = w.run(event("demo", workspace(LifeTests.slow), #","timeout":"1h""#))
         w.pass("--job-timeout 1h")
+        // The followers look at zmx list until their tail is proven connected, then take
+        // their head: what they call is theirs, not the pass's, so wait for both heads.
+        let deadline = Date().addingTimeInterval(30)
+        let heads = ["runner", "step.slow"].map { "\(w.art)/.pici/follow/ci.demo.\(id).\($0)/1/head" }
+        while !heads.allSatisfy(exists) && Date() < deadline { usleep(100_000) }
+        XCTAssertTrue(heads.allSatisfy(exists), "the followers took their heads")
         try? FileManager.default.removeItem(atPath: w.calls)
         w.pass("--job-timeout 1h")
         XCTAssertEqual(w.callLog.filter { !$0.hasPrefix("history ") }, ["list"], "\(w.callLog)")
