@@ -338,7 +338,9 @@ public enum Launch {
             if !host.isLocal { RemoteWorkspace.remove(directory, on: host) }
             throw error
         }
-        try progress("job launched\n")
+        // The job runs from here on: a stdout closed or full now must not undo it (the
+        // caller's cleanup is for a job that never started); what follows reports it.
+        _ = try? progress("job launched\n")
     }
 
     /// The path of a queued event dispatched by a monitor pass: the job started on `host`,

@@ -97,6 +97,22 @@ final class LifeTests: XCTestCase {
         XCTAssertEqual(w.callLog.filter { $0.hasPrefix("kill ") }, ["kill ci.demo.\(id).runner ci.demo.\(id).step.*"])
     }
 
+    /// A reader that goes away as the job is launched (`pici-run | head -n 7`) leaves a
+    /// running job, not one failed before launch with its workspace removed under it.
+    func testAStdoutClosedAsTheJobStartsLeavesItRunning() throws {
+        let w = world()
+        let ws = workspace(LifeTests.slow)
+        let ran = w.sh("pici-run --artifact-dir '\(w.art)' <<< '\(event("demo", ws))' | head -n 7")
+        let said = ran.stdout.split(separator: "\n")
+        XCTAssertEqual(said.last, "launching sessions...", ran.stdout)
+        let id = said.first { $0.hasPrefix("starting job ci.") }.map { String($0.suffix(8)) } ?? "none"
+        XCTAssertTrue(w.sessions.contains("ci.demo.\(id).runner"), "\(w.sessions)")
+        XCTAssertFalse(w.workspaces.isEmpty, "the running job's workspace is kept")
+        w.pass()
+        XCTAssertEqual(w.lines(id).count, 0, "no status for a running job: \(w.lines(id))")
+        XCTAssertFalse(exists("\(w.art)/demo/\(id)/artifacts/published.json"))
+    }
+
     func testAPassWithNoJobPastItsDeadlineMakesNoExtraZmxCall() throws {
         let w = world()
         let (_, id) = w.run(event("demo", workspace(LifeTests.slow), #","timeout":"1h""#))
