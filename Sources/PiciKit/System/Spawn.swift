@@ -7,6 +7,18 @@ import Glibc
 /// holding the pipe (`zmx run -d` does); here the child's exit ends the wait and the pipes
 /// are drained then.
 public enum Spawn {
+    /// The child gets default signal handling (we ignore SIGPIPE) and an empty mask, with
+    /// `flags` (a process group, a session) besides.
+    static func resetSignals(_ attr: inout posix_spawnattr_t, flags: Int32) {
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | flags))
+    }
+
     public struct Result: Sendable {
         /// The exit code, or 128 + the signal that ended the child.
         public var status: Int32
@@ -119,16 +131,9 @@ public enum Spawn {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
-        // The child gets default signal handling (we ignore SIGPIPE) and an empty mask, and a
-        // process group of its own so a timeout can kill everything it started.
-        var all = sigset_t()
-        sigfillset(&all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setsigmask(&attr, &none)
+        // A process group of its own so a timeout can kill everything it started.
         posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+        Spawn.resetSignals(&attr, flags: POSIX_SPAWN_SETPGROUP)
 
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }

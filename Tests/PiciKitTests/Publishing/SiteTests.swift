@@ -27,29 +27,6 @@ final class SiteTests: XCTestCase {
         try event.write(toFile: artifacts + "/event.json", atomically: true, encoding: .utf8)
     }
 
-    /// A fake rsync first on PATH that logs each call (its destination and files), then runs
-    /// the real one.
-    func loggingRsync(_ env: [String: String], _ dir: String) throws -> (env: [String: String], log: String) {
-        let bin = dir + "/../fakebin", log = dir + "/../rsync.log"
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        let real = ["/usr/bin/rsync", "/bin/rsync"].first { FileManager.default.isExecutableFile(atPath: $0) }!
-        try """
-            #!/usr/bin/env bash
-            files=$(tr '\\0' ' ')
-            echo "dest=${!#} files=$files" >> '\(log)'
-            printf '%s\\0' $files | exec '\(real)' "$@"
-
-            """.write(toFile: bin + "/rsync", atomically: true, encoding: .utf8)
-        chmod(bin + "/rsync", 0o755)
-        var e = env
-        e["PATH"] = bin + ":" + (env["PATH"] ?? "")
-        return (e, log)
-    }
-
-    func rsyncCalls(_ log: String) -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
-
     func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     func list(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
