@@ -13,34 +13,60 @@ public enum HTML {
             var out: [UInt8] = []
             out.reserveCapacity(utf8.count + 64)
             out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<first]))
-            var i = first
-            let n = utf8.count
-            while i < n {
-                let b = utf8[i]
-                switch b {
-                case 0x26: out.append(contentsOf: amp)
-                case 0x3C: out.append(contentsOf: lt)
-                case 0x3E: out.append(contentsOf: gt)
-                case 0x22: out.append(contentsOf: quot)
-                case 0x27: out.append(contentsOf: apos)
-                case 0x09, 0x0A: out.append(b)
-                case 0x00...0x1F, 0x7F: out.append(contentsOf: replacement)
-                case 0xC2 where i + 1 < n && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F:
-                    // U+0080...U+009F, the C1 controls.
-                    out.append(contentsOf: replacement)
-                    i += 1
-                default: out.append(b)
-                }
-                i += 1
-            }
+            appendEscaped(utf8, from: first, to: &out)
             return String(decoding: out, as: UTF8.self)
         }
         return escaped ?? text
     }
 
-    private static let amp = Array("&amp;".utf8), lt = Array("&lt;".utf8), gt = Array("&gt;".utf8)
-    private static let quot = Array("&quot;".utf8), apos = Array("&#39;".utf8)
-    private static let replacement = Array("\u{FFFD}".utf8)
+    /// `escape(text)` appended to `out` (a page written as bytes, without a String per piece).
+    public static func append(escaping text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { utf8 in
+            let first = firstToEscape(utf8) ?? utf8.count
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<first]))
+            appendEscaped(utf8, from: first, to: &out)
+        }
+    }
+
+    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, from first: Int, to out: inout [UInt8]) {
+        // Static bytes: no reference counting per character escaped.
+        func put(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        var i = first
+        let n = utf8.count
+        while i < n {
+            // What needs no escaping goes in whole: most of a log line.
+            var clean = i
+            while clean < n, needsNoEscape(utf8[clean]) { clean += 1 }
+            if clean > i {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[i..<clean]))
+                i = clean
+                if i == n { break }
+            }
+            let b = utf8[i]
+            switch b {
+            case 0x26: put("&amp;")
+            case 0x3C: put("&lt;")
+            case 0x3E: put("&gt;")
+            case 0x22: put("&quot;")
+            case 0x27: put("&#39;")
+            case 0x09, 0x0A: out.append(b)
+            case 0x00...0x1F, 0x7F: put("\u{FFFD}")
+            case 0xC2 where i + 1 < n && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F:
+                // U+0080...U+009F, the C1 controls.
+                put("\u{FFFD}")
+                i += 1
+            default: out.append(b)
+            }
+            i += 1
+        }
+    }
+
+    /// A byte that `escape` keeps as it is whatever follows it (the common case).
+    @inline(__always)
+    private static func needsNoEscape(_ b: UInt8) -> Bool {
+        (b >= 0x3F && b != 0x7F && b != 0xC2) || b == 0x09 || b == 0x0A || b == 0x20 || b == 0x21 || (b >= 0x23 && b <= 0x25) || (b >= 0x28 && b <= 0x3B) || b == 0x3D
+    }
 
     /// Where the first byte is that `escape` changes, if any.
     private static func firstToEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Int? {

@@ -11,6 +11,48 @@ public enum LogFragment {
     /// is in them: those are shown as masked plain text, colours lost.
     public static func html(lines: [String], history: HistoryRows?, masker: Masker) -> String {
         var rendered = lines.map { HTML.escape($0) }
+        for (l, row) in coloured(lines: lines, history: history, masker: masker) { rendered[l] = row.html }
+        var out = history?.style ?? ""
+        if !out.isEmpty && !out.hasSuffix("\n") { out += "\n" }
+        out += wrapper
+        out += rendered.joined(separator: "\n")
+        out += "</div>\n"
+        return out
+    }
+
+    /// What `ZmxHTML(parsing: html(…))` reads, without writing the fragment and parsing it
+    /// back: a line that takes zmx's HTML is read alone (its row stands on its own), every other
+    /// line, and a row without markup, is its own text. A page of a running build is rebuilt
+    /// every pass, so this is most of what a pass costs.
+    public static func log(lines: [String], history: HistoryRows?, masker: Masker) -> ZmxHTML {
+        var log = ZmxHTML()
+        var zmxRows: [Int: HistoryRows.Row] = [:]
+        for (l, row) in coloured(lines: lines, history: history, masker: masker) where row.html.utf8.contains(UInt8(ascii: "<")) {
+            zmxRows[l] = row
+        }
+        if let style = history?.style, !style.isEmpty { log.palette = ZmxHTML(parsing: style).palette }
+        // Plain lines gathered into one run: a running build's page is mostly those.
+        var plain = ""
+        for (l, line) in lines.enumerated() {
+            if l > 0 { plain += "\n" }
+            guard let row = zmxRows[l] else {
+                plain += line
+                continue
+            }
+            log.append(ZmxHTML.Run(plain))
+            plain = ""
+            for run in ZmxHTML(parsing: wrapper + row.html + "</div>").runs { log.append(run) }
+        }
+        log.append(ZmxHTML.Run(plain))
+        return log
+    }
+
+    private static let wrapper = "<div style=\"font-family: monospace; white-space: pre;\">"
+
+    /// The lines (by index) that take zmx's HTML, with the row: the log's last lines that
+    /// `history`'s rows also hold (compared after masking), unless a secret is in them.
+    private static func coloured(lines: [String], history: HistoryRows?, masker: Masker) -> [(Int, HistoryRows.Row)] {
+        var out: [(Int, HistoryRows.Row)] = []
         if let history {
             let coloured = history.lines
             var h = coloured.count - 1
@@ -34,17 +76,12 @@ public enum LogFragment {
                     let row = coloured[h]
                     let masked = masker.mask(row.plain)
                     guard masked == lines[l] else { break }
-                    if masked == row.plain { rendered[l] = row.html }
+                    if masked == row.plain { out.append((l, row)) }
                     l -= 1
                     h -= 1
                 }
             }
         }
-        var out = history?.style ?? ""
-        if !out.isEmpty && !out.hasSuffix("\n") { out += "\n" }
-        out += "<div style=\"font-family: monospace; white-space: pre;\">"
-        out += rendered.joined(separator: "\n")
-        out += "</div>\n"
         return out
     }
 

@@ -18,8 +18,9 @@ public struct SessionPage: Equatable, Sendable {
     /// Unix seconds the session was created and ended, when known.
     public var started: Int?
     public var ended: Int?
-    /// zmx's `history --html` output as zmx gave it: untrusted, like all of a job's output.
-    public var fragment: String
+    /// The log as read from zmx's `history --html` output (untrusted, like all of a job's
+    /// output) or composed by pici (`LogFragment.log`): only values, written back by `ZmxHTML`.
+    public var log: ZmxHTML
     /// Lines of the log before those the page shows: the page then says so and links the
     /// whole `.txt`.
     public var hiddenLines = 0
@@ -27,6 +28,15 @@ public struct SessionPage: Equatable, Sendable {
     public init(
         jobName: String, jobID: String, sessionName: String, short: String, status: SessionStatus,
         duration: String, exitCode: Int?, started: Int? = nil, ended: Int? = nil, fragment: String
+    ) {
+        self.init(
+            jobName: jobName, jobID: jobID, sessionName: sessionName, short: short, status: status, duration: duration,
+            exitCode: exitCode, started: started, ended: ended, log: ZmxHTML(parsing: fragment))
+    }
+
+    public init(
+        jobName: String, jobID: String, sessionName: String, short: String, status: SessionStatus,
+        duration: String, exitCode: Int?, started: Int? = nil, ended: Int? = nil, log: ZmxHTML
     ) {
         self.jobName = jobName
         self.jobID = jobID
@@ -38,17 +48,21 @@ public struct SessionPage: Equatable, Sendable {
         self.exitCode = exitCode
         self.started = started
         self.ended = ended
-        self.fragment = fragment
+        self.log = log
     }
 
     /// The page for a session of a job: its duration runs from created to ended, or to `now`
     /// while it runs.
     public init(job: JobRecord, session: SessionRecord, short: String, file: String? = nil, fragment: String, now: Int = Clock.nowSeconds()) {
+        self.init(job: job, session: session, short: short, file: file, log: ZmxHTML(parsing: fragment), now: now)
+    }
+
+    public init(job: JobRecord, session: SessionRecord, short: String, file: String? = nil, log: ZmxHTML, now: Int = Clock.nowSeconds()) {
         self.init(
             jobName: job.name, jobID: job.jobID, sessionName: session.name, short: short, status: session.status,
             duration: session.created > 0 ? TimeFormat.duration(from: session.created, to: session.ended ?? now) : "—",
             exitCode: session.exitCode, started: session.created > 0 ? session.created : nil, ended: session.ended,
-            fragment: fragment)
+            log: log)
         self.file = file ?? short
     }
 
@@ -57,11 +71,13 @@ public struct SessionPage: Equatable, Sendable {
 
     /// The page: breadcrumbs back to the job and the front page, the session's facts, then
     /// the log, which scrolls sideways in its own box rather than widening the page.
-    public var html: String {
+    public var html: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// `html` as UTF-8: the log's bytes between pici's markup, with no String of the whole page.
+    public var bytes: [UInt8] {
         let e = HTML.escape
         let state = status.rawValue
         var out = ""
-        out.reserveCapacity(fragment.utf8.count + 4096)
         out += Styles.head(
             title: "\(short) · \(jobName) \(jobID) · \(state)",
             refreshSeconds: status == .running ? SessionPage.refreshSeconds : nil)
@@ -88,13 +104,14 @@ public struct SessionPage: Equatable, Sendable {
             out += "<a href=\"\(txt)\">the whole log</a> is plain text.</p>\n"
         }
         out += "<div class=\"log\">\n"
-        out += ZmxHTML(parsing: fragment).html
-        out += "\n</div>\n</section>\n</main>\n"
+        var page = Array(out.utf8)
+        page += log.bytes
+        out = "\n</div>\n</section>\n</main>\n"
         out += "<footer id=\"end\"><a href=\"index.html\">job \(e(jobID))</a><a href=\"../../index.html\">all jobs</a>"
         out += "<span>times in UTC</span>"
         if status == .running { out += "<span>updates every \(SessionPage.refreshSeconds) s while running</span>" }
         out += "</footer>\n</body>\n</html>\n"
-        return out
+        return page + out.utf8
     }
 }
 

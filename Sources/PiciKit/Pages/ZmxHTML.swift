@@ -54,11 +54,7 @@ public struct ZmxHTML: Equatable, Sendable {
         func add(_ text: String) {
             // Outside zmx's wrapper only the space between its elements is found: left out.
             if blocks == 0 && text.unicodeScalars.allSatisfy({ $0.value <= 0x20 }) { return }
-            if let last = runs.last, last.style == style, last.link == link {
-                runs[runs.count - 1].text += text
-            } else if !text.isEmpty {
-                runs.append(Run(text, style: style, link: link))
-            }
+            append(Run(text, style: style, link: link))
         }
 
         while let token = markup.next() {
@@ -94,6 +90,15 @@ public struct ZmxHTML: Equatable, Sendable {
         }
     }
 
+    /// Adds `run` at the end, as part of the last run when it looks the same.
+    public mutating func append(_ run: Run) {
+        if let last = runs.last, last.style == run.style, last.link == run.link {
+            runs[runs.count - 1].text += run.text
+        } else if !run.text.isEmpty {
+            runs.append(run)
+        }
+    }
+
     /// The text without styles or links.
     public var text: String { runs.map(\.text).joined() }
 
@@ -104,29 +109,50 @@ public struct ZmxHTML: Equatable, Sendable {
     /// The log as pici writes it: a `<pre>` with the palette entries the build changed, each
     /// run escaped, styled runs in `<span style>`, links in `<a>` (outside the span, so the
     /// elements always nest).
-    public var html: String {
-        var out = "<pre"
+    public var html: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// `html` as UTF-8, written straight into one buffer (a page is rebuilt every pass).
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(runs.reduce(64) { $0 + $1.text.utf8.count + 16 })
+        func put(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        put("<pre")
         let changed = palette.changedCSS
-        if !changed.isEmpty { out += " style=\"\(HTML.escape(changed))\"" }
+        if !changed.isEmpty {
+            put(" style=\"")
+            HTML.append(escaping: changed, to: &out)
+            put("\"")
+        }
         // A newline right after <pre> is dropped by the HTML parser, so one is given to it.
-        out += ">\n"
+        put(">\n")
         var openLink: String?, openStyle = TerminalStyle()
         for run in runs where !run.text.isEmpty {
             let link = run.link.flatMap(LinkTarget.safe)
             if link != openLink || run.style != openStyle {
-                if !openStyle.isPlain { out += "</span>" }
+                if !openStyle.isPlain { put("</span>") }
                 if link != openLink {
-                    if openLink != nil { out += "</a>" }
-                    if let link { out += "<a href=\"\(HTML.escape(link))\" rel=\"\(ZmxHTML.linkRel)\">" }
+                    if openLink != nil { put("</a>") }
+                    if let link {
+                        put("<a href=\"")
+                        HTML.append(escaping: link, to: &out)
+                        put("\" rel=\"")
+                        out.append(contentsOf: ZmxHTML.linkRel.utf8)
+                        put("\">")
+                    }
                     openLink = link
                 }
-                if !run.style.isPlain { out += "<span style=\"\(HTML.escape(run.style.css))\">" }
+                if !run.style.isPlain {
+                    put("<span style=\"")
+                    HTML.append(escaping: run.style.css, to: &out)
+                    put("\">")
+                }
                 openStyle = run.style
             }
-            out += HTML.escape(run.text)
+            HTML.append(escaping: run.text, to: &out)
         }
-        if !openStyle.isPlain { out += "</span>" }
-        if openLink != nil { out += "</a>" }
-        return out + "</pre>"
+        if !openStyle.isPlain { put("</span>") }
+        if openLink != nil { put("</a>") }
+        put("</pre>")
+        return out
     }
 }

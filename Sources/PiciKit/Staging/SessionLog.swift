@@ -5,7 +5,7 @@ public struct SessionLog {
     /// The `.txt`.
     public var text: [UInt8]
     /// The log part of the page (see `LogFragment`).
-    public var fragment: String
+    public var log: ZmxHTML
     /// Lines of the `.txt` the page leaves out.
     public var hiddenLines: Int
 
@@ -29,6 +29,6 @@ public struct SessionLog {
         self.text = text
         let shown = lines.suffix(LogFragment.shownLines)
         hiddenLines = lines.count - shown.count
-        self.fragment = LogFragment.html(lines: Array(shown), history: history, masker: masker)
+        log = LogFragment.log(lines: Array(shown), history: history, masker: masker)
     }
 }

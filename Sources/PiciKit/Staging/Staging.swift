@@ -210,14 +210,14 @@ public struct Staging {
         let txt = base + ".txt", html = base + ".html"
         let log = SessionLog(history: fragment, session: s)
         var page = SessionPage(
-            job: work.job, session: s, short: Staging.short(of: s, in: work.job), file: fetch.short, fragment: log.fragment, now: now)
+            job: work.job, session: s, short: Staging.short(of: s, in: work.job), file: fetch.short, log: log.log, now: now)
         page.hiddenLines = log.hiddenLines
         let text = log.text
         do {
             // A running session's snapshot is dated a second before its fetch started.
             let modified = s.hasEnded ? nil : fetchStarted - 1
             try FileSystem.writeAtomically(txt, text, modified: modified)
-            try FileSystem.writeAtomically(html, Array(page.html.utf8), modified: modified)
+            try FileSystem.writeAtomically(html, page.bytes, modified: modified)
             if s.hasEnded {
                 work.finals.add(s)
                 work.finalsChanged = true

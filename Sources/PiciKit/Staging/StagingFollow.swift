@@ -189,9 +189,9 @@ extension Staging {
         try file.commit()
         var page = SessionPage(
             job: job, session: s, short: Staging.short(of: s, in: job), file: short,
-            fragment: LogFragment.html(lines: end.lines, history: rows, masker: masker), now: now)
+            log: LogFragment.log(lines: end.lines, history: rows, masker: masker), now: now)
         page.hiddenLines = max(0, composer.written - end.lines.count)
-        try FileSystem.writeAtomically(html, page.html)
+        try FileSystem.writeAtomically(html, page.bytes)
         try? FileSystem.writeAtomically(dir.path + "/composed", signature)
         return true
     }

@@ -160,15 +160,21 @@ public enum HistoryText {
             let valid = value != 0 && value <= 0x10FFFF && !(0xD800...0xDFFF).contains(value)
             return (valid ? value : 0xFFFD, semi + 1)
         }
-        for (name, scalar) in named where equalsLowercased(b, body, name) && isLowercaseASCII(b, body) {
-            return (scalar, semi + 1)
+        // Named references are case-sensitive (`&AMP;` is not one of ours); compared byte by
+        // byte, as a log holds several on most lines.
+        func named(_ name: StaticString) -> Bool {
+            body.count == name.utf8CodeUnitCount && body.indices.allSatisfy { b[$0] == name.utf8Start[$0 - body.lowerBound] }
         }
-        return nil
+        switch b[i + 1] {
+        case UInt8(ascii: "a") where named("amp"): return (0x26, semi + 1)
+        case UInt8(ascii: "a") where named("apos"): return (0x27, semi + 1)
+        case UInt8(ascii: "l") where named("lt"): return (0x3C, semi + 1)
+        case UInt8(ascii: "g") where named("gt"): return (0x3E, semi + 1)
+        case UInt8(ascii: "q") where named("quot"): return (0x22, semi + 1)
+        case UInt8(ascii: "n") where named("nbsp"): return (0xA0, semi + 1)
+        default: return nil
+        }
     }
-
-    private static let named: [(String, UInt32)] = [
-        ("amp", 0x26), ("lt", 0x3C), ("gt", 0x3E), ("quot", 0x22), ("apos", 0x27), ("nbsp", 0xA0),
-    ]
 
     private static func appendScalar(_ value: UInt32, to out: inout [UInt8]) {
         if value < 0x80 {
@@ -209,11 +215,6 @@ public enum HistoryText {
             j += 1
         }
         return true
-    }
-
-    /// Named references are case-sensitive (`&AMP;` is not one of ours).
-    private static func isLowercaseASCII(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
-        range.allSatisfy { b[$0] >= UInt8(ascii: "a") && b[$0] <= UInt8(ascii: "z") }
     }
 
     private static func isLetter(_ c: UInt8) -> Bool {

@@ -93,6 +93,9 @@ public enum LogCleaner {
     /// counts; a row holding wide characters (two columns each in a real terminal) also when
     /// it reaches 119 columns, since a wide character that does not fit wraps whole.
     public static func isFull<S: StringProtocol>(_ row: S) -> Bool {
+        // Each column takes at least a byte (a wide character three for two columns), so a
+        // shorter row is never full: most rows are, and need not be walked.
+        if row.utf8.count < columns - 1 { return false }
         var scalars = 0, width = 0, wide = false
         for u in row.unicodeScalars {
             scalars += 1

@@ -80,13 +80,43 @@ final class LogFragmentTests: XCTestCase {
         let log = SessionLog(lines: lines, history: nil, masker: Masker())
         XCTAssertEqual(log.hiddenLines, 500)
         XCTAssertEqual(log.text.count, lines.reduce(0) { $0 + $1.utf8.count + 1 })
-        XCTAssertTrue(log.fragment.contains(">line 501\n"), String(log.fragment.prefix(200)))
-        XCTAssertFalse(log.fragment.contains("line 500\n"))
+        XCTAssertEqual(log.log.text.split(separator: "\n").first, "line 501")
+        XCTAssertFalse(log.log.text.contains("line 500\n"))
         var page = SessionPage(jobName: "demo", jobID: "0badc0de", sessionName: "ci.demo.0badc0de.step.t", short: "t",
-                               status: .success, duration: "1s", exitCode: 0, fragment: log.fragment)
+                               status: .success, duration: "1s", exitCode: 0, log: log.log)
         page.hiddenLines = log.hiddenLines
         XCTAssertTrue(page.html.contains("The first 500 lines are not shown here: <a href=\"t.txt\">the whole log</a>"), page.html)
         let short = SessionLog(lines: ["a"], history: nil, masker: Masker())
         XCTAssertEqual(short.hiddenLines, 0)
+    }
+
+    /// The page's log is built from values (`LogFragment.log`), not written as a fragment and
+    /// parsed back; the page must read the same either way, hostile markup and secrets included.
+    func testTheLogReadsAsItsFragmentWouldReadBack() throws {
+        let pieces = [
+            "plain", "&amp; &lt;b&gt; &quot;q&quot; &#39;s&#39; &#233; &nbsp;", "a < b > c & d", "&bogus; &#xZZ;",
+            #"<span style="color: red">red</span>"#, #"<div style="display: inline;color: var(--vt-palette-1);">pal</div>"#,
+            #"<div style="display: inline;font-weight: bold;"><a href="https://e.x/?a=1&amp;b=2">link</div> on</a>"#,
+            #"<a href="javascript:alert(1)">js</a>"#, "<script>alert(1)</script>", #"<img src=x onerror="alert(1)">"#,
+            "<b>bold <i>both</b> i</i>", "<span style=\"color: red\">open over\nrows</span>", "  \t ", "",
+            String(repeating: "w", count: 120) + "\nrapped", "key hunter22 here", "\u{1B}[31m\u{7F}\u{85}", "</div> stray",
+        ]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        let masker = try Masker(secrets: ["hunter22"])
+        for _ in 0..<400 {
+            let body = (0..<(1 + next(8))).map { _ in pieces[next(pieces.count)] }.joined(separator: next(3) == 0 ? "" : "\n")
+            let palette = next(2) == 0 ? "" : "<style>:root{--vt-palette-1: #cc6666;}</style>\n"
+            let rows = HistoryRows(fragment: palette + #"<div style="font-family: monospace; white-space: pre;">"# + body + "</div>")
+            var lines = LogCleaner.unwrap(rows.rows.map(\.plain)).map { masker.mask($0) }
+            if next(3) == 0 { lines.insert("from the stream <x>", at: 0) }
+            if next(4) == 0 && !lines.isEmpty { lines.removeLast() }
+            let history = next(5) == 0 ? nil : rows
+            let expected = ZmxHTML(parsing: LogFragment.html(lines: lines, history: history, masker: masker)).html
+            XCTAssertEqual(LogFragment.log(lines: lines, history: history, masker: masker).html, expected, body)
+        }
     }
 }

@@ -45,6 +45,9 @@ final class TextBytesTests: XCTestCase {
         }
         for text in cases {
             XCTAssertEqual(HTML.escape(text), escapeByScalars(text), "escaping \(text.debugDescription)")
+            var bytes = Array("before".utf8)
+            HTML.append(escaping: text, to: &bytes)
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), "before" + escapeByScalars(text), "appending \(text.debugDescription)")
         }
     }
 
