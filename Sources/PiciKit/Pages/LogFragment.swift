@@ -1,3 +1,5 @@
+import Glibc
+
 /// The log on a session's page: the last lines of the build's output (the page of a long log
 /// shows only its end and links the whole `.txt`, so it opens fast on a phone), in zmx's
 /// colours where zmx's `history --html` still holds those lines.
@@ -27,7 +29,7 @@ public enum LogFragment {
     public static func log(lines: [String], history: HistoryRows?, masker: Masker) -> ZmxHTML {
         var log = ZmxHTML()
         var zmxRows: [Int: HistoryRows.Row] = [:]
-        for (l, row) in coloured(lines: lines, history: history, masker: masker) where row.html.utf8.contains(UInt8(ascii: "<")) {
+        for (l, row) in coloured(lines: lines, history: history, masker: masker) where hasMarkup(row.html) {
             zmxRows[l] = row
         }
         if let style = history?.style, !style.isEmpty { log.palette = ZmxHTML(parsing: style).palette }
@@ -45,6 +47,11 @@ public enum LogFragment {
         }
         log.append(ZmxHTML.Run(plain))
         return log
+    }
+
+    private static func hasMarkup(_ html: String) -> Bool {
+        var html = html
+        return html.withUTF8 { $0.count > 0 && memchr($0.baseAddress!, 0x3C, $0.count) != nil }
     }
 
     private static let wrapper = "<div style=\"font-family: monospace; white-space: pre;\">"
