@@ -125,6 +125,7 @@ extension Launch {
                 if entry.host == nil { break } else { continue }
             }
             var event = entry.event
+            event.hostPlaced = event.host.isEmpty
             event.host = host.name
             var onHost = settings
             onHost.zmx = ZmxCommand.on(host, local: settings.zmx)

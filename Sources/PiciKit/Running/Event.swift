@@ -11,6 +11,10 @@ public struct Event: Equatable, Sendable {
     public var forcePush: Bool
     /// The build host to run on (a name from the hosts file); empty: pici-run chooses.
     public var host: String = ""
+    /// `host_placed`: pici-run chose `host` itself (the event named none), as event.json
+    /// records it. Such a host is where the job ran, not a request: run again (`--rerun`),
+    /// the event is placed as a new one would be.
+    public var hostPlaced = false
     /// `env_file`: a file of the workspace, relative to its root, whose NAME=VALUE lines are
     /// added to the job's environment; empty when the event names none.
     public var envFile = ""
@@ -73,6 +77,13 @@ public struct Event: Equatable, Sendable {
         default: throw EventError(field: "force_push", reason: "not true or false")
         }
 
+        var hostPlaced = false
+        switch member(object, "host_placed") {
+        case nil, .null?: break
+        case .bool(let b)?: hostPlaced = b
+        default: throw EventError(field: "host_placed", reason: "not true or false")
+        }
+
         var envFile = ""
         switch member(object, "env_file") {
         case nil, .null?: break
@@ -90,6 +101,7 @@ public struct Event: Equatable, Sendable {
             branch: strings["branch"] ?? "", commit: strings["commit"] ?? "",
             artifactDest: strings["artifact_dest"] ?? "", forcePush: forcePush)
         event.host = strings["host"] ?? ""
+        event.hostPlaced = hostPlaced && !event.host.isEmpty
         event.timeout = strings["timeout"] ?? ""
         event.repo = strings["repo"] ?? ""
         try event.check()
@@ -183,9 +195,12 @@ public struct Event: Equatable, Sendable {
         out += ",\"commit\":" + GoJSON.quote(commit)
         out += ",\"artifact_dest\":" + GoJSON.quote(artifactDest)
         if forcePush { out += ",\"force_push\":true" }
-        if !host.isEmpty { out += ",\"host\":" + GoJSON.quote(host) }
-        if !timeout.isEmpty { out += ",\"timeout\":" + GoJSON.quote(timeout) }
         // Beyond the seed's fields, and only when set, so the seed's line stays as it was.
+        // Every field pici-run reads is here: event.json is what --rerun and the queue run.
+        if !host.isEmpty { out += ",\"host\":" + GoJSON.quote(host) }
+        if hostPlaced && !host.isEmpty { out += ",\"host_placed\":true" }
+        if !timeout.isEmpty { out += ",\"timeout\":" + GoJSON.quote(timeout) }
+        if !envFile.isEmpty { out += ",\"env_file\":" + GoJSON.quote(envFile) }
         if !repo.isEmpty { out += ",\"repo\":" + GoJSON.quote(repo) }
         return out + "}"
     }

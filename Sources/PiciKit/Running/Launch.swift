@@ -178,6 +178,9 @@ public enum Launch {
     /// the job is still published, once, with the reason.
     public static func run(_ event: Event, settings: RunSettings) throws -> Int32 {
         var event = event
+        // A host pici-run chose for an earlier run of this event (`--rerun`) is no request:
+        // this job is placed as a new one, and its event.json says where it went.
+        if event.hostPlaced { (event.host, event.hostPlaced) = ("", false) }
         var settings = settings
         let everyHost = settings
         let zmxEnvironment = Launch.zmxEnvironment()
@@ -272,6 +275,7 @@ public enum Launch {
             case .queue: return .queued(try enqueue(event, jobID: jobID, requestedHost: requested, settings: settings, placing: placing, log: log))
             }
             settings.zmx = ZmxCommand.on(host, local: settings.zmx)
+            event.hostPlaced = event.host.isEmpty
             event.host = host.name
             if host.isLocal && settings.zmx.words.count == 1 {
                 try checkSessionName("ci.\(event.name).\(jobID).runner", socketDirectory: socketDirectory())

@@ -194,6 +194,32 @@ final class HostRunTests: XCTestCase {
         XCTAssertEqual(FileManager.default.fileExists(atPath: w.dir + "/.pici/queue") ? try FileManager.default.contentsOfDirectory(atPath: w.dir + "/.pici/queue").filter { $0.hasSuffix(".json") } : [], [])
     }
 
+    /// pici-run(1), --rerun: a host pici-run chose is chosen anew, one the event named is kept.
+    func testARerunIsPlacedAsANewJobUnlessItsEventNamedTheHost() throws {
+        let w = try world(count: 2, local: false, slots: [1, 1])
+        let first = push(w, "placed")
+        XCTAssertTrue(first.stdout.contains(" on host1\n"), first.stdout)
+        let id = first.stdout.split(separator: "\n").first { $0.hasPrefix("starting job ci.") }.map { String($0.split(separator: " ")[2].split(separator: ".")[2]) } ?? "none"
+        let event = try String(contentsOfFile: w.dir + "/placed/\(id)/artifacts/event.json", encoding: .utf8)
+        XCTAssertTrue(event.contains(#""host":"host1","host_placed":true"#), event)
+        w.release()
+        passUntil(w, published: 1)
+        try FileManager.default.removeItem(atPath: w.go)  // jobs run until released again
+        // host1's slot is taken now: a new job would go to host2, and so does the re-run.
+        XCTAssertTrue(push(w, "hog", host: "host1").stdout.contains(" on host1\n"))
+        let again = w.zmx.sh("pici-run --artifact-dir '\(w.dir)' --rerun placed/\(id)")
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains(" on host2\n"), again.stdout)
+        // An event that named its host waits for that host when it is run again.
+        let named = push(w, "named", host: "host2")
+        XCTAssertTrue(named.stdout.contains("host host2 is full"), named.stdout)
+        let namedID = named.stdout.split(separator: "\n").first { $0.hasPrefix("queued job ci.named.") }.map { String($0.split(separator: ":")[0].suffix(8)) } ?? "none"
+        let pinned = w.zmx.sh("pici-run --artifact-dir '\(w.dir)' --rerun named/\(namedID)")
+        XCTAssertEqual(pinned.status, 0, pinned.stderr)
+        XCTAssertTrue(pinned.stdout.contains("host host2 is full"), pinned.stdout)
+        w.release()
+    }
+
     func testANewerPushReplacesAQueuedEventWhichIsPublishedCancelledOnce() throws {
         let w = try world(count: 1, local: false, slots: [1])
         XCTAssertEqual(push(w, "busy").status, 0)
