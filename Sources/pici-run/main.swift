@@ -25,7 +25,8 @@ ci.<name>.<job_id>.runner, with each step it starts named ci.<name>.<job_id>.ste
   --retain N           with --gc: keep only the newest N published jobs per repository
   --retain-age DUR     with --gc: remove published jobs that ended more than DUR ago
   --cancel-scope SCOPE branch (default): cancel the running job of the event's repository
-                       and branch; repo: of its repository, whatever the branch
+                       and branch (an event without a branch: of every branch); repo: of
+                       its repository, whatever the branch
   --artifact-dir DIR   where artifacts and state go (default $PICI_ARTIFACT_DIR, else
                        /tmp/pici-artifacts)
   -pk KEY, -ck CERT    ssh key and certificate for a remote workspace

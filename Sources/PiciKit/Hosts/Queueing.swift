@@ -15,12 +15,14 @@ extension Launch {
         environment.filter { $0.hasPrefix("PICO_CI_") }
     }
 
-    /// Queues the event (replacing a queued one of the same repository and branch) and says
+    /// Queues the event (replacing queued ones of the same repository and branch, as it
+    /// would cancel running ones: `Superseding.Scope.branch(of:)`) and says
     /// so; with `--wait`, once `placing` is released, waits for a pass to start it.
     static func enqueue(_ event: Event, jobID: String, requestedHost: String?, settings: RunSettings, placing: FileLock?, log: RunLog) throws -> Int32 {
         let now = Clock.nowNanoseconds()
+        let branch = settings.cancelScope.branch(of: event)
         for older in EventQueue.all(artifactDir: settings.artifactDir) where older.event.name == event.name
-            && (settings.cancelScope == .repo || older.event.branch == event.branch) {
+            && (branch == nil || older.event.branch == branch) {
             try supersede(older, by: Superseding(jobID: jobID, branch: event.branch, commit: event.commit), settings: settings)
             try progress("queued job ci.\(older.event.name).\(older.jobID) replaced by ci.\(event.name).\(jobID)\n")
         }

@@ -136,10 +136,8 @@ public struct RunCommand: Sendable {
                 let e = try Event.read(argument: event, for: .cancel)
                 let log = settings.log.with([("cmd", "cancel"), ("repo", e.name), ("type", e.type)])
                 log.info("cancelling running jobs for repo")
-                // An event with a branch cancels that branch's job; one without, the repository's.
-                let branch = settings.cancelScope == .branch && !e.branch.isEmpty ? e.branch : nil
                 let done = try Cancel.cancelRunning(
-                    repo: e.name, branch: branch, reason: .cancel, settings: settings, environment: Launch.zmxEnvironment(), log: log)
+                    repo: e.name, branch: settings.cancelScope.branch(of: e), reason: .cancel, settings: settings, environment: Launch.zmxEnvironment(), log: log)
                 for c in done { try progress(Cancel.line(c, reason: .cancel) + "\n") }
                 let dropped = try Launch.dropQueued(repo: e.name, settings: settings)
                 for id in dropped { try progress("dropped queued job ci.\(e.name).\(id)\n") }
@@ -251,7 +249,7 @@ public enum Launch {
 
         // The previous job goes first: its slot is free for this one.
         let cancelled = try Cancel.cancelRunning(
-            repo: event.name, branch: settings.cancelScope == .branch ? event.branch : nil,
+            repo: event.name, branch: settings.cancelScope.branch(of: event),
             supersededBy: Superseding(jobID: jobID, branch: event.branch, commit: event.commit), reason: .superseded,
             settings: everyHost, environment: zmxEnvironment, log: log)
         for c in cancelled { try progress(Cancel.line(c, reason: .superseded) + "\n") }

@@ -15,6 +15,14 @@ public struct Superseding: Equatable, Sendable {
     /// default), or, with `--cancel-scope repo`, every one of its repository as the original.
     public enum Scope: String, Sendable, CaseIterable {
         case branch, repo
+
+        /// The branch whose running (and queued) jobs an event cancels: its own; nil, every
+        /// branch of its repository, with `repo` or when the event has no branch (as the
+        /// original pici's events, and `pici-run --cancel NAME`). A push and `--cancel`
+        /// read an event the same way.
+        public func branch(of event: Event) -> String? {
+            self == .branch && !event.branch.isEmpty ? event.branch : nil
+        }
     }
 
     /// From cancelled.json: `superseded_by` (the job id, as pici-run --wait reads it),

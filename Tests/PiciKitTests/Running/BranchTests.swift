@@ -110,6 +110,24 @@ final class BranchTests: XCTestCase {
         XCTAssertTrue(all.stdout.hasPrefix("cancelled ci.demo.\(a) (cancel, "), all.stdout)
     }
 
+    /// pici-run(1): an event without a branch names no branch, so a push cancels what
+    /// `--cancel` does with it: every running job of its repository, as the original pici.
+    func testABranchlessPushCancelsWhatABranchlessCancelDoes() throws {
+        let s = setup()
+        let ws = workspace(BranchTests.sleeper)
+        let a = started(s.sh("pici-run --artifact-dir '\(s.art)'", input: BranchTests.event(ws, branch: "main")).stdout)
+        let b = started(s.sh("pici-run --artifact-dir '\(s.art)'", input: BranchTests.event(ws, branch: "dev")).stdout)
+        let push = s.sh("pici-run --artifact-dir '\(s.art)'", input: #"{"type":"push","name":"demo","workspace":"\#(ws)"}"#)
+        XCTAssertEqual(push.status, 0, push.stderr)
+        let c = started(push.stdout)
+        for id in [a, b] { XCTAssertTrue(push.stdout.contains("cancelled ci.demo.\(id) (superseded, "), push.stdout) }
+        // A push to a branch leaves the branch-less job alone; a branch-less --cancel ends it.
+        let d = started(s.sh("pici-run --artifact-dir '\(s.art)'", input: BranchTests.event(ws, branch: "main")).stdout)
+        XCTAssertTrue(s.sessions.contains("ci.demo.\(c).runner"), "\(s.sessions)")
+        let cancel = s.sh("pici-run --cancel --artifact-dir '\(s.art)'", input: #"{"name":"demo"}"#)
+        for id in [c, d] { XCTAssertTrue(cancel.stdout.contains("cancelled ci.demo.\(id) (cancel, "), cancel.stdout) }
+    }
+
     func testPicoShGetsTheBranchCommitEventAndADirectoryWhoseFilesArePublished() throws {
         let s = setup()
         let ws = workspace("""
