@@ -71,18 +71,32 @@ public enum GarbageCollection {
         }
     }
 
-    /// Removes the workspace copies, here and on the job's host, of every recorded job that
-    /// is over: none of its sessions in `remaining` (every host's) and its pici-run gone. A
+    /// The recorded jobs nothing is launching, taken BEFORE any host is listed: no pici-run
+    /// (or `--dispatch`) runs for them and none waits in the event queue. A job that was
+    /// being launched then and is running by the time its host is listed was not one; one
+    /// that was over then, and not in a listing made later, is over. (Taken after the
+    /// listing, a job launched in between, or a queued event a `--dispatch` was still
+    /// copying, would look over and lose its workspace.)
+    public static func leftoverCandidates(artifactDir: String) -> [LaunchRecord] {
+        let queued = Set(EventQueue.all(artifactDir: artifactDir).map { $0.event.name + "\u{0}" + $0.jobID })
+        return Launches.all(artifactDir: artifactDir).compactMap { $0.record }.filter {
+            !queued.contains($0.name + "\u{0}" + $0.jobID) && !Launcher.isAlive($0)
+        }
+    }
+
+    /// Removes the workspace copies, here and on the job's host, of every `candidate` (see
+    /// `leftoverCandidates`) that is over: none of its sessions in `remaining` (every
+    /// host's, listed after the candidates were taken). A
     /// job whose host could not be listed (`unlisted`) is left for the next gc, and so is,
     /// when any host could not, a job that names none. A published job's record goes once
     /// its copies are gone (also one whose dir --retain removed); an unpublished one's stays
     /// for the monitor pass that publishes it.
-    public static func removeLeftovers(artifactDir: String, remaining: [SessionRecord], unlisted: Set<String> = [], cleaner: inout WorkspaceCleaner, log: RunLog) -> [String] {
+    public static func removeLeftovers(artifactDir: String, candidates: [LaunchRecord], remaining: [SessionRecord], unlisted: Set<String> = [], cleaner: inout WorkspaceCleaner, log: RunLog) -> [String] {
         var live = Set<String>()
         for s in remaining { if let r = s.repo, let id = s.jobID { live.insert(r + "\u{0}" + id) } }
         var removed: [String] = []
-        for (_, record) in Launches.all(artifactDir: artifactDir) {
-            guard let record, !live.contains(record.name + "\u{0}" + record.jobID), !Launcher.isAlive(record) else { continue }
+        for record in candidates {
+            guard !live.contains(record.name + "\u{0}" + record.jobID) else { continue }
             if record.host.map({ unlisted.contains($0) }) ?? !unlisted.isEmpty { continue }
             let outcome = cleaner.remove(record)
             removed += outcome.removed

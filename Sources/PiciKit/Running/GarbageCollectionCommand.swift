@@ -4,6 +4,8 @@
 extension RunCommand {
     func collectGarbage() throws -> Int32 {
         var status: Int32 = 0
+        // Before any listing: what is being launched or waits in the queue now is no leftover.
+        let candidates = GarbageCollection.leftoverCandidates(artifactDir: settings.artifactDir)
         var remaining: [SessionRecord] = []
         var unlisted = Set<String>()
         for (host, zmx) in settings.zmxByHost {
@@ -23,7 +25,7 @@ extension RunCommand {
         // After every host: a job is over only when no host lists it.
         var cleaner = WorkspaceCleaner(hosts: settings.hosts, timeout: settings.zmx.timeout)
         let removed = GarbageCollection.removeLeftovers(
-            artifactDir: settings.artifactDir, remaining: remaining, unlisted: unlisted, cleaner: &cleaner, log: settings.log.with([("cmd", "gc")]))
+            artifactDir: settings.artifactDir, candidates: candidates, remaining: remaining, unlisted: unlisted, cleaner: &cleaner, log: settings.log.with([("cmd", "gc")]))
         for dir in removed { try progress("removed workspace \(dir)\n") }
         if retention.isSet {
             let live = Set(remaining.compactMap { s in s.repo.flatMap { r in s.jobID.map { r + "\u{0}" + $0 } } })
