@@ -19,7 +19,12 @@ import Glibc
 /// hold it anyway.
 struct FollowCapture {
     static let batch = 200, window = 600, contextLines = 4
-    static let quiet = 0.03, maxAge = 0.25
+    /// How fresh the stream file is kept: held lines go to it half a second after output
+    /// stops, or once the oldest is a second old. Only freshness: `batch` alone keeps what is
+    /// held inside zmx's scrollback. Each costs a history, so not sooner: a build printing a
+    /// line every 50 ms cost 20 histories a second (189 such followers, 1,200 a second, three
+    /// times the calls the seed's passes made), where pages reload every 5 s.
+    static let quiet = 0.5, maxAge = 1.0
     /// Seconds between two looks at `zmx list` for the tail's connection, and how long to look.
     static let proofEvery = 0.2, proofWait = 5.0
 
