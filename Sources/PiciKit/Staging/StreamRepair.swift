@@ -10,7 +10,8 @@
 /// into the history, free to start and end anywhere in it (the history holds older lines
 /// before and may hold newer ones after). A line the history has as it is, or with its non-
 /// ASCII characters dropped, matches; one that differs by what a cut sequence or a swallowed
-/// part would explain is replaced; a history line the stream lacks is put back between two
+/// part would explain is replaced, and one glued to a later line by a swallow is replaced by
+/// the lines from it to that one; a history line the stream lacks is put back between two
 /// that match; a streamed line the history lacks (scrolled out already) is kept as streamed.
 public enum StreamRepair {
     /// What the alignment cost: putting back a line is cheap, keeping one the history does
@@ -48,14 +49,23 @@ public enum StreamRepair {
             (pk[i] == hk[j] && pb[i] == hb[j]) || (pk[i] == hlk[j] && pb[i] == hl[j])
         }
         func like(_ i: Int, _ j: Int) -> Bool { similar(pb[i], hl[j], nonASCII: hn[j], first: i == c) }
+        func glue(_ i: Int, _ j: Int) -> Int? { hn[j] ? glued(pb[i], hl, at: j) : nil }
         // d[i][j]: the least cost of aligning p[0..<i] so that it ends just before history[j].
         let w = m + 1
         var d = [Int32](repeating: 0, count: (n + 1) * w)
         for i in 1...n {
             let row = i * w, up = (i - 1) * w
             d[row] = d[up] + keepCost
+            // A glued line takes history lines j...k at once: it ends just before k + 1.
+            var glued: [Int: Int32] = [:]
+            for j in 0..<m {
+                guard let k = glue(i - 1, j) else { continue }
+                let cost = d[up + j] + replaceCost + Int32(k - j) * insertCost
+                if cost < glued[k + 1] ?? .max { glued[k + 1] = cost }
+            }
             for j in 1...m {
                 var best = d[up + j] + keepCost
+                if let g = glued[j], g < best { best = g }
                 let ins = d[row + j - 1] + insertCost
                 if ins < best { best = ins }
                 let diag = d[up + j - 1]
@@ -72,7 +82,7 @@ public enum StreamRepair {
         var end = 0
         for j in 0...m where d[n * w + j] < d[n * w + end] { end = j }
         // Walk back, then forward: what each streamed line becomes.
-        enum Step { case take(Int, Int), keep(Int), putBack(Int, Int) }
+        enum Step { case take(Int, Int), keep(Int), putBack(Int, Int), glued(Int, Int, Int) }
         var steps: [Step] = []
         var i = n, j = end
         while i > 0 {
@@ -90,6 +100,14 @@ public enum StreamRepair {
                     j -= 1
                     continue
                 }
+                if let j0 = (max(0, j - 1 - glueReach)..<(j - 1)).first(where: {
+                    glue(i - 1, $0) == j - 1 && here == d[(i - 1) * w + $0] + replaceCost + Int32(j - 1 - $0) * insertCost
+                }) {
+                    steps.append(.glued(i - 1, j0, j - 1))
+                    i -= 1
+                    j = j0
+                    continue
+                }
             }
             steps.append(.keep(i - 1))
             i -= 1
@@ -101,6 +119,9 @@ public enum StreamRepair {
             case .take(let i, let j) where i >= c:
                 if i == c { reached = true }
                 out.append(history[from + j])
+            case .glued(let i, let j, let k) where i >= c:
+                if i == c { reached = true }
+                out += history[(from + j)...(from + k)]
             case .keep(let i) where i >= c:
                 out.append(p[i])
             case .putBack(let before, let j) where before >= c && before > 0:
@@ -132,6 +153,30 @@ public enum StreamRepair {
         // The added piece starts where the common start may end and the common end begin.
         for at in max(0, h.count - b)...min(a, h.count) where isSequenceEnd(Array(s[at..<(at + extra)])) { return true }
         return false
+    }
+
+    /// How many history lines after a swallowing one a glued line may reach into.
+    static let glueReach = 64
+
+    /// Whether a streamed line is the start of history line `j` (one with non-ASCII
+    /// characters) glued to the end of a later one: a byte of `j`'s UTF-8 opened a string
+    /// in the tail's parser, which ate the rest of `j` and the line ends after it, until an
+    /// escape sequence of a later line (`\e[31m`) or the next read ended it (`19316   19320 red`
+    /// for `19316 é ✓ ❤ 日本 ok` … `\e[31m19320 red`). The history's lines from `j` to that
+    /// later one then take its place, all of them: the next streamed line comes after them.
+    static func glued(_ s: [UInt8], _ hl: [[UInt8]], at j: Int) -> Int? {
+        let h = hl[j]
+        var a = 0
+        while a < s.count && a < h.count && s[a] == h[a] { a += 1 }
+        // Something of line j is there, something of it was eaten, and something follows.
+        guard a > 0, a < h.count, a < s.count else { return nil }
+        for k in (j + 1)..<min(hl.count, j + 1 + StreamRepair.glueReach) {
+            let t = hl[k]
+            var b = 0
+            while b < s.count && b < t.count && s[s.count - 1 - b] == t[t.count - 1 - b] { b += 1 }
+            if a + b >= s.count { return k }
+        }
+        return nil
     }
 
     /// Where `lines` first come in the history, whole, as they are or with non-ASCII dropped.

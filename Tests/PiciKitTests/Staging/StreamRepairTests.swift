@@ -64,4 +64,23 @@ final class StreamRepairTests: XCTestCase {
         XCTAssertEqual(StreamRepair.repair(context: ["ok", "ok"], streamed: ["ok", "ok"], history: h).lines, ["ok", "ok"])
         XCTAssertEqual(StreamRepair.repair(context: ["ok"], streamed: ["ok", "ok", "done"], history: ["ok", "ok", "ok", "", "done"]).lines, ["ok", "ok", "", "done"])
     }
+    func testALineGluedToALaterOneByASwallowIsReplacedAndWhatWasEatenPutBack() {
+        // `❤` (E2 9D A4) opened an OSC string in the real tail's parser: the rest of line
+        // 19316 and the lines after it went, until the colour code of 19320 ended the string.
+        let history = ["line 19315", "19316 é ✓ ❤ 日本 ok", "line 19317", "line 19318", "line 19319", "19320 red", "line 19321"]
+        let streamed = ["line 19315", "19316   19320 red", "line 19321"]
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: streamed, history: history).lines, history)
+        // The string ended at the end of a read instead: the next read began mid-line.
+        let h2 = ["line 2177", "2178 é ✓ ❤ 日本 ok", "line 2179", "line 2180", "line 2181", "line 2182"]
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["line 2177", "2178   ine 2181", "line 2182"], history: h2).lines, h2)
+    }
+
+    func testALineThatOnlyLooksGluedIsKeptAsTheBuildPrintedIt() {
+        // The build printed the look-alike itself: the history has it, so it stays.
+        let history = ["19316 é ✓ ❤ ok", "19316   19320 red", "line 19317", "19320 red"]
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["19316   ", "19316   19320 red", "line 19317", "19320 red"], history: history).lines, history)
+        // And when the lines between are in the stream, nothing is glued: no line doubled.
+        let h2 = ["x ✓ y", "l1", "t z"]
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["x   z", "l1", "t z"], history: h2).lines, ["x   z", "l1", "t z"])
+    }
 }
