@@ -11,17 +11,32 @@
 /// before and may hold newer ones after). A line the history has as it is, or with its non-
 /// ASCII characters dropped, matches; one that differs by what a cut sequence or a swallowed
 /// part would explain is replaced, and one glued to a later line by a swallow is replaced by
-/// the lines from it to that one; a history line the stream lacks is put back between two
+/// the lines from it to that one (`StreamGlue`); a history line the stream lacks is put back between two
 /// that match; a streamed line the history lacks (scrolled out already) is kept as streamed.
 public enum StreamRepair {
     /// What the alignment cost: putting back a line is cheap, keeping one the history does
     /// not have is dear, so that a line is never dropped to save putting others back.
     static let insertCost: Int32 = 1, replaceCost: Int32 = 1, keepCost: Int32 = 3
 
-    /// The repaired `streamed` lines, and whether the history reached back to their start.
-    public static func repair(context: [String], streamed: [String], history: [String]) -> (lines: [String], reached: Bool) {
-        if streamed.isEmpty { return ([], true) }
-        if history.isEmpty { return (streamed, false) }
+    /// What became of the streamed lines.
+    public struct Result {
+        public var lines: [String]
+        /// Whether the history reached back to their start.
+        public var reached: Bool
+        /// How many of `lines`, from the first, the history did not hold (they had left the
+        /// scrollback): as streamed, unchecked.
+        public var unchecked: Int
+        /// Whether the tail's text differed from the history's: a line put right or back, or
+        /// one with non-ASCII characters (which the tail drops). Evidence that the tail
+        /// mangles this session's output.
+        public var mangled: Bool
+    }
+
+    /// The repaired `streamed` lines.
+    public static func repair(context: [String], streamed: [String], history: [String]) -> Result {
+        if streamed.isEmpty { return Result(lines: [], reached: true, unchecked: 0, mangled: false) }
+        let none = Result(lines: streamed, reached: false, unchecked: streamed.count, mangled: false)
+        if history.isEmpty { return none }
         var p = context + streamed
         var c = context.count
         let pb0 = p.map { Array($0.utf8) }
@@ -35,7 +50,7 @@ public enum StreamRepair {
         } else {
             // Without the context, nothing of the stream in the history: it is behind.
             let keys = Set(hb0[...].map { $0.hashValue } + hl0.map { $0.hashValue })
-            if !pb0[c...].contains(where: { keys.contains($0.hashValue) }) { return (streamed, false) }
+            if !pb0[c...].contains(where: { keys.contains($0.hashValue) }) { return none }
             p = streamed
             c = 0
         }
@@ -49,20 +64,25 @@ public enum StreamRepair {
             (pk[i] == hk[j] && pb[i] == hb[j]) || (pk[i] == hlk[j] && pb[i] == hl[j])
         }
         func like(_ i: Int, _ j: Int) -> Bool { similar(pb[i], hl[j], nonASCII: hn[j], first: i == c) }
-        func glue(_ i: Int, _ j: Int) -> Int? { hn[j] ? glued(pb[i], hl, at: j) : nil }
+        let glue = StreamGlue(hb: hb, hl: hl)
+        // Without context, the stream's first lines may have left the scrollback: the first
+        // the history holds may be glued to one that is no longer in it.
+        func before(_ i: Int) -> (k: Int, tail: Int)? { c == 0 ? glue.gluedBefore(pb[i]) : nil }
         // d[i][j]: the least cost of aligning p[0..<i] so that it ends just before history[j].
         let w = m + 1
         var d = [Int32](repeating: 0, count: (n + 1) * w)
         for i in 1...n {
             let row = i * w, up = (i - 1) * w
             d[row] = d[up] + keepCost
-            // A glued line takes history lines j...k at once: it ends just before k + 1.
+            // A glued line takes history lines j...k at once, as one replacement (the lines
+            // between are its own, not lost ones): it ends just before k + 1.
             var glued: [Int: Int32] = [:]
             for j in 0..<m {
-                guard let k = glue(i - 1, j) else { continue }
-                let cost = d[up + j] + replaceCost + Int32(k - j) * insertCost
+                guard let k = glue.glued(pb[i - 1], at: j) else { continue }
+                let cost = d[up + j] + replaceCost
                 if cost < glued[k + 1] ?? .max { glued[k + 1] = cost }
             }
+            if let b = before(i - 1), d[up] + replaceCost < glued[b.k + 1] ?? .max { glued[b.k + 1] = d[up] + replaceCost }
             for j in 1...m {
                 var best = d[up + j] + keepCost
                 if let g = glued[j], g < best { best = g }
@@ -82,7 +102,7 @@ public enum StreamRepair {
         var end = 0
         for j in 0...m where d[n * w + j] < d[n * w + end] { end = j }
         // Walk back, then forward: what each streamed line becomes.
-        enum Step { case take(Int, Int), keep(Int), putBack(Int, Int), glued(Int, Int, Int) }
+        enum Step { case take(Int, Int), keep(Int), putBack(Int, Int), glued(Int, Int, Int), gluedBefore(Int, Int, Int) }
         var steps: [Step] = []
         var i = n, j = end
         while i > 0 {
@@ -100,8 +120,14 @@ public enum StreamRepair {
                     j -= 1
                     continue
                 }
-                if let j0 = (max(0, j - 1 - glueReach)..<(j - 1)).first(where: {
-                    glue(i - 1, $0) == j - 1 && here == d[(i - 1) * w + $0] + replaceCost + Int32(j - 1 - $0) * insertCost
+                if let b = before(i - 1), b.k == j - 1, here == d[(i - 1) * w] + replaceCost {
+                    steps.append(.gluedBefore(i - 1, b.k, b.tail))
+                    i -= 1
+                    j = 0
+                    continue
+                }
+                if let j0 = (0..<(j - 1)).reversed().first(where: {
+                    here == d[(i - 1) * w + $0] + replaceCost && glue.glued(pb[i - 1], at: $0) == j - 1
                 }) {
                     steps.append(.glued(i - 1, j0, j - 1))
                     i -= 1
@@ -112,26 +138,41 @@ public enum StreamRepair {
             steps.append(.keep(i - 1))
             i -= 1
         }
-        var out: [String] = []
-        var reached = false
+        var r = Result(lines: [], reached: false, unchecked: 0, mangled: false)
+        var checked = false
         for step in steps.reversed() {
             switch step {
             case .take(let i, let j) where i >= c:
-                if i == c { reached = true }
-                out.append(history[from + j])
+                if i == c { r.reached = true }
+                checked = true
+                r.lines.append(history[from + j])
+                if hn[j] || !exact(i, j) { r.mangled = true }
             case .glued(let i, let j, let k) where i >= c:
-                if i == c { reached = true }
-                out += history[(from + j)...(from + k)]
+                if i == c { r.reached = true }
+                checked = true
+                r.mangled = true
+                r.lines += history[(from + j)...(from + k)]
+            case .gluedBefore(let i, let k, let tail) where i >= c:
+                // Its start is all that is left of lines the scrollback no longer holds.
+                if !checked { r.unchecked += 1 }
+                r.lines.append(String(decoding: pb[i].dropLast(tail), as: UTF8.self))
+                checked = true
+                r.mangled = true
+                r.lines += history[from...(from + k)]
             case .keep(let i) where i >= c:
-                out.append(p[i])
+                if !checked { r.unchecked += 1 }
+                r.lines.append(p[i])
             case .putBack(let before, let j) where before >= c && before > 0:
                 // Lost between two lines of the stream (or after the context).
-                out.append(history[from + j])
+                checked = true
+                r.mangled = true
+                r.lines.append(history[from + j])
             default:
                 break
             }
         }
-        return (out, reached)
+        if !checked { r.unchecked = r.lines.count }
+        return r
     }
 
     /// Whether a streamed line is the history's line (non-ASCII dropped) with the end of a cut
@@ -145,38 +186,14 @@ public enum StreamRepair {
         while a < short && s[a] == h[a] { a += 1 }
         var b = 0
         while b < short && s[s.count - 1 - b] == h[h.count - 1 - b] { b += 1 }
-        // Only a line with non-ASCII characters can have been swallowed, and only the first
-        // can have been joined mid-line.
-        if s.count <= h.count { return (nonASCII && a == s.count) || (first && b == s.count) }
+        // Only a line with non-ASCII characters can have been swallowed (its rest, or a middle
+        // part up to where the read ended), and only the first can have been joined mid-line.
+        if s.count <= h.count { return (nonASCII && a + b >= s.count) || (first && b == s.count) }
         let extra = s.count - h.count
         guard extra <= 16, a + b >= h.count else { return false }
         // The added piece starts where the common start may end and the common end begin.
         for at in max(0, h.count - b)...min(a, h.count) where isSequenceEnd(Array(s[at..<(at + extra)])) { return true }
         return false
-    }
-
-    /// How many history lines after a swallowing one a glued line may reach into.
-    static let glueReach = 64
-
-    /// Whether a streamed line is the start of history line `j` (one with non-ASCII
-    /// characters) glued to the end of a later one: a byte of `j`'s UTF-8 opened a string
-    /// in the tail's parser, which ate the rest of `j` and the line ends after it, until an
-    /// escape sequence of a later line (`\e[31m`) or the next read ended it (`19316   19320 red`
-    /// for `19316 é ✓ ❤ 日本 ok` … `\e[31m19320 red`). The history's lines from `j` to that
-    /// later one then take its place, all of them: the next streamed line comes after them.
-    static func glued(_ s: [UInt8], _ hl: [[UInt8]], at j: Int) -> Int? {
-        let h = hl[j]
-        var a = 0
-        while a < s.count && a < h.count && s[a] == h[a] { a += 1 }
-        // Something of line j is there, something of it was eaten, and something follows.
-        guard a > 0, a < h.count, a < s.count else { return nil }
-        for k in (j + 1)..<min(hl.count, j + 1 + StreamRepair.glueReach) {
-            let t = hl[k]
-            var b = 0
-            while b < s.count && b < t.count && s[s.count - 1 - b] == t[t.count - 1 - b] { b += 1 }
-            if a + b >= s.count { return k }
-        }
-        return nil
     }
 
     /// Where `lines` first come in the history, whole, as they are or with non-ASCII dropped.

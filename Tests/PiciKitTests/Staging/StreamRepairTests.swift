@@ -73,6 +73,35 @@ final class StreamRepairTests: XCTestCase {
         // The string ended at the end of a read instead: the next read began mid-line.
         let h2 = ["line 2177", "2178 é ✓ ❤ 日本 ok", "line 2179", "line 2180", "line 2181", "line 2182"]
         XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["line 2177", "2178   ine 2181", "line 2182"], history: h2).lines, h2)
+        // A line whose first character opened the string is eaten whole: what is left is the
+        // end of a later line (here zmx's prompt, after the marker the tail never showed).
+        let h3 = ["last", "❌ fail", "next", "ZMX_TASK_COMPLETED:1b80:1", "ci@host:/w$"]
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["last", "$"], history: h3).lines, h3)
+    }
+
+    func testALineGluedOverSeveralReadsIsReplacedByAllItTouches() {
+        // Three reads: the first ended in 2299's string, the second began at line 2662 and
+        // ended in its string, the third is zmx's marker, which the tail never showed apart.
+        let history = ["line 2298", "2299 ❤ ok"] + (2300...2661).map { "line \($0)" } + ["2662 ❤ ok", "line 2663", "ZMX_TASK_COMPLETED:739e:0", "ci@host:/w$"]
+        let r = StreamRepair.repair(context: ["line 2298"], streamed: ["2299 2662 ZMX_TASK_COMPLETED:739e:0", "ci@host:/w$"], history: history)
+        XCTAssertEqual(r.lines, Array(history.dropFirst()))
+        XCTAssertEqual(r.unchecked, 0)
+        XCTAssertTrue(r.mangled)
+        // A string that the end of a read ended within its own line: its middle is gone.
+        let h2 = ["line 19898", "19899 é ✓ ❤ 日本 ok", "line 19900"]
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["line 19898", "19899    ok", "line 19900"], history: h2).lines, h2)
+        // A character that opens no string (✓, é) ends no line's text: no glue there.
+        XCTAssertEqual(StreamGlue.openers(in: Array("a ✓ é ❤ b ❌ А".utf8)), [4, 7, 8])
+    }
+
+    func testALineGluedToOneTheScrollbackNoLongerHoldsKeepsItsStartAndIsMarkedUnchecked() {
+        // The stream's first lines left the scrollback; its last such line was cut by a string
+        // that ate up to the middle of line 2296, the history's sixth.
+        let history = (2291...2300).map { "line \($0)" }
+        let r = StreamRepair.repair(context: [], streamed: ["line 1935", "1936 line 2296", "line 2297", "line 2298"], history: history)
+        XCTAssertEqual(r.lines, ["line 1935", "1936 "] + (2291...2298).map { "line \($0)" })
+        XCTAssertEqual(r.unchecked, 2)
+        XCTAssertTrue(r.mangled)
     }
 
     func testALineThatOnlyLooksGluedIsKeptAsTheBuildPrintedIt() {
