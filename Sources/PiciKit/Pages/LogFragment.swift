@@ -98,6 +98,15 @@ public enum LogFragment {
         return "[pici: output missing here: \(count) scrolled out of zmx's scrollback before pici could follow this session]"
     }
 
+    /// After lines whose text from zmx tail a follower could not check against zmx's history
+    /// (they had left its scrollback), in a session whose output zmx tail is known to mangle
+    /// (`FollowCapture`).
+    public static func uncheckedNote(lines: Int) -> String {
+        "[pici: the \(lines) line\(lines == 1 ? "" : "s") above could not be checked against zmx's scrollback:"
+            + " they are as zmx tail streamed them, which may have left the end of a cut colour code in them (like 1m),"
+            + " dropped their non-ASCII characters, or lost text and whole lines]"
+    }
+
     /// Whether a log line is one of pici's gap notes.
     public static func isGapNote(_ line: String) -> Bool {
         line.hasPrefix("[pici: output missing here: ") || line.hasPrefix("[pici: the live stream")

@@ -17,6 +17,12 @@ import Glibc
 /// after `quiet` seconds without output. What leaves the window before (the session prints
 /// faster than the follower reads) is written as streamed: zmx's scrollback would no longer
 /// hold it anyway.
+///
+/// Such unchecked lines are the tail's text, which the real zmx mangles where the output has
+/// colour codes or non-ASCII text (`StreamRepair`), and nothing can put them right any more.
+/// Where a stretch of them ends, and this session's output is known to be of that kind (a
+/// check found the tail's text differing from the history's, or zmx's `--html` history shows
+/// colour in the session's output), the log says so there (`LogFragment.uncheckedNote`).
 struct FollowCapture {
     static let batch = 200, window = 600, contextLines = 4
     /// How fresh the stream file is kept: held lines go to it half a second after output
@@ -36,6 +42,10 @@ struct FollowCapture {
     /// then the stream begins before `pending` does (a burst larger than the window).
     private var streamStart: [String] = []
     private var wroteStream = false
+    /// Lines written unchecked since the last check, and whether the tail is known to mangle
+    /// this session's output.
+    private var unchecked = 0
+    private var mangles = false
     private var pendingSince: Double? = nil
     private var lastData = 0.0
     private var head = Head.none
@@ -107,6 +117,7 @@ struct FollowCapture {
         add(lines.finish())
         if case .none = head { takeHead(afterProof: true) }
         if !pending.isEmpty { snapshot() }
+        endStretch()
     }
 
     private mutating func add(_ new: [String]) {
@@ -117,6 +128,7 @@ struct FollowCapture {
         if pending.count > FollowCapture.window {
             let over = pending.count - FollowCapture.window
             write(Array(pending[0..<over]))
+            unchecked += over
             pending.removeFirst(over)
         }
     }
@@ -147,7 +159,7 @@ struct FollowCapture {
         if !pending.isEmpty {
             let r = StreamRepair.repair(context: [], streamed: pending, history: h)
             pending = []
-            write(r.lines)
+            put(r)
             reached = r.reached
         }
         if !streamedAlready { return reached ? h : [] }
@@ -174,13 +186,47 @@ struct FollowCapture {
     private mutating func repair(against history: [String], context: [String]) {
         let r = StreamRepair.repair(context: context, streamed: pending, history: history)
         pending = []
-        write(r.lines)
+        put(r)
+    }
+
+    /// A repair's lines: those the history no longer held, then (a check ends the stretch of
+    /// unchecked lines) the checked ones.
+    private mutating func put(_ r: StreamRepair.Result) {
+        if r.mangled { mangles = true }
+        write(Array(r.lines[..<r.unchecked]))
+        unchecked += r.unchecked
+        guard r.unchecked < r.lines.count else { return }
+        endStretch()
+        write(Array(r.lines[r.unchecked...]))
+    }
+
+    /// After a stretch of unchecked lines: the note, when this session's output is known to
+    /// be of the kind the tail mangles.
+    private mutating func endStretch() {
+        guard unchecked > 0 else { return }
+        defer { unchecked = 0 }
+        if !mangles { mangles = coloured() }
+        guard mangles else { return }
+        try? Output.writeAll(fd: out, masked([LogFragment.uncheckedNote(lines: unchecked)]))
+    }
+
+    /// Whether zmx's `--html` history shows colour (or a link) in the session's output: in a
+    /// row that is not zmx's (its typed line, its marker and the prompt after it). Taken at
+    /// once, as the history it follows: in a burst, the rows it holds are moments later ones.
+    private func coloured() -> Bool {
+        guard let result = try? zmx.run(["history", session, "--html"]), result.status == 0 else { return false }
+        for row in HistoryRows(fragment: result.stdout).rows {
+            if row.plain.hasPrefix("ZMX_TASK_COMPLETED:") { return false }
+            if !row.plain.contains("ZMX_TASK_COMPLETED:") && row.html.utf8.contains(UInt8(ascii: "<")) { return true }
+        }
+        return false
     }
 
     private mutating func flushPending() {
         let all = pending
         pending = []
         write(all)
+        unchecked += all.count
     }
 
     private mutating func write(_ new: [String]) {
