@@ -81,6 +81,69 @@ final class SecretsTests: XCTestCase {
         XCTAssertTrue(plain.contains(SecretsTests.envSecret), plain)
     }
 
+    /// The same step followed while it runs (a monitor every second, its follower streaming):
+    /// neither the follower's files nor the logs, pages, rsync copy or printed lines hold it,
+    /// while the step runs or after.
+    func testASecretInAFollowedSessionReachesNoFileAndNoLine() throws {
+        let world = Support.ZmxWorld(self)
+        let base = Support.tempDir(self, "secrets")
+        let art = base + "/art", dest = base + "/dest", out = base + "/out"
+        try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
+        let mask = maskFile(base)
+        let id = "f0110bed"
+        let artifacts = "\(art)/demo/\(id)/artifacts"
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        try #"{"type":"push","name":"demo","workspace":"/srv/ws","artifact_dest":"\#(dest)"}"#.write(toFile: artifacts + "/event.json", atomically: true, encoding: .utf8)
+        let go = base + "/go", printed = base + "/printed"
+        try """
+            until [ -e '\(go)' ]; do sleep 0.1; done
+            \(SecretsTests.step)
+            touch '\(printed)'; sleep 3
+            """.write(toFile: base + "/step.sh", atomically: true, encoding: .utf8)
+        let started = world.sh("zmx run ci.demo.\(id).step.leaky -d bash '\(base)/step.sh' && zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait leaky'")
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let monitor = Process()
+        monitor.executableURL = URL(fileURLWithPath: Support.scriptsDir + "/pici-monitor")
+        monitor.arguments = ["--interval", "1s", "--artifact-dir", art, "--mask-file", mask]
+        monitor.environment = world.env
+        FileManager.default.createFile(atPath: out, contents: nil)
+        monitor.standardOutput = FileHandle(forWritingAtPath: out)
+        monitor.standardError = monitor.standardOutput
+        monitor.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        try monitor.run()
+        defer { if monitor.isRunning { monitor.terminate(); monitor.waitUntilExit() } }
+        func waitFor(_ what: String, _ condition: () -> Bool) {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline && !condition() { usleep(200_000) }
+            XCTAssertTrue(condition(), "timed out waiting for \(what)")
+        }
+        waitFor("the follower's history") { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.leaky/1/head") }
+        FileManager.default.createFile(atPath: go, contents: nil)
+        waitFor("the streamed lines") {
+            FileManager.default.fileExists(atPath: printed)
+                && ((try? String(contentsOfFile: "\(art)/demo/\(id)/leaky.txt", encoding: .utf8)) ?? "").contains("done\n")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.leaky"), "followed while it runs")
+        XCTAssertEqual(leaks(under: art), [], "while it runs")
+        waitFor("the job's status line") { ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("\"job_id\":\"\(id)\"") }
+        waitFor("the rsync") { FileManager.default.fileExists(atPath: "\(dest)/leaky.txt") || FileManager.default.fileExists(atPath: "\(dest)/\(id)/leaky.txt") }
+        monitor.terminate()
+        monitor.waitUntilExit()
+        let txt = try String(contentsOfFile: "\(art)/demo/\(id)/leaky.txt", encoding: .utf8)
+        XCTAssertEqual(txt, """
+            whole: ***
+            \(String(repeating: "0", count: 115))***
+            <b>***</b> and &***& and <i>***</i>
+            done
+
+            """)
+        XCTAssertEqual(leaks(under: art), [])
+        XCTAssertEqual(leaks(under: dest), [])
+        let said = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssertFalse(said.contains(SecretsTests.secret) || said.contains(SecretsTests.envSecret), said)
+        XCTAssertTrue(world.sh("zmx history ci.demo.\(id).step.leaky").stdout.contains(SecretsTests.secret), "the test can fail")
+    }
+
     func testPiciStageMasksWhatItPrintsToo() throws {
         let world = Support.ZmxWorld(self)
         let base = Support.tempDir(self)
