@@ -32,7 +32,7 @@ public enum LogFragment {
         for (l, row) in coloured(lines: lines, history: history, masker: masker) where hasMarkup(row.html) {
             zmxRows[l] = row
         }
-        if let style = history?.style, !style.isEmpty { log.palette = ZmxHTML(parsing: style).palette }
+        if let style = history?.style, !style.isEmpty { log.palette = palettes.palette(of: style) }
         // Plain lines gathered into one run: a running build's page is mostly those.
         var plain = ""
         for (l, line) in lines.enumerated() {
@@ -53,6 +53,8 @@ public enum LogFragment {
         var html = html
         return html.withUTF8 { $0.count > 0 && memchr($0.baseAddress!, 0x3C, $0.count) != nil }
     }
+
+    private static let palettes = PaletteMemo()
 
     private static let wrapper = "<div style=\"font-family: monospace; white-space: pre;\">"
 

@@ -111,6 +111,17 @@ public struct HistoryRows: Sendable {
             if depth > 0 {
                 if c == UInt8(ascii: "\n") {
                     finishRow()
+                } else if c != UInt8(ascii: "<") && c != UInt8(ascii: ">") && c != UInt8(ascii: "&") {
+                    // Text up to the next markup, line end or entity, as it is in both forms:
+                    // most of a history, copied a run at a time.
+                    var j = i + 1
+                    while j < n, !HistoryRows.isSpecial(b[j]) { j += 1 }
+                    let text = UnsafeBufferPointer(rebasing: b[i..<j])
+                    html.append(contentsOf: text)
+                    plain.append(contentsOf: text)
+                    inRow = true
+                    i = j
+                    continue
                 } else {
                     // A bare `<` or `>` that is not markup is escaped, so a row stays well formed.
                     if c == UInt8(ascii: "<") { html += Array("&lt;".utf8) } else if c == UInt8(ascii: ">") { html += Array("&gt;".utf8) } else { html.append(c) }
@@ -139,6 +150,12 @@ public struct HistoryRows: Sendable {
     }
 
     static let div = Array("div".utf8)
+
+    /// A byte the parser looks at on its own: markup, a line end, an entity.
+    @inline(__always)
+    static func isSpecial(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: "<") || c == UInt8(ascii: ">") || c == UInt8(ascii: "&") || c == UInt8(ascii: "\n")
+    }
 
     /// Whether a `<div …>` tag says `display: inline`.
     static func isInline(_ raw: [UInt8]) -> Bool {
