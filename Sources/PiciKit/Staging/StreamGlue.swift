@@ -76,6 +76,20 @@ struct StreamGlue {
         return nil
     }
 
+    /// Whether `r` is the end of line `t`, also with the end of a colour code cut by a read
+    /// before or after it (`31m19684 red`, `19684 red[0m`).
+    static func isEnd(_ r: ArraySlice<UInt8>, of t: [UInt8]) -> Bool {
+        let n = r.count
+        func cut(_ piece: ArraySlice<UInt8>) -> Bool { piece.isEmpty || StreamRepair.isSequenceEnd(Array(piece)) }
+        for pre in 0...min(16, n - 1) where cut(r.prefix(pre)) {
+            for post in 0...min(16, n - 1 - pre) where cut(r.suffix(post)) {
+                let middle = r.dropFirst(pre).dropLast(post)
+                if middle.count <= t.count && t[(t.count - middle.count)...].elementsEqual(middle) { return true }
+            }
+        }
+        return false
+    }
+
     /// The line that `s[from...]` ends in, when it is the end of a line after `j`, or a piece
     /// of one cut by an opener followed by more of the same.
     private func rest(_ s: [UInt8], from o: Int, after j: Int, depth: Int) -> Int? {
@@ -84,7 +98,7 @@ struct StreamGlue {
         var k = j + 1
         while k < hl.count {
             let t = hl[k]
-            if n <= t.count && t[(t.count - n)...].elementsEqual(s[o...]) { return k }
+            if StreamGlue.isEnd(s[o...], of: t) { return k }
             if depth < StreamGlue.depth {
                 // A piece of line k, from where a read began (its start, or anywhere for a
                 // piece of 4 bytes or more) to one of its openers.

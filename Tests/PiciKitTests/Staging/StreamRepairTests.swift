@@ -87,6 +87,9 @@ final class StreamRepairTests: XCTestCase {
         XCTAssertEqual(r.lines, Array(history.dropFirst()))
         XCTAssertEqual(r.unchecked, 0)
         XCTAssertTrue(r.mangled)
+        // The string ended by a later colour code, whose reset was then cut by a read.
+        let h3 = ["line 19678", "19679 é ✓ ❤ 日本 ok"] + (19680...19683).map { "line \($0)" } + ["19684 red", "line 19685"]
+        XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["line 19678", "19679   19684 red[0m", "line 19685"], history: h3).lines, h3)
         // A string that the end of a read ended within its own line: its middle is gone.
         let h2 = ["line 19898", "19899 é ✓ ❤ 日本 ok", "line 19900"]
         XCTAssertEqual(StreamRepair.repair(context: [], streamed: ["line 19898", "19899    ok", "line 19900"], history: h2).lines, h2)
