@@ -341,9 +341,11 @@ final class MonitorTests: XCTestCase {
 
     func testToolsAreFoundNextToTheScriptThenInTheCheckoutsBuildThenOnPATH() throws {
         let env = bareEnvironment()
-        // A fresh clone after `make build`: .build/release, not PATH.
+        // A fresh clone after `make build`: .build/release, not PATH; an older debug build
+        // is not what runs.
         let clone = try fakeTree([".build/release/pici-publish": "release", ".build/debug/pici-publish": "debug",
                                   ".build/release/pici-run": "release"])
+        XCTAssertEqual(Support.sh("touch -d '2020-01-01' '\(clone)/.build/debug/pici-publish'", env: env).status, 0)
         XCTAssertEqual(Support.sh("'\(clone)/bin/pici-monitor' --version", env: env).stdout, "pici-monitor 9.9-release\n")
         XCTAssertEqual(Support.sh("'\(clone)/bin/pici' --version", env: env).stdout, "pici 9.9-release\n")
         let runner = Support.sh("'\(clone)/bin/pici' runner", env: env, input: "{}")
@@ -352,6 +354,15 @@ final class MonitorTests: XCTestCase {
         // `swift build` only: .build/debug.
         let debug = try fakeTree([".build/debug/pici-publish": "debug"])
         XCTAssertEqual(Support.sh("'\(debug)/bin/pici-monitor' --version", env: env).stdout, "pici-monitor 9.9-debug\n")
+        // `swift build` after an older `make build`: the debug build is the one built last, and
+        // a stale release build does not replace it (for every tool, as one build).
+        let both = try fakeTree([".build/release/pici-publish": "release", ".build/release/pici-run": "release",
+                                 ".build/debug/pici-publish": "debug", ".build/debug/pici-run": "debug"])
+        XCTAssertEqual(Support.sh("touch -d '2020-01-01' '\(both)'/.build/release/*", env: env).status, 0)
+        XCTAssertEqual(Support.sh("'\(both)/bin/pici-monitor' --version", env: env).stdout, "pici-monitor 9.9-debug\n")
+        XCTAssertEqual(Support.sh("'\(both)/bin/pici' --version", env: env).stdout, "pici 9.9-debug\n")
+        XCTAssertEqual(Support.sh("touch '\(both)/.build/release/pici-run'", env: env).status, 0)
+        XCTAssertEqual(Support.sh("'\(both)/bin/pici-monitor' --version", env: env).stdout, "pici-monitor 9.9-release\n", "then make build again")
         // An install: next to the script wins over any checkout.
         let installed = try fakeTree(["bin/pici-publish": "installed", ".build/release/pici-publish": "release"])
         XCTAssertEqual(Support.sh("'\(installed)/bin/pici-monitor' --version", env: env).stdout, "pici-monitor 9.9-installed\n")
