@@ -102,8 +102,9 @@ public enum Follower {
         return (pid, fds[0])
     }
 
-    /// Starts a follower for `session`, detached: a session of its own, nothing of ours open.
-    /// `executable` is pici-stage; `extra` its other flags (`--zmx`, `--mask-file`).
+    /// Starts a follower for `session`, detached: a session of its own, nothing of ours open,
+    /// and no child of ours. `executable` is pici-stage; `extra` its other flags (`--zmx`,
+    /// `--mask-file`).
     public static func start(
         session: String, generation: Int, artifactDir: String, executable: String, extra: [String] = [],
         environment: [String] = Launch.zmxEnvironment()
@@ -125,7 +126,17 @@ public enum Follower {
         defer { for p in cArgs { free(p) } }
         var cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer { for p in cEnv { free(p) } }
-        let rc = posix_spawnp(&pid, executable, &actions, &attr, &cArgs, &cEnv)
+        // Started by a child that exits at once, reaped here: the follower is init's from its
+        // first moment. Its starter may outlive it (`pici-run --wait`, a long pass, a test
+        // process), and a child that ends unwaited for stays a zombie while its parent lives.
+        // Everything is built before the fork; the child only spawns and exits with errno.
+        let child = fork()
+        if child == 0 { _exit(posix_spawnp(&pid, executable, &actions, &attr, &cArgs, &cEnv)) }
+        guard child > 0 else { throw Spawn.Failure(command: executable, errno: errno) }
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        // An errno from the child; a child we could not wait for (SIGCHLD ignored) started it.
+        let rc = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : EIO
         guard rc == 0 else { throw Spawn.Failure(command: executable, errno: rc) }
     }
 
