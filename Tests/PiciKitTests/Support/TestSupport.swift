@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import PiciKit
 
 /// What the end-to-end tests share: where the built tools and the stand-in zmx are, a private
 /// ZMX_DIR per test, and a way to run a shell pipeline and see everything it did.
@@ -25,12 +26,37 @@ enum Support {
     static let scriptsDir = root.appendingPathComponent("bin").path
     static let goldenDir = root.appendingPathComponent("Tests/PiciKitTests/Golden").path
 
-    /// A fresh temp directory, removed when the test ends.
+    /// A fresh temp directory, removed when the test ends, with the workspace copies of the
+    /// jobs an artifact dir in it recorded.
     static func tempDir(_ test: XCTestCase, _ label: String = "pici") -> String {
         let path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        test.addTeardownBlock {
+            removeWorkspaceCopies(under: path)
+            try? FileManager.default.removeItem(atPath: path)
+        }
         return path
+    }
+
+    /// A job's workspace copies live outside its artifact dir: in the temp dir of the machine
+    /// that ran pici-run, and on a host in its /tmp/pici-XXXXXX, and are removed only `--keep`
+    /// after the job is published, or by gc. A test's jobs rarely live that long, so the
+    /// copies its artifact dirs (`DIR` or `DIR/*`) recorded go with the test. The tests'
+    /// hosts are sshd on 127.0.0.1: their copies are on this machine too. Only a path of the
+    /// shapes pici-run makes is removed, so another test's files are never touched.
+    static func removeWorkspaceCopies(under dir: String) {
+        let fm = FileManager.default
+        let subdirs = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).map { dir + "/" + $0 }
+        for artifactDir in [dir] + subdirs {
+            let launches = Launches.directory(artifactDir: artifactDir)
+            for file in (try? fm.contentsOfDirectory(atPath: launches)) ?? [] where file.hasSuffix(".json") {
+                guard let bytes = try? FileSystem.readFile(launches + "/" + file, limit: 1 << 20),
+                      case .object(let o)? = try? JSONParser.parse(bytes), let record = try? LaunchRecord(json: o)
+                else { continue }
+                for copy in record.workspaces() { _ = Workspace.remove(copy) }
+                if let remote = record.remoteWorkspace, RemoteWorkspace.isCopyPath(remote) { try? fm.removeItem(atPath: remote) }
+            }
+        }
     }
 
     /// A fresh artifact dir that a monitor has passed over (it has pici-publish's lock file),
