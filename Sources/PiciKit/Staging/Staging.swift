@@ -76,6 +76,8 @@ public struct Staging {
     /// How to follow running sessions with `zmx tail` (`StagingFollow.swift`); nil: only
     /// histories.
     public var follow: FollowSettings? = nil
+    /// The sessions with a follow dir when the pass first asked (`StagingFollow.swift`).
+    var followDirectories: Set<String>? = nil
 
     public init(artifactDir: String, zmx: ZmxCommand, seenAtNanoseconds: Int, now: Int = Clock.nowSeconds()) {
         self.artifactDir = artifactDir

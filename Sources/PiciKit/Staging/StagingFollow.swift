@@ -66,7 +66,7 @@ extension Staging {
         let remote = s.host.flatMap { hosts[$0] }.flatMap { $0.isLocal ? nil : $0.name }
         let dir = FollowDirectory(artifactDir: artifactDir, session: s.name)
         if s.hasEnded {
-            guard dir.exists else { return .notFollowed }
+            guard hadFollowDirectory(s.name) else { return .notFollowed }
             if !dir.waitForEnd(seconds: 2) { dir.stop() }
             return .fetch
         }
@@ -91,6 +91,14 @@ extension Staging {
             writeFailed("\(label): session \(SafeName.quoted(s.name)): \(error)")
             return .written(false)
         }
+    }
+
+    /// Whether an ended session's follow dir was there when the pass first asked: one listing
+    /// a pass, not a stat for every ended session (a fifth of an all-finished pass). One made
+    /// since is found by `storeFollowed`, which looks again.
+    mutating func hadFollowDirectory(_ session: String) -> Bool {
+        if followDirectories == nil { followDirectories = Set(FileSystem.list(FollowDirectory.root(artifactDir: artifactDir))) }
+        return followDirectories!.contains(session)
     }
 
     /// In `store`, for an ended session with followers: its final log from their capture and
