@@ -82,12 +82,16 @@ Tool.main("pici-stage", help: help, options: [
     }
     reaping.hosts = staging.hosts
     let out = Output.standard
-    try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
+    // The followers of sessions gone since the last pass first: their logs are written from
+    // what they captured and the job as the last pass registered it, which staging this pass
+    // rewrites without them (a step that ended and was killed between two passes kept the
+    // log of the pass before, empty for a short step).
     if input.listing != nil && !args.has("no-follow") {
         var present: Set<String> = []
         for (_, record, _) in input.records { if case .job(let j) = record { for s in j.sessions { present.insert(s.name) } } }
         staging.sweepFollowers(present: present)
     }
+    try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
     // After the logs are staged and before pici-publish reads the end of the stream.
     var reaper = Reaper(options: reaping)
     reaper.run(jobs: input.records.compactMap { if case .job(let j) = $0.record { return j } else { return nil } }, listing: input.listing)
