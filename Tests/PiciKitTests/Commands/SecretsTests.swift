@@ -96,7 +96,7 @@ final class SecretsTests: XCTestCase {
         try #"{"type":"push","name":"demo","workspace":"/srv/ws","artifact_dest":"\#(dest)"}"#.write(toFile: artifacts + "/event.json", atomically: true, encoding: .utf8)
         let go = base + "/go", printed = base + "/printed"
         try """
-            until [ -e '\(go)' ]; do sleep 0.1; done
+            until [ -e '\(go)' ] || [ ! -d '\(base)' ]; do sleep 0.1; done
             \(SecretsTests.step)
             touch '\(printed)'; sleep 3
             """.write(toFile: base + "/step.sh", atomically: true, encoding: .utf8)

@@ -12,9 +12,9 @@ final class HostFollowTests: XCTestCase {
         let id = "55b55b55"
         // More than zmx's ~750 rows of scrollback, printed once the follower runs (passes over
         // ssh on a busy machine may take seconds): only the follower has the head.
-        let go = Support.tempDir(self, "go") + "/go"
+        let goDir = Support.tempDir(self, "go"), go = goDir + "/go"
         hosts.on(1, """
-            zmx run ci.demo.\(id).step.long -d bash -c 'until [ -e \(go) ]; do sleep 0.1; done; for i in $(seq 1 1500); do echo "line $i"; if [ $((i % 100)) = 0 ]; then sleep 0.2; fi; done; sleep 1' >/dev/null &&
+            zmx run ci.demo.\(id).step.long -d bash -c 'until [ -e \(go) ] || [ ! -d \(goDir) ]; do sleep 0.1; done; for i in $(seq 1 1500); do echo "line $i"; if [ $((i % 100)) = 0 ]; then sleep 0.2; fi; done; sleep 1' >/dev/null &&
             zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait long' >/dev/null
             """)
         let deadline = Date().addingTimeInterval(60)

@@ -25,7 +25,7 @@ final class HostRunTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: ws, withIntermediateDirectories: true)
         try """
             set -eu
-            zmx run build -d bash -c 'echo "built on ${PICI_TEST_HOST:-here} for $PICO_CI_JOB_ID"; until [ -e \(base)/go ]; do sleep 0.1; done'
+            zmx run build -d bash -c 'echo "built on ${PICI_TEST_HOST:-here} for $PICO_CI_JOB_ID"; until [ -e \(base)/go ] || [ ! -d \(base) ]; do sleep 0.1; done'
             zmx wait '*'
 
             """.write(toFile: ws + "/pico.sh", atomically: true, encoding: .utf8)

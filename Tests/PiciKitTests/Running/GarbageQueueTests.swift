@@ -15,7 +15,7 @@ final class GarbageQueueTests: XCTestCase {
         try "zmx run build -d sleep 60\nzmx wait '*'\n".write(toFile: ws + "/pico.sh", atomically: true, encoding: .utf8)
         // An rsync that copies only once the test lets it: the dispatch is held mid-copy.
         let rsync = Support.sh("command -v rsync", env: ProcessInfo.processInfo.environment).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try "#!/bin/sh\nuntil [ -e '\(base)/copy' ]; do sleep 0.05; done\nexec '\(rsync)' \"$@\"\n".write(toFile: slow + "/rsync", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\nuntil [ -e '\(base)/copy' ] || [ ! -d '\(base)' ]; do sleep 0.05; done\nexec '\(rsync)' \"$@\"\n".write(toFile: slow + "/rsync", atomically: true, encoding: .utf8)
         XCTAssertEqual(chmod(slow + "/rsync", 0o755), 0)
         let zmx = Support.ZmxWorld(self, extra: ["PICI_HOSTS": base + "/hosts", "TMPDIR": tmp])
         func push(_ name: String) -> String {

@@ -217,11 +217,11 @@ final class FollowTests: XCTestCase {
     func testAHistoryThatNoLongerReachesTheStreamsStartDoublesNothing() throws {
         let world = Support.ZmxWorld(self, extra: ["ZMX_STANDIN_TAIL_UNLISTED": "1"])
         let art = Support.tempDir(self, "art")
-        let go = Support.tempDir(self, "go") + "/go"
+        let goDir = Support.tempDir(self, "go"), go = goDir + "/go"
         let id = "b0b0b0b0"
         // The burst comes once the follower runs (and its tail has had time to connect).
         let ran = world.sh("""
-            zmx run ci.demo.\(id).step.burst -d bash -c 'until [ -e \(go) ]; do sleep 0.1; done; sleep 0.5; seq 1 3000 | sed "s/^/line /"; sleep 1' &&
+            zmx run ci.demo.\(id).step.burst -d bash -c 'until [ -e \(go) ] || [ ! -d \(goDir) ]; do sleep 0.1; done; sleep 0.5; seq 1 3000 | sed "s/^/line /"; sleep 1' &&
             zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait burst'
             """)
         XCTAssertEqual(ran.status, 0, ran.stderr)
@@ -248,11 +248,11 @@ final class FollowTests: XCTestCase {
     func testLinesLeftUncheckedByABurstAreMarkedWhereTheTailManglesTheOutput() throws {
         let world = Support.ZmxWorld(self)
         let art = Support.tempDir(self, "art")
-        let go = Support.tempDir(self, "go") + "/go"
+        let goDir = Support.tempDir(self, "go"), go = goDir + "/go"
         let id = "e0e0e0e0"
         let step = Support.tempDir(self, "step") + "/step.sh"
         try #"""
-            until [ -e \#(go) ]; do sleep 0.1; done; sleep 0.5
+            until [ -e \#(go) ] || [ ! -d \#(goDir) ]; do sleep 0.1; done; sleep 0.5
             seq 1 3000 | awk '{ if ($1 % 11 == 0) printf "%d \342\235\244 ok\n", $1; else print "line " $1 }'
             sleep 1
             """#.write(toFile: step, atomically: true, encoding: .utf8)

@@ -13,7 +13,7 @@ final class StandInTailTests: XCTestCase {
         env["PATH"] = (zmx as NSString).deletingLastPathComponent + ":" + (env["PATH"] ?? "")
         let dir = Support.tempDir(self, "ws")
         // The output comes once the tail is connected (counted as a client).
-        try ("until [ -e '\(dir)/go' ]; do sleep 0.1; done\n" + script).write(toFile: dir + "/out.sh", atomically: true, encoding: .utf8)
+        try ("until [ -e '\(dir)/go' ] || [ ! -d '\(dir)' ]; do sleep 0.1; done\n" + script).write(toFile: dir + "/out.sh", atomically: true, encoding: .utf8)
         let started = Support.sh("""
             zmx run tail-check -d bash '\(dir)/out.sh' >/dev/null || exit
             timeout 20 zmx tail tail-check >'\(dir)/out' & tail=$!
