@@ -16,6 +16,17 @@ final class SecretsTests: XCTestCase {
         return path
     }
 
+    /// Under `base`: an artifact dir whose job `demo` `id` syncs to a destination, and a mask
+    /// file.
+    func demoJob(_ base: String, id: String) throws -> (art: String, dest: String, mask: String) {
+        let art = base + "/art", dest = base + "/dest"
+        try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
+        let artifacts = "\(art)/demo/\(id)/artifacts"
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        try #"{"type":"push","name":"demo","workspace":"/srv/ws","artifact_dest":"\#(dest)"}"#.write(toFile: artifacts + "/event.json", atomically: true, encoding: .utf8)
+        return (art, dest, maskFile(base))
+    }
+
     /// Every file under `dir` that holds any form of the secrets.
     func leaks(under dir: String) -> [String] {
         var found: [String] = []
@@ -41,13 +52,8 @@ final class SecretsTests: XCTestCase {
     func testASecretReachesNoFileAndNoLine() throws {
         let world = Support.ZmxWorld(self)
         let base = Support.tempDir(self, "secrets")
-        let art = base + "/art", dest = base + "/dest"
-        try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
-        let mask = maskFile(base)
         let id = "0badc0de"
-        let artifacts = "\(art)/demo/\(id)/artifacts"
-        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
-        try #"{"type":"push","name":"demo","workspace":"/srv/ws","artifact_dest":"\#(dest)"}"#.write(toFile: artifacts + "/event.json", atomically: true, encoding: .utf8)
+        let (art, dest, mask) = try demoJob(base, id: id)
         try SecretsTests.step.write(toFile: base + "/step.sh", atomically: true, encoding: .utf8)
         let started = world.sh("zmx run ci.demo.\(id).step.leaky -d bash '\(base)/step.sh' && zmx run ci.demo.\(id).runner -d sleep 0.3")
         XCTAssertEqual(started.status, 0, started.stderr)
@@ -87,13 +93,9 @@ final class SecretsTests: XCTestCase {
     func testASecretInAFollowedSessionReachesNoFileAndNoLine() throws {
         let world = Support.ZmxWorld(self)
         let base = Support.tempDir(self, "secrets")
-        let art = base + "/art", dest = base + "/dest", out = base + "/out"
-        try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
-        let mask = maskFile(base)
+        let out = base + "/out"
         let id = "f0110bed"
-        let artifacts = "\(art)/demo/\(id)/artifacts"
-        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
-        try #"{"type":"push","name":"demo","workspace":"/srv/ws","artifact_dest":"\#(dest)"}"#.write(toFile: artifacts + "/event.json", atomically: true, encoding: .utf8)
+        let (art, dest, mask) = try demoJob(base, id: id)
         let go = base + "/go", printed = base + "/printed"
         try """
             until [ -e '\(go)' ] || [ ! -d '\(base)' ]; do sleep 0.1; done
