@@ -57,6 +57,17 @@ public struct FollowDirectory {
         return !isDone(last) && (livePID(last) != nil || isStarting(last))
     }
 
+    /// Whether the session needs a new follower: the last one died (the machine restarted,
+    /// someone killed it) before its `zmx tail` returned. One whose tail returned saw the task's
+    /// marker, or the session go: nothing more will come, even while a listing taken a moment
+    /// before still shows the session running (a new follower then took the whole history
+    /// again, after a gap note). Except a tail over ssh that lost its connection (255).
+    public var needsNewFollower: Bool {
+        guard let last = generations.last, !isFollowing else { return false }
+        guard let done = try? FileSystem.readText(generation(last) + "/done") else { return true }
+        return done == "exit 255\n"
+    }
+
     /// Ends the session's followers: SIGTERM to their process groups (the follower and its
     /// `zmx tail`), SIGKILL to what is left after half a second.
     public func stop() {

@@ -76,9 +76,9 @@ extension Staging {
         }
         let generations = dir.generations
         guard generations.count <= FollowSettings.maxGenerations else { return .notFollowed }
-        if !dir.isFollowing {
-            // Its follower died (the machine restarted, someone killed it): a new one, and the
-            // history it takes joins its stream to the old one's where they overlap.
+        if dir.needsNewFollower {
+            // Its follower died: a new one, and the history it takes joins its stream to the
+            // old one's where they overlap.
             _ = settings.startGeneration((generations.last ?? 0) + 1, of: dir, artifactDir: artifactDir)
         }
         // Its first follower has not taken its history yet (it gives zmx tail a second to

@@ -34,4 +34,23 @@ final class FollowerStartTests: XCTestCase {
         // A follower that cannot be started is still said so.
         XCTAssertThrowsError(try Follower.start(session: "ci.demo.0000000f.runner", generation: 2, artifactDir: dir, executable: dir + "/none"))
     }
+
+    /// A new follower only for one that died before its `zmx tail` returned (or lost its ssh
+    /// connection): one whose tail returned saw the end, even while a listing taken a moment
+    /// before still says the session runs (a new one then took the whole history again, after
+    /// a gap note: seen in a clean CI run of FollowTests).
+    func testANewFollowerOnlyForOneThatDiedBeforeItsTailReturned() throws {
+        let dir = FollowDirectory(artifactDir: Support.tempDir(self), session: "ci.demo.0badc0de.step.build")
+        XCTAssertTrue(dir.claim())
+        XCTAssertFalse(dir.needsNewFollower, "no follower started yet is pici-run's or the pass's to start")
+        XCTAssertTrue(dir.claim(generation: 1))
+        XCTAssertFalse(dir.needsNewFollower, "one just started has not written its pid yet")
+        // Its pid names no live process: it died.
+        try "999999 1\n".write(toFile: dir.generation(1) + "/pid", atomically: true, encoding: .utf8)
+        XCTAssertTrue(dir.needsNewFollower)
+        try "exit 0\n".write(toFile: dir.generation(1) + "/done", atomically: true, encoding: .utf8)
+        XCTAssertFalse(dir.needsNewFollower, "its tail returned: the task ended or the session went")
+        try "exit 255\n".write(toFile: dir.generation(1) + "/done", atomically: true, encoding: .utf8)
+        XCTAssertTrue(dir.needsNewFollower, "ssh lost its connection")
+    }
 }
