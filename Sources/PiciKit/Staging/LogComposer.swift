@@ -8,6 +8,8 @@ import Glibc
 struct LogComposer {
     /// Lines held back: the page's lines, and room to join and clean at the end.
     static let held = LogFragment.shownLines
+    /// How many of the log's last lines a later history may stand in for.
+    static let damagedEnd = 3
 
     private let fd: Int32
     private var window: [String] = []
@@ -32,7 +34,19 @@ struct LogComposer {
     /// Adds lines (a history) after what came before, skipping those the log already ends with.
     mutating func add(_ lines: [String], gapIfNoOverlap: Bool) {
         if lines.isEmpty { return }
-        let (k, replace) = LogComposer.overlap(held, lines)
+        var (k, replace) = LogComposer.overlap(held, lines)
+        if k == 0 && gapIfNoOverlap {
+            // The log's last lines may be what zmx tail made of lines a string sequence ate
+            // (`❌` leaves an empty line and swallows the marker): when the log joins the
+            // history without them, the history's text stands in their place.
+            for drop in 1...LogComposer.damagedEnd where count > drop {
+                let r = LogComposer.overlap(held.dropLast(drop), lines)
+                guard r.k >= 2 else { continue }
+                window.removeLast(drop)
+                (k, replace) = r
+                break
+            }
+        }
         if replace { window[window.count - 1] = lines[k - 1] }
         if k == 0 && gapIfNoOverlap && count > 0 {
             append(LogFragment.gapNote(rows: nil))

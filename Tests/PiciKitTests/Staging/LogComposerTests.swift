@@ -101,6 +101,18 @@ final class LogComposerTests: XCTestCase {
         XCTAssertEqual(whole.text, "1\n")
     }
 
+    /// The stream's last lines damaged by zmx tail (a `❌` ate its line and the marker): the
+    /// last history joins the log where it holds the lines before them and stands in for them,
+    /// with no gap note and nothing doubled (a clean CI run's log had the whole history again).
+    func testTheLastHistoryStandsInForADamagedEndOfTheStream() throws {
+        let r = try compose([("\(typed)\n$ \(typed)\n", "1\n2\n3\n\n")],
+                            history: [typed, "$ \(typed)", "1", "2", "3", "❌ fail", "next", "ZMX_TASK_COMPLETED:ab12:0", "$"])
+        XCTAssertEqual(r.text, "1\n2\n3\n❌ fail\nnext\n")
+        // Where the history does not reach back to them, the gap is still said.
+        let far = try compose([("\(typed)\n$ \(typed)\n", "1\n2\n3\n\n")], history: ["800", "801", "ZMX_TASK_COMPLETED:ab12:0"])
+        XCTAssertEqual(far.text, "1\n2\n3\n\n\(LogFragment.gapNote(rows: nil))\n800\n801\n")
+    }
+
     func testAHeadThatScrolledOutIsNoted() throws {
         let r = try compose([("line 4000\nline 4001\n", "line 4002\nZMX_TASK_COMPLETED:ab12:0\n")], exitCode: 0)
         XCTAssertEqual(r.text, "\(LogFragment.gapNote(rows: nil))\nline 4000\nline 4001\nline 4002\n")
