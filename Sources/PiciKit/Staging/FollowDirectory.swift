@@ -52,10 +52,9 @@ public struct FollowDirectory {
     }
 
     /// Whether some follower of the session still runs (or is about to).
-    public var isFollowing: Bool {
-        guard let last = generations.last else { return false }
-        return !isDone(last) && (livePID(last) != nil || isStarting(last))
-    }
+    public var isFollowing: Bool { generations.last.map(isFollowing) ?? false }
+
+    private func isFollowing(_ last: Int) -> Bool { !isDone(last) && (livePID(last) != nil || isStarting(last)) }
 
     /// Whether the session needs a new follower: the last one died (the machine restarted,
     /// someone killed it) before its `zmx tail` returned. One whose tail returned saw the task's
@@ -63,7 +62,7 @@ public struct FollowDirectory {
     /// before still shows the session running (a new follower then took the whole history
     /// again, after a gap note). Except a tail over ssh that lost its connection (255).
     public var needsNewFollower: Bool {
-        guard let last = generations.last, !isFollowing else { return false }
+        guard let last = generations.last, !isFollowing(last) else { return false }
         guard let done = try? FileSystem.readText(generation(last) + "/done") else { return true }
         return done == "exit 255\n"
     }

@@ -16,6 +16,15 @@ final class SecretsTests: XCTestCase {
         return path
     }
 
+    /// The step's log as pici writes it: every form of the secret masked.
+    static let maskedLog = """
+        whole: ***
+        \(String(repeating: "0", count: 115))***
+        <b>***</b> and &***& and <i>***</i>
+        done
+
+        """
+
     /// Under `base`: an artifact dir whose job `demo` `id` syncs to a destination, and a mask
     /// file.
     func demoJob(_ base: String, id: String) throws -> (art: String, dest: String, mask: String) {
@@ -68,13 +77,7 @@ final class SecretsTests: XCTestCase {
         }
         XCTAssertTrue(printed.contains(#""status":"failed""#) || printed.contains(#""status":"success""#), printed)
         let txt = try String(contentsOfFile: "\(art)/demo/\(id)/leaky.txt", encoding: .utf8)
-        XCTAssertEqual(txt, """
-            whole: ***
-            \(String(repeating: "0", count: 115))***
-            <b>***</b> and &***& and <i>***</i>
-            done
-
-            """)
+        XCTAssertEqual(txt, SecretsTests.maskedLog)
         let html = try String(contentsOfFile: "\(art)/demo/\(id)/leaky.html", encoding: .utf8)
         XCTAssertTrue(html.contains("&lt;b&gt;***&lt;/b&gt; and &amp;***&amp; and &lt;i&gt;***&lt;/i&gt;"), html)
         XCTAssertEqual(leaks(under: art), [])
@@ -132,13 +135,7 @@ final class SecretsTests: XCTestCase {
         monitor.terminate()
         monitor.waitUntilExit()
         let txt = try String(contentsOfFile: "\(art)/demo/\(id)/leaky.txt", encoding: .utf8)
-        XCTAssertEqual(txt, """
-            whole: ***
-            \(String(repeating: "0", count: 115))***
-            <b>***</b> and &***& and <i>***</i>
-            done
-
-            """)
+        XCTAssertEqual(txt, SecretsTests.maskedLog)
         XCTAssertEqual(leaks(under: art), [])
         XCTAssertEqual(leaks(under: dest), [])
         let said = try String(contentsOfFile: out, encoding: .utf8)

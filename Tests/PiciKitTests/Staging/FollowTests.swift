@@ -216,22 +216,8 @@ final class FollowTests: XCTestCase {
     /// came before the stream is not known.
     func testAHistoryThatNoLongerReachesTheStreamsStartDoublesNothing() throws {
         let world = Support.ZmxWorld(self, extra: ["ZMX_STANDIN_TAIL_UNLISTED": "1"])
-        let art = Support.tempDir(self, "art")
-        let goDir = Support.tempDir(self, "go"), go = goDir + "/go"
-        let id = "b0b0b0b0"
         // The burst comes once the follower runs (and its tail has had time to connect).
-        let ran = world.sh("""
-            zmx run ci.demo.\(id).step.burst -d bash -c 'until [ -e \(go) ] || [ ! -d \(goDir) ]; do sleep 0.1; done; sleep 0.5; seq 1 3000 | sed "s/^/line /"; sleep 1' &&
-            zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait burst'
-            """)
-        XCTAssertEqual(ran.status, 0, ran.stderr)
-        waitFor("the job's end", seconds: 60) {
-            if FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.burst/1/pid") {
-                FileManager.default.createFile(atPath: go, contents: nil)
-            }
-            return world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'").stdout.contains("\"job_id\":\"\(id)\"")
-        }
-        let lines = try String(contentsOfFile: "\(art)/demo/\(id)/burst.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        let lines = try burstLog(world, id: "b0b0b0b0", printing: #"seq 1 3000 | sed "s/^/line /""#, after: "pid")
         let body = Array(lines.drop { LogFragment.isGapNote($0) })
         XCTAssertEqual(Set(body).count, body.count, "a line doubled")
         XCTAssertEqual(body, (3001 - body.count...3000).map { "line \($0)" })
@@ -241,33 +227,42 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(FollowTests.checkUncheckedNotes(lines), lines)
     }
 
-    /// A burst that outruns zmx's scrollback, with a character whose UTF-8 opens a string in
-    /// zmx tail's parser (❤: its line and those after it, up to the next read, are eaten or
-    /// run together): what no history held any more is the tail's text, and the log says so
-    /// after it; every line from the first check on is whole and in order.
-    func testLinesLeftUncheckedByABurstAreMarkedWhereTheTailManglesTheOutput() throws {
-        let world = Support.ZmxWorld(self)
+    /// The `.txt` of step `burst` of job `demo` `id`, which runs `printing` once its follower
+    /// has written `after` (its pid, or its head) and the tail has had half a second, under
+    /// `pici-monitor --once` passes until the job is published.
+    func burstLog(_ world: Support.ZmxWorld, id: String, printing: String, after: String) throws -> [String] {
         let art = Support.tempDir(self, "art")
         let goDir = Support.tempDir(self, "go"), go = goDir + "/go"
-        let id = "e0e0e0e0"
         let step = Support.tempDir(self, "step") + "/step.sh"
-        try #"""
-            until [ -e \#(go) ] || [ ! -d \#(goDir) ]; do sleep 0.1; done; sleep 0.5
-            seq 1 3000 | awk '{ if ($1 % 11 == 0) printf "%d \342\235\244 ok\n", $1; else print "line " $1 }'
+        try """
+            until [ -e \(go) ] || [ ! -d \(goDir) ]; do sleep 0.1; done; sleep 0.5
+            \(printing)
             sleep 1
-            """#.write(toFile: step, atomically: true, encoding: .utf8)
+
+            """.write(toFile: step, atomically: true, encoding: .utf8)
         let ran = world.sh("""
             zmx run ci.demo.\(id).step.burst -d bash '\(step)' &&
             zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait burst'
             """)
         XCTAssertEqual(ran.status, 0, ran.stderr)
         waitFor("the job's end", seconds: 60) {
-            if FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.burst/1/head") {
+            if FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.burst/1/\(after)") {
                 FileManager.default.createFile(atPath: go, contents: nil)
             }
             return world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'").stdout.contains("\"job_id\":\"\(id)\"")
         }
-        let lines = try String(contentsOfFile: "\(art)/demo/\(id)/burst.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        return try String(contentsOfFile: "\(art)/demo/\(id)/burst.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    /// A burst that outruns zmx's scrollback, with a character whose UTF-8 opens a string in
+    /// zmx tail's parser (❤: its line and those after it, up to the next read, are eaten or
+    /// run together): what no history held any more is the tail's text, and the log says so
+    /// after it; every line from the first check on is whole and in order.
+    func testLinesLeftUncheckedByABurstAreMarkedWhereTheTailManglesTheOutput() throws {
+        let world = Support.ZmxWorld(self)
+        let lines = try burstLog(
+            world, id: "e0e0e0e0", printing: #"seq 1 3000 | awk '{ if ($1 % 11 == 0) printf "%d \342\235\244 ok\n", $1; else print "line " $1 }'"#,
+            after: "head")
         let noted = lines.lastIndex { $0.contains(" above could not be checked") }
         XCTAssertNotNil(noted, "no note: \(lines.suffix(5))")
         XCTAssertEqual(FollowTests.checkUncheckedNotes(lines).count, lines.count - 1)
