@@ -33,6 +33,11 @@ struct FollowCapture {
     static let quiet = 0.5, maxAge = 1.0
     /// Seconds between two looks at `zmx list` for the tail's connection, and how long to look.
     static let proofEvery = 0.2, proofWait = 5.0
+    /// How long a tail proven connected only after its session's task ended may stay silent
+    /// before it is taken for one that connected after the end: such a tail waits for a next
+    /// task and never returns (ZMX.md), and a pass would wait for its follower. One connected
+    /// before the end sends at least the marker.
+    static let silentAfterEnd = 1.0
 
     let session: String, dir: String, out: Int32, zmx: ZmxCommand, masker: Masker
     private var lines: StreamLines
@@ -52,6 +57,12 @@ struct FollowCapture {
     /// Clients of the session before the tail started (nil: not known), and the next look.
     private let clientsBefore: Int?
     private var nextLook: Double
+    /// Set when the look that proved the tail connected showed the task ended and nothing has
+    /// come from the tail since: when it is given up for one that will never return.
+    private var silentUntil: Double? = nil
+    /// The tail connected after its session's task ended: it will never return, so the
+    /// follower ends it (`Follower`).
+    private(set) var tailWillNotReturn = false
 
     private enum Head { case none, beforeProof, afterProof }
 
@@ -71,6 +82,7 @@ struct FollowCapture {
         let now = Clock.monotonicSeconds()
         var due: Double? = nil
         if case .none = head { due = min(nextLook, started + FollowCapture.proofWait) - now }
+        if let until = silentUntil { due = min(due ?? until - now, until - now) }
         if let since = pendingSince {
             let t = min(lastData + FollowCapture.quiet, since + FollowCapture.maxAge) - now
             due = min(due ?? t, t)
@@ -80,9 +92,14 @@ struct FollowCapture {
 
     mutating func timedOut(started: Double) {
         let now = Clock.monotonicSeconds()
+        if let until = silentUntil, now >= until {
+            silentUntil = nil
+            tailWillNotReturn = true
+        }
         if case .none = head {
-            if now >= nextLook, let before = clientsBefore, let count = FollowCapture.clients(of: session, zmx: zmx), count > before {
+            if now >= nextLook, let before = clientsBefore, let look = FollowCapture.look(at: session, zmx: zmx), look.clients > before {
                 takeHead(afterProof: true)
+                if look.ended { silentUntil = now + FollowCapture.silentAfterEnd }
             } else if now >= started + FollowCapture.proofWait {
                 takeHead(afterProof: false)
             } else if now >= nextLook {
@@ -97,6 +114,7 @@ struct FollowCapture {
 
     mutating func received(_ bytes: ArraySlice<UInt8>) {
         lastData = Clock.monotonicSeconds()
+        silentUntil = nil  // it connected before the end: it returns after the marker
         add(lines.feed(bytes))
         switch head {
         case .none: takeHead(afterProof: true)
@@ -252,13 +270,24 @@ struct FollowCapture {
         return LogCleaner.unwrap(LogCleaner.rows(result.stdoutText))
     }
 
-    /// The session's `clients` in `zmx list`; nil when it is not listed or zmx failed.
-    static func clients(of session: String, zmx: ZmxCommand) -> Int? {
+    /// What `zmx list` says of the session: its `clients`, and whether its task has ended.
+    struct Look: Equatable {
+        var clients: Int
+        var ended: Bool
+    }
+
+    /// The session in `zmx list`; nil when it is not listed (or has no `clients`) or zmx failed.
+    static func look(at session: String, zmx: ZmxCommand) -> Look? {
         guard let result = try? zmx.run(["list"]), result.status == 0 else { return nil }
-        for line in result.stdoutText.split(separator: "\n") {
+        return look(at: session, in: result.stdoutText)
+    }
+
+    static func look(at session: String, in listing: String) -> Look? {
+        for line in listing.split(separator: "\n") {
             let fields = line.drop(while: { $0 == " " }).split(separator: "\t")
             guard fields.first.map({ $0.hasSuffix("name=" + session) && $0.dropLast(session.count + 5).allSatisfy { !$0.isLetter } }) == true else { continue }
-            for f in fields where f.hasPrefix("clients=") { return Int(f.dropFirst(8)) }
+            guard let clients = fields.first(where: { $0.hasPrefix("clients=") }).flatMap({ Int($0.dropFirst(8)) }) else { return nil }
+            return Look(clients: clients, ended: fields.contains { $0.hasPrefix("ended=") })
         }
         return nil
     }

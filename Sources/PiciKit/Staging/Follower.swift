@@ -17,7 +17,8 @@ import Glibc
 ///   bytes came: it joins the head to the stream, or shows that rows were lost between them;
 /// - `stream`: `zmx tail`'s lines, rendered as the history shows them and put right against a
 ///   history taken while they are still in it (`StreamRepair`), masked, appended as they come;
-/// - `done`: written when `zmx tail` returned, with its exit status.
+/// - `done`: written when `zmx tail` returned, with its exit status (`exit N`), or `no tail`
+///   when the session's task had ended before the follower could start one.
 /// Nothing a secret could be in is written unmasked.
 public enum Follower {
     /// The follower's own work: runs until `zmx tail` returns. Returns the status to exit with.
@@ -40,7 +41,17 @@ public enum Follower {
             return .cannotCreate
         }
         defer { close(out) }
-        let clientsBefore = FollowCapture.clients(of: session, zmx: zmx)
+        let before = FollowCapture.look(at: session, zmx: zmx)
+        let started = Clock.monotonicSeconds()
+        var capture = FollowCapture(session: session, dir: dir, out: out, zmx: zmx, masker: masker, clientsBefore: before?.clients, started: started)
+        // Its task has ended already (the session ended between the pass that saw it running
+        // and now): a tail would wait for a next task for good (ZMX.md), and the pass that sees
+        // the end would wait for this follower. The history holds everything.
+        if before?.ended == true {
+            capture.finish()
+            try? FileSystem.writeAtomically(dir + "/done", "no tail\n")
+            return .ok
+        }
         let tail: (pid: pid_t, fd: Int32)
         do {
             tail = try Follower.spawnReading(zmx.argv(["tail", session]))
@@ -48,9 +59,8 @@ public enum Follower {
             Diagnostics.error("\(error)")
             return .unavailable
         }
-        let started = Clock.monotonicSeconds()
-        var capture = FollowCapture(session: session, dir: dir, out: out, zmx: zmx, masker: masker, clientsBefore: clientsBefore, started: started)
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var endedTail = false
         while true {
             let wait = capture.timeout(started: started)
             var p = pollfd(fd: tail.fd, events: Int16(POLLIN), revents: 0)
@@ -58,6 +68,12 @@ public enum Follower {
             if ready < 0 && errno == EINTR { continue }
             if ready == 0 {
                 capture.timedOut(started: started)
+                // It connected after the task ended and waits for a next one: ended here, its
+                // pipe then reaches EOF, and what it captured is finished as for any tail.
+                if capture.tailWillNotReturn && !endedTail {
+                    endedTail = true
+                    _ = kill(tail.pid, SIGTERM)
+                }
                 continue
             }
             let n = buffer.withUnsafeMutableBytes { read(tail.fd, $0.baseAddress!, $0.count) }
