@@ -89,7 +89,8 @@ final class LaunchFailureTests: XCTestCase {
         XCTAssertEqual(lines.first?["job_id"] as? String, id)
         XCTAssertEqual(lines.first?["exit_code"] as? Int, 69)
         XCTAssertTrue((lines.first?["reason"] as? String ?? "").hasPrefix("workspace: rsync -r --exclude=/.git -- /nonexistent/pici-ws/ "), "\(lines)")
-        w.pass()
+        let next = w.pass()
+        XCTAssertEqual(next.status, 0, next.stderr)
         XCTAssertEqual(w.lines.count, 1)
     }
 
@@ -102,7 +103,8 @@ final class LaunchFailureTests: XCTestCase {
         XCTAssertEqual(ran.status, 69, ran.stderr)
         guard let id = jobID(ran.stdout) else { return XCTFail(ran.stdout) }
         XCTAssertEqual(w.workspaces, [], "the workspace copy was left behind")
-        w.pass()
+        let pass = w.pass()
+        XCTAssertEqual(pass.status, 0, pass.stderr)
         XCTAssertEqual(w.lines.map { $0["job_id"] as? String }, [id])
         XCTAssertEqual(w.lines.first?["reason"] as? String, "zmx did not start ci.demo.\(id).runner: it is not in zmx list after 2s")
     }

@@ -533,7 +533,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(try Workspace.rsyncArguments(source: "pgs.sh:/w/r.tar", destination: "/tmp/pici-2.tar", kind: .tarball, options: plain),
                        ["rsync", "--", "pgs.sh:/w/r.tar", "/tmp/pici-2.tar"])
         try FileManager.default.createDirectory(atPath: home + "/.ssh", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: home + "/.ssh/config", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: home + "/.ssh/config", contents: Data()))
         let keyed = Workspace.Options(key: "/keys/ci key", certificate: "/keys/ci-cert.pub", home: home)
         XCTAssertEqual(try Workspace.rsyncArguments(source: "h:/w.tar", destination: "/t.tar", kind: .tarball, options: keyed),
                        ["rsync", "-e", "ssh -F \(home)/.ssh/config -i '/keys/ci key' -o IdentitiesOnly=yes -o CertificateFile=/keys/ci-cert.pub", "--", "h:/w.tar", "/t.tar"])
