@@ -2,7 +2,7 @@
 import PiciKit
 
 let help = """
-usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--job-timeout DUR] [--keep DUR] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N] [--host NAME]
+usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--job-timeout DUR] [--keep DUR] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N] [--host NAME] [--clients N]
 
 Reads the records of pici-group on stdin and passes every one on unchanged and in order.
 For each job it writes DIR/<name>/<job_id>/<short>.txt and <short>.html from one
@@ -34,6 +34,8 @@ workspace copy removed. A pass with nothing due makes no extra zmx call.
   --generation N       which follower of the session this is (with --follow; default 1)
   --host NAME          the session's host in the hosts file (with --follow): zmx tail
                        and zmx history run over ssh
+  --clients N          the session's clients in the listing of the pass that started it
+                       (with --follow; default: it lists them itself)
   --help, --version
 
 Exit status, the first that applies: 64 usage (or a secret under 4 bytes), 66 no mask
@@ -45,7 +47,7 @@ else 0.
 
 Tool.main("pici-stage", help: help, options: [
     .init("artifact-dir", value: true), .init("zmx", value: true), .init("timeout", value: true),
-    .init("jobs", value: true), .init("hosts", value: true), .init("follow", value: true), .init("generation", value: true), .init("host", value: true), .init("no-follow"),
+    .init("jobs", value: true), .init("hosts", value: true), .init("follow", value: true), .init("generation", value: true), .init("host", value: true), .init("clients", value: true), .init("no-follow"),
     .init("job-timeout", value: true), .init("keep", value: true),
 ], masks: true) { args in
     let zmx = ZmxCommand(override: args.value("zmx"), timeout: try args.duration("timeout", default: ZmxCommand.defaultTimeout))
@@ -64,7 +66,15 @@ Tool.main("pici-stage", help: help, options: [
             }
             onHost = ZmxCommand.on(host, local: zmx)
         }
-        return Follower.run(session: session, artifactDir: ArtifactDir.resolve(args), generation: generation, zmx: onHost)
+        var clients: Int? = nil
+        if let text = args.value("clients") {
+            guard let n = Int(text), n >= 0 else {
+                Diagnostics.error("--clients: \(SafeName.quoted(text)) is not a count")
+                return .usage
+            }
+            clients = n
+        }
+        return Follower.run(session: session, artifactDir: ArtifactDir.resolve(args), generation: generation, zmx: onHost, clientsBefore: clients)
     }
     let jobs = try args.count("jobs", default: ChildPool.onlineCPUs)
     var reaping = try Reaper.Options(args, artifactDir: ArtifactDir.resolve(args), zmx: zmx)
@@ -92,6 +102,7 @@ Tool.main("pici-stage", help: help, options: [
         staging.sweepFollowers(present: present)
     }
     try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
+    if staging.follow != nil { staging.removeIdleListings() }
     // After the logs are staged and before pici-publish reads the end of the stream.
     var reaper = Reaper(options: reaping)
     reaper.run(jobs: input.records.compactMap { if case .job(let j) = $0.record { return j } else { return nil } }, listing: input.listing)

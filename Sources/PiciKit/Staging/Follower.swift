@@ -22,7 +22,12 @@ import Glibc
 /// Nothing a secret could be in is written unmasked.
 public enum Follower {
     /// The follower's own work: runs until `zmx tail` returns. Returns the status to exit with.
-    public static func run(session: String, artifactDir: String, generation: Int, zmx: ZmxCommand, masker: Masker = Masking.active) -> ExitStatus {
+    /// `clientsBefore`: the session's clients in a listing taken before this follower was
+    /// started (the pass's), else it lists them itself before its tail starts.
+    public static func run(
+        session: String, artifactDir: String, generation: Int, zmx: ZmxCommand, clientsBefore given: Int? = nil,
+        masker: Masker = Masking.active
+    ) -> ExitStatus {
         // Keep no descriptor of whoever started us (a monitor's pipes must reach EOF).
         for fd in Int32(3)..<Int32(1024) { _ = close(fd) }
         let dir = FollowDirectory(artifactDir: artifactDir, session: session).generation(generation)
@@ -41,9 +46,13 @@ public enum Follower {
             return .cannotCreate
         }
         defer { close(out) }
-        let before = FollowCapture.look(at: session, zmx: zmx)
+        // The pass that started it saw the session running in its listing (`given`); else it
+        // looks itself. A task that ended since is seen by the look that proves the tail.
+        let before = given.map { FollowCapture.Look(clients: $0, ended: false) } ?? FollowCapture.look(at: session, zmx: zmx)
         let started = Clock.monotonicSeconds()
-        var capture = FollowCapture(session: session, dir: dir, out: out, zmx: zmx, masker: masker, clientsBefore: before?.clients, started: started)
+        var capture = FollowCapture(
+            session: session, dir: dir, out: out, zmx: zmx, masker: masker, clientsBefore: before?.clients, started: started,
+            listing: SharedListing(artifactDir: artifactDir, zmx: zmx), tailStarted: Clock.nowNanoseconds())
         // Its task has ended already (the session ended between the pass that saw it running
         // and now): a tail would wait for a next task for good (ZMX.md), and the pass that sees
         // the end would wait for this follower. The history holds everything.

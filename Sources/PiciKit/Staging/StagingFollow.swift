@@ -19,19 +19,24 @@ public struct FollowSettings: Sendable {
     /// Claims `session` and starts its first follower; false when another process had
     /// claimed it or it could not be started (reported). `host`: the session's host in the
     /// hosts file, when it is another machine (its follower runs `zmx tail` over ssh).
+    /// `clients`: the session's clients in the listing the caller just read, so that the
+    /// follower need not list every session once more before its tail starts.
     @discardableResult
-    public func start(session: String, job: String, jobID: String, short: String, artifactDir: String, host: String? = nil) -> Bool {
+    public func start(
+        session: String, job: String, jobID: String, short: String, artifactDir: String, host: String? = nil, clients: Int? = nil
+    ) -> Bool {
         let dir = FollowDirectory(artifactDir: artifactDir, session: session)
         guard dir.claim() else { return false }
         try? FileSystem.writeAtomically(dir.path + "/meta", "\(job)\t\(jobID)\t\(short)\n")
         if let host { try? FileSystem.writeAtomically(dir.path + "/host", host + "\n") }
-        return startGeneration(1, of: dir, artifactDir: artifactDir, host: host)
+        return startGeneration(1, of: dir, artifactDir: artifactDir, host: host, clients: clients)
     }
 
     /// `host` as given to `start`, else as it wrote it (a pass's writes are seen after it).
-    func startGeneration(_ n: Int, of dir: FollowDirectory, artifactDir: String, host: String? = nil) -> Bool {
+    func startGeneration(_ n: Int, of dir: FollowDirectory, artifactDir: String, host: String? = nil, clients: Int? = nil) -> Bool {
         guard dir.claim(generation: n) else { return false }
         var flags = extra
+        if let clients { flags += ["--clients", String(clients)] }
         if let host = host ?? (try? FileSystem.readText(dir.path + "/host"))?.split(separator: "\n").first.map(String.init), SafeName.isSafe(host) {
             flags += ["--host", host]
         }
@@ -71,7 +76,7 @@ extension Staging {
             return .fetch
         }
         guard dir.exists else {
-            settings.start(session: s.name, job: job.name, jobID: job.jobID, short: short, artifactDir: artifactDir, host: remote)
+            settings.start(session: s.name, job: job.name, jobID: job.jobID, short: short, artifactDir: artifactDir, host: remote, clients: s.clients)
             return .notFollowed
         }
         let generations = dir.generations
@@ -144,6 +149,16 @@ extension Staging {
             }
             dir.remove()
         }
+        removeIdleListings()
+    }
+
+    /// The followers' shared listings (`SharedListing`) go with the last of them: after a
+    /// sweep, and after a pass that wrote the last final log.
+    public func removeIdleListings() {
+        let root = FollowDirectory.root(artifactDir: artifactDir)
+        let left = FileSystem.list(root)
+        guard !left.contains(where: { !$0.hasPrefix(".") }) else { return }
+        for name in left where name.hasPrefix(".listing-") && !name.hasSuffix(".taking") { unlink(root + "/" + name) }
     }
 
     /// Writes `<short>.txt` and `.html` from the followers' capture (and the final history

@@ -127,4 +127,6 @@ enum ASCIIBytes {
         }
         return true
     }
+
+    static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) >= 97 && (c | 0x20) <= 122 }
 }

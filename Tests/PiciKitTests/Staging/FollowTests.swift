@@ -314,4 +314,27 @@ final class FollowTests: XCTestCase {
         world.sh("zmx kill ci.demo.\(id).step.slow")
         waitFor("the follower to end", seconds: 10) { self.followers(world, id, art: art).isEmpty }
     }
+
+    /// Followers started by one pass share their looks at `zmx list` (the real zmx asks every
+    /// session's daemon for each): the pass's listing is their count before, and one listing
+    /// taken after their tails started proves them all connected. Each listed twice for
+    /// itself before (12 listings for 6 sessions).
+    func testFollowersStartedByOnePassShareTheirListings() throws {
+        let calls = Support.tempDir(self) + "/calls"
+        let world = Support.ZmxWorld(self, extra: ["ZMX_CALL_LOG": calls])
+        let art = Support.tempDir(self, "art")
+        let id = "5a5a5a5a"
+        let steps = (1...6).map { "ci.demo.\(id).step.s\($0)" }
+        for step in steps { XCTAssertEqual(world.sh("zmx run \(step) -d bash -c 'echo one; sleep 30' >/dev/null").status, 0) }
+        XCTAssertEqual(world.sh("pici-list | pici-group | pici-stage --artifact-dir '\(art)' >/dev/null").status, 0)
+        waitFor("every follower's history", seconds: 20) {
+            steps.allSatisfy { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/\($0)/1/head") }
+        }
+        let log = ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        XCTAssertEqual(log.filter { $0.hasPrefix("tail ") }.count, 6)
+        // The pass's own listing, and the followers' (one, or a few on a loaded machine).
+        XCTAssertLessThan(log.filter { $0 == "list" }.count, 1 + 6, "\(log)")
+        for step in steps { world.sh("zmx kill \(step)") }
+        waitFor("the followers to end", seconds: 10) { self.followers(world, id, art: art).isEmpty }
+    }
 }

@@ -247,12 +247,15 @@ final class StageTests: XCTestCase {
         let help = world.sh("pici-stage --help")
         XCTAssertEqual(help.status, 0)
         let usage = help.stdout.split(separator: "\n").first.map(String.init) ?? ""
-        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--job-timeout DUR] [--keep DUR] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N] [--host NAME]")
+        XCTAssertEqual(usage, "usage: pici-stage [--artifact-dir DIR] [--hosts FILE] [--zmx CMD] [--timeout DUR] [--jobs N] [--job-timeout DUR] [--keep DUR] [--mask-file FILE] [--no-follow] [--follow NAME] [--generation N] [--host NAME] [--clients N]")
         for bad in ["0", "-1", "two", "1025"] {
             XCTAssertEqual(world.sh("pici-stage --jobs=\(bad) </dev/null").status, 64, bad)
         }
         XCTAssertEqual(world.sh("pici-stage --version").stdout, "pici-stage \(PiciVersion.string)\n")
         XCTAssertEqual(world.sh("pici-stage --bogus </dev/null").status, 64)
+        for bad in ["-1", "two", ""] {
+            XCTAssertEqual(world.sh("pici-stage --follow ci.demo.0000000f.runner --clients='\(bad)' </dev/null").status, 64, bad)
+        }
         XCTAssertEqual(world.sh("pici-stage --timeout soon </dev/null").status, 64)
         let stray = world.sh("pici-stage /srv/artifacts </dev/null")
         XCTAssertEqual(stray.status, 64)
