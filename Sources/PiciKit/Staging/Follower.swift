@@ -101,30 +101,21 @@ public enum Follower {
         return .ok
     }
 
-    /// Starts `argv` with its stdout on a pipe we read; stdin and stderr /dev/null.
+    /// Starts `argv` with its stdout on a pipe we read; stdin and stderr /dev/null. It dies
+    /// with us (`TiedChild`): a follower killed by hand takes its `zmx tail` with it.
     static func spawnReading(_ argv: [String]) throws -> (pid: pid_t, fd: Int32) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw Spawn.Failure(command: argv[0], errno: errno) }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         // Room for a burst while the history is fetched (F_SETPIPE_SZ).
         _ = fcntl(fds[0], 1031, Int32(1 << 20))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var pid: pid_t = 0
-        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        let rc = posix_spawnp(&pid, argv[0], &actions, nil, &cArgs, environ)
-        close(fds[1])
-        guard rc == 0 else {
+        defer { close(fds[1]) }
+        do {
+            return (try TiedChild.start(argv, stdout: fds[1]), fds[0])
+        } catch {
             close(fds[0])
-            throw Spawn.Failure(command: argv[0], errno: rc)
+            throw error
         }
-        return (pid, fds[0])
     }
 
     /// Starts a follower for `session`, detached: a session of its own, nothing of ours open,

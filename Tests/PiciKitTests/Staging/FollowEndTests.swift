@@ -85,4 +85,39 @@ final class FollowEndTests: XCTestCase {
         XCTAssertEqual(stagedLog(world, art: art, id: id), "before-go\nafter-go\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: follow), "the follow dir stays")
     }
+
+    /// The processes whose process group is `group`, from /proc.
+    func members(ofGroup group: pid_t) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid in
+            guard Int32(pid) != nil, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            guard fields.count > 2, Int32(fields[2]) == group, !fields[0].hasPrefix("Z") else { return nil }
+            return pid + " " + stat[..<close] + ")"
+        }
+    }
+
+    /// A follower killed by hand, with SIGKILL (no chance to clean up): its `zmx tail` goes
+    /// with it, at once, not when the session ends or a later pass sweeps the session.
+    func testAFollowerKilledByHandTakesItsTailWithIt() throws {
+        guard FileManager.default.fileExists(atPath: "/proc/self/stat") else { throw XCTSkip("no /proc") }
+        let world = Support.ZmxWorld(self)
+        let art = Support.tempDir(self, "art")
+        let id = "e2d2e2d2", session = "ci.demo.e2d2e2d2.runner"
+        XCTAssertEqual(world.sh("zmx run \(session) -d bash -c 'echo started; sleep 60' >/dev/null").status, 0)
+        let follow = try claim(session, art: art, id: id)
+        // Started as pici-stage starts it: detached, a session and process group of its own.
+        try Follower.start(session: session, generation: 1, artifactDir: art, executable: Support.binDir + "/pici-stage",
+                           environment: world.env.map { "\($0.key)=\($0.value)" })
+        waitFor("its tail connected and its history taken", seconds: 20) {
+            FileManager.default.fileExists(atPath: follow + "/1/head") && self.listed(world, session).contains("\tclients=1\t")
+        }
+        let text = (try? String(contentsOfFile: follow + "/1/pid", encoding: .utf8)) ?? ""
+        guard let pid = text.split(separator: " ").first.flatMap({ pid_t($0) }), pid > 1 else { return XCTFail("no pid: \(text)") }
+        XCTAssertEqual(kill(pid, SIGKILL), 0)
+        waitFor("no client left", seconds: 10) { self.listed(world, session).contains("\tclients=0\t") }
+        waitFor("nothing left of its process group", seconds: 10) { self.members(ofGroup: pid).isEmpty }
+        XCTAssertEqual(members(ofGroup: pid), [])
+        XCTAssertTrue(listed(world, session).contains("\tclients=0\t"), listed(world, session))
+    }
 }
