@@ -232,7 +232,7 @@ extension DefectTests {
         let live = ProcessInfo.processInfo.processIdentifier
         let dead = ".index.html.tmp.2147483646.a1b2c3", going = ".runner.html.tmp.\(live).d4e5f6"
         let old = ".index.txt.tmp.Zx81qP", young = ".lint.txt.tmp.Qw12er"
-        for f in [dead, going, old, young] { FileManager.default.createFile(atPath: dir + "/" + f, contents: Data("<html".utf8)) }
+        for f in [dead, going, old, young] { XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/" + f, contents: Data("<html".utf8))) }
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: dir + "/" + old)
         let ran = Support.sh("pici-publish --artifact-dir \(art)", env: env, input: Self.finishedJob("demo", "abcd1234"))
         XCTAssertEqual(ran.status, 0, ran.stderr)

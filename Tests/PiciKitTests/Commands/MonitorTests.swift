@@ -463,7 +463,7 @@ final class MonitorTests: XCTestCase {
         XCTAssertTrue(stuck.allSatisfy { kill($0, 0) != 0 }, "a stopped monitor left its rsync running")
 
         // The destination answers now: a new monitor sends what it missed, nothing twice.
-        FileManager.default.createFile(atPath: alive, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: alive, contents: Data()))
         startMonitor()
         waitFor("the dead destination's files") {
             FileManager.default.fileExists(atPath: base + "/dead/\(dead)/artifacts/published.json")

@@ -111,7 +111,7 @@ final class SecretsTests: XCTestCase {
         monitor.executableURL = URL(fileURLWithPath: Support.scriptsDir + "/pici-monitor")
         monitor.arguments = ["--interval", "1s", "--artifact-dir", art, "--mask-file", mask]
         monitor.environment = world.env
-        FileManager.default.createFile(atPath: out, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: out, contents: nil))
         monitor.standardOutput = FileHandle(forWritingAtPath: out)
         monitor.standardError = monitor.standardOutput
         monitor.standardInput = FileHandle(forReadingAtPath: "/dev/null")
@@ -123,7 +123,7 @@ final class SecretsTests: XCTestCase {
             XCTAssertTrue(condition(), "timed out waiting for \(what)")
         }
         waitFor("the follower's history") { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.leaky/1/head") }
-        FileManager.default.createFile(atPath: go, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: go, contents: nil))
         waitFor("the streamed lines") {
             FileManager.default.fileExists(atPath: printed)
                 && ((try? String(contentsOfFile: "\(art)/demo/\(id)/leaky.txt", encoding: .utf8)) ?? "").contains("done\n")

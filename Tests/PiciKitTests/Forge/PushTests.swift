@@ -110,7 +110,7 @@ final class PushTests: XCTestCase {
         XCTAssertTrue(running.stdout.contains(#""job_id":"\#(id)","status":"running""#), running.stdout)
         XCTAssertEqual(w.forge.accepted.map(\.state), ["pending"])
 
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil))
         w.zmx.waitUntilEnded("ci\\.demo\\.")
         let done = w.pass()
         XCTAssertEqual(done.status, 0, done.stderr)
@@ -155,10 +155,10 @@ final class PushTests: XCTestCase {
         let w = world()
         try FileManager.default.createDirectory(atPath: w.spool, withIntermediateDirectories: true)
         for old in ["demo-0123456789ab-OLDxxx.tar", "demo-0123456789ab-OLDxxx.log", "other-0123456789ab-OLDxxx.tar"] {
-            FileManager.default.createFile(atPath: w.spool + "/" + old, contents: Data("old\n".utf8))
+            XCTAssertTrue(FileManager.default.createFile(atPath: w.spool + "/" + old, contents: Data("old\n".utf8)))
             XCTAssertEqual(w.sh("touch -d '10 days ago' '\(w.spool)/\(old)'").status, 0)
         }
-        FileManager.default.createFile(atPath: w.spool + "/demo-0123456789ab-NEWxxx.tar", contents: Data("new\n".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: w.spool + "/demo-0123456789ab-NEWxxx.tar", contents: Data("new\n".utf8)))
         let (_, said) = push(w, "#!/usr/bin/env bash\nzmx run build -d echo built\nzmx wait \"*\"\n")
         guard let log = said.split(separator: " ").last.map(String.init), log.hasSuffix(".log") else { return XCTFail(said) }
         waitUntil("pici-run to finish") { read(log).contains("pici: pici-run exit 0") }

@@ -23,7 +23,7 @@ final class HostFollowTests: XCTestCase {
             let pass = local.sh("pici-monitor --once --no-sync --hosts '\(hosts.hostsFile)' --artifact-dir '\(art)'")
             done = pass.stdout.contains("\"job_id\":\"\(id)\"")
             if FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.long/1/head") {
-                FileManager.default.createFile(atPath: go, contents: nil)
+                XCTAssertTrue(FileManager.default.createFile(atPath: go, contents: nil))
             }
             if !done { usleep(500_000) }
         }

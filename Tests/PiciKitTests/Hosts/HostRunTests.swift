@@ -13,7 +13,7 @@ final class HostRunTests: XCTestCase {
         var out: String
         /// Jobs run until this file exists.
         var go: String
-        func release() { FileManager.default.createFile(atPath: go, contents: nil) }
+        func release() { XCTAssertTrue(FileManager.default.createFile(atPath: go, contents: nil)) }
     }
 
     /// A workspace whose pico.sh runs one step that prints its host and runs until `release()`

@@ -185,7 +185,7 @@ final class FuzzTests: XCTestCase {
         expectBad.append(lines.count)
         let dir = Support.tempDir(self)
         let file = dir + "/list.txt"
-        FileManager.default.createFile(atPath: file, contents: Data(lines.joined(separator: [0x0A])))
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data(lines.joined(separator: [0x0A]))))
         let ran = Support.sh("pici-list --all --input \(file)", env: Support.environment(zmxDir: dir))
         XCTAssertEqual(ran.status, 65)
         // A bad line with a name holds it: listed as unreachable, never read.

@@ -490,7 +490,7 @@ final class PublishTests: XCTestCase {
         // ~ is not expanded by rsync or ssh: the config is named by $HOME when it exists.
         let home = Support.tempDir(self, "home")
         try FileManager.default.createDirectory(atPath: home + "/.ssh", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: home + "/.ssh/config", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: home + "/.ssh/config", contents: Data()))
         XCTAssertEqual(try ArtifactSync(key: "/k/id", home: home).sshCommand(),
                        "ssh -F \(home)/.ssh/config -i /k/id -o IdentitiesOnly=yes")
         XCTAssertThrowsError(try plain.arguments(source: "/a", destination: "--rsync-path=evil"))

@@ -156,7 +156,7 @@ final class SiteTests: XCTestCase {
     func testAFailedSiteCopyIsTriedAgainAndHoldsBackNoLine() throws {
         let (dir, env) = world()
         let blocked = dir + "/../file"
-        FileManager.default.createFile(atPath: blocked, contents: Data("x".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: blocked, contents: Data("x".utf8)))
         let input = PublishTests.stream([PublishTests.finishedJob()])
         let first = publish(dir, env, input, flags: "--site-dest '\(blocked)/www'")
         XCTAssertEqual(first.status, 69, first.stderr)

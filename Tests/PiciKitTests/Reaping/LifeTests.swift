@@ -199,7 +199,7 @@ final class LifeTests: XCTestCase {
         let (_, plain) = w.run(event("p", workspace(LifeTests.slow)))
         w.pass()
         let old = Int(Date().timeIntervalSince1970) - 4 * 3600
-        for name in w.sessions { w.sh("sed -i 's/\\tcreated=[0-9]*/\\tcreated=\(old)/' '\(w.zmx.dir)/\(name)/state'") }
+        for name in w.sessions { XCTAssertEqual(w.sh("sed -i 's/\\tcreated=[0-9]*/\\tcreated=\(old)/' '\(w.zmx.dir)/\(name)/state'").status, 0, name) }
         let gc = w.sh("pici-run --gc --artifact-dir '\(w.art)'")
         XCTAssertEqual(gc.status, 0, gc.stderr)
         XCTAssertEqual(gc.stdout.split(separator: "\n").filter { $0.hasPrefix("removed workspace ") }.count, 2, gc.stdout)

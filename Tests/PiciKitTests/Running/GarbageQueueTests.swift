@@ -10,7 +10,7 @@ final class GarbageQueueTests: XCTestCase {
         let base = Support.tempDir(self, "gcq")
         let tmp = base + "/tmp", slow = base + "/slow", art = base + "/D", ws = base + "/ws"
         for dir in [tmp, slow, ws, art + "/.pici"] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        FileManager.default.createFile(atPath: art + "/.pici/lock", contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: art + "/.pici/lock", contents: nil))
         try "here - slots=1\n".write(toFile: base + "/hosts", atomically: true, encoding: .utf8)
         try "zmx run build -d sleep 60\nzmx wait '*'\n".write(toFile: ws + "/pico.sh", atomically: true, encoding: .utf8)
         // An rsync that copies only once the test lets it: the dispatch is held mid-copy.

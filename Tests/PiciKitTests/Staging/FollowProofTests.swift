@@ -98,7 +98,7 @@ final class FollowProofTests: XCTestCase {
         let shared = SharedListing(artifactDir: dir, zmx: try countingZmx(dir))
         try FileManager.default.createDirectory(atPath: FollowDirectory.root(artifactDir: dir), withIntermediateDirectories: true)
         let taking = shared.path + ".taking"
-        FileManager.default.createFile(atPath: taking, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: taking, contents: nil))
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: taking)
         XCTAssertNotNil(shared.listing(since: Clock.nowNanoseconds(), deadline: Clock.monotonicSeconds() + 5))
         XCTAssertEqual(calls(dir), 1)
@@ -109,7 +109,7 @@ final class FollowProofTests: XCTestCase {
         let dir = Support.tempDir(self, "listing")
         let shared = SharedListing(artifactDir: dir, zmx: try countingZmx(dir))
         try FileManager.default.createDirectory(atPath: FollowDirectory.root(artifactDir: dir), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: shared.path + ".taking", contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: shared.path + ".taking", contents: nil))
         XCTAssertNil(shared.listing(since: Clock.nowNanoseconds(), deadline: Clock.monotonicSeconds() + 0.2))
         XCTAssertEqual(calls(dir), 0)
     }

@@ -31,7 +31,7 @@ final class FollowTests: XCTestCase {
         p.executableURL = URL(fileURLWithPath: Support.scriptsDir + "/pici-monitor")
         p.arguments = ["--interval", "1s", "--no-sync", "--artifact-dir", art]
         p.environment = world.env
-        if !FileManager.default.fileExists(atPath: out) { FileManager.default.createFile(atPath: out, contents: nil) }
+        if !FileManager.default.fileExists(atPath: out) { XCTAssertTrue(FileManager.default.createFile(atPath: out, contents: nil)) }
         let handle = FileHandle(forWritingAtPath: out)!
         handle.seekToEndOfFile()
         p.standardOutput = handle
@@ -247,7 +247,7 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(ran.status, 0, ran.stderr)
         waitFor("the job's end", seconds: 60) {
             if FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.burst/1/\(after)") {
-                FileManager.default.createFile(atPath: go, contents: nil)
+                XCTAssertTrue(FileManager.default.createFile(atPath: go, contents: nil))
             }
             return world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'").stdout.contains("\"job_id\":\"\(id)\"")
         }
