@@ -89,6 +89,7 @@ Tool.main("pici-stage", help: help, options: [
     if !args.has("no-follow") {
         staging.follow = FollowSettings(
             executable: Follower.ownExecutable(), extra: ["--zmx", zmx.display] + (args.value("hosts").map { ["--hosts", $0] } ?? []))
+        staging.follow?.starting = Follower.Starting()
     }
     reaping.hosts = staging.hosts
     let out = Output.standard
@@ -102,6 +103,7 @@ Tool.main("pici-stage", help: help, options: [
         staging.sweepFollowers(present: present)
     }
     try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
+    staging.follow?.starting?.wait()
     if staging.follow != nil { staging.removeIdleListings() }
     // After the logs are staged and before pici-publish reads the end of the stream.
     var reaper = Reaper(options: reaping)

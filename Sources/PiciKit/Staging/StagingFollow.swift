@@ -6,6 +6,9 @@ import Glibc
 public struct FollowSettings: Sendable {
     public var executable: String
     public var extra: [String]
+    /// Where a pass leaves the children that start its followers, to wait for them once at
+    /// its end (`finishStarting`); nil: each is waited for at once (pici-run).
+    public var starting: Follower.Starting? = nil
 
     public init(executable: String, extra: [String] = []) {
         self.executable = executable
@@ -41,7 +44,7 @@ public struct FollowSettings: Sendable {
             flags += ["--host", host]
         }
         do {
-            try Follower.start(session: dir.session, generation: n, artifactDir: artifactDir, executable: executable, extra: flags)
+            try Follower.start(session: dir.session, generation: n, artifactDir: artifactDir, executable: executable, extra: flags, later: starting)
             return true
         } catch {
             Diagnostics.error("session \(SafeName.quoted(dir.session)): cannot start its follower: \(error)")

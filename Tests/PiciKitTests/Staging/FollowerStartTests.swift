@@ -35,6 +35,33 @@ final class FollowerStartTests: XCTestCase {
         XCTAssertThrowsError(try Follower.start(session: "ci.demo.0000000f.runner", generation: 2, artifactDir: dir, executable: dir + "/none"))
     }
 
+    /// A pass leaves the children that start its followers for one wait at its end: the
+    /// followers run meanwhile, and once waited for no child of the pass is left.
+    func testAPassWaitsForTheStartersOfItsFollowersOnceAtItsEnd() throws {
+        guard FileManager.default.fileExists(atPath: "/proc/self/stat") else { throw XCTSkip("no /proc") }
+        let dir = Support.tempDir(self, "follower")
+        let follower = dir + "/fake-follower"
+        try "#!/bin/sh\ntouch \"$2.ran\"\n".write(toFile: follower, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(follower, 0o755), 0)
+        let later = Follower.Starting()
+        for n in 1...3 {
+            try Follower.start(session: "\(dir)/s\(n)", generation: 1, artifactDir: dir, executable: follower, later: later)
+        }
+        // A follower that cannot be started is said so at the wait, not thrown at the start.
+        try Follower.start(session: dir + "/s4", generation: 1, artifactDir: dir, executable: dir + "/none", later: later)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && !(1...3).allSatisfy({ FileManager.default.fileExists(atPath: "\(dir)/s\($0).ran") }) { usleep(50_000) }
+        XCTAssertTrue((1...3).allSatisfy { FileManager.default.fileExists(atPath: "\(dir)/s\($0).ran") }, "every follower ran before the wait")
+        let starters = later.children.map(\.pid)
+        XCTAssertEqual(starters.count, 4)
+        // Not waited for yet: each is still there, a zombie of ours.
+        XCTAssertTrue(starters.allSatisfy { FileManager.default.fileExists(atPath: "/proc/\($0)") })
+        later.wait()
+        XCTAssertTrue(later.children.isEmpty)
+        XCTAssertEqual(starters.filter { FileManager.default.fileExists(atPath: "/proc/\($0)") }, [], "every starter was reaped")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/s4.ran"))
+    }
+
     /// A new follower only for one that died before its `zmx tail` returned (or lost its ssh
     /// connection): one whose tail returned saw the end, even while a listing taken a moment
     /// before still says the session runs (a new one then took the whole history again, after
