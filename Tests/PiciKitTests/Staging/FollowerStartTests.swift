@@ -17,12 +17,19 @@ final class FollowerStartTests: XCTestCase {
         }
     }
 
-    func testAFinishedFollowerLeavesNoZombieBehind() throws {
+    /// A temp dir and, in it, a follower that runs `script` (sh) with pici-stage's arguments:
+    /// `--follow NAME --generation N --artifact-dir DIR`.
+    func fakeFollower(_ script: String) throws -> (dir: String, follower: String) {
         guard FileManager.default.fileExists(atPath: "/proc/self/stat") else { throw XCTSkip("no /proc") }
         let dir = Support.tempDir(self, "follower")
         let follower = dir + "/fake-follower"
-        try "#!/bin/sh\ntouch '\(dir)/ran'\n".write(toFile: follower, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\n\(script)\n".write(toFile: follower, atomically: true, encoding: .utf8)
         XCTAssertEqual(chmod(follower, 0o755), 0)
+        return (dir, follower)
+    }
+
+    func testAFinishedFollowerLeavesNoZombieBehind() throws {
+        let (dir, follower) = try fakeFollower(#"touch "$6/ran""#)
         try Follower.start(session: "ci.demo.0000000f.runner", generation: 1, artifactDir: dir, executable: follower)
         let deadline = Date().addingTimeInterval(20)
         // It ran and is gone: no child of ours by its name is running any more.
@@ -38,11 +45,7 @@ final class FollowerStartTests: XCTestCase {
     /// A pass leaves the children that start its followers for one wait at its end: the
     /// followers run meanwhile, and once waited for no child of the pass is left.
     func testAPassWaitsForTheStartersOfItsFollowersOnceAtItsEnd() throws {
-        guard FileManager.default.fileExists(atPath: "/proc/self/stat") else { throw XCTSkip("no /proc") }
-        let dir = Support.tempDir(self, "follower")
-        let follower = dir + "/fake-follower"
-        try "#!/bin/sh\ntouch \"$2.ran\"\n".write(toFile: follower, atomically: true, encoding: .utf8)
-        XCTAssertEqual(chmod(follower, 0o755), 0)
+        let (dir, follower) = try fakeFollower(#"touch "$2.ran""#)
         let later = Follower.Starting()
         for n in 1...3 {
             try Follower.start(session: "\(dir)/s\(n)", generation: 1, artifactDir: dir, executable: follower, later: later)
