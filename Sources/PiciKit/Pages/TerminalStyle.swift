@@ -234,8 +234,10 @@ public struct TerminalPalette: Equatable, Sendable {
     /// `style` attribute; empty when the build kept the default palette.
     public var changedCSS: String {
         var out = ""
-        for index in entries.keys.sorted() where entries[index] != TerminalPalette.defaults[Int(index)] {
-            out += "--vt-palette-\(index): \(entries[index]!.hex);"
+        // In index order without sorting the keys: asked for every page written.
+        for index in 0...255 {
+            guard let rgb = entries[UInt8(index)], rgb != TerminalPalette.defaults[index] else { continue }
+            out += "--vt-palette-\(index): \(rgb.hex);"
         }
         return out
     }
