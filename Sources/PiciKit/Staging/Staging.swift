@@ -78,6 +78,8 @@ public struct Staging {
     public var follow: FollowSettings? = nil
     /// The sessions with a follow dir when the pass first asked (`StagingFollow.swift`).
     var followDirectories: Set<String>? = nil
+    /// What `writeFollowedAhead` wrote, by session, for `follow` to take.
+    var followedAhead: [String: Result<Bool, any Error>] = [:]
 
     public init(artifactDir: String, zmx: ZmxCommand, seenAtNanoseconds: Int, now: Int = Clock.nowSeconds()) {
         self.artifactDir = artifactDir

@@ -26,6 +26,7 @@ extension Staging {
         // The files are synced together (`SyncBatch`), and a record goes on only once its
         // job's files are committed: pici-publish acts on the whole stream, at its end.
         SyncBatch.begin()
+        writeFollowedAhead(records, jobs: jobs)
         var ready: [[UInt8]] = []
         var closed = false
         func commit(closing: Bool) throws {

@@ -39,12 +39,22 @@ public enum SyncBatch {
     /// For the writers: with a batch open, starts the write-out of `fd` (the finished temp
     /// file), closes it and holds its rename. False without a batch: sync and rename now.
     static func hold(fd: Int32, temp: String, path: String) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         guard held != nil else { return false }
         _ = syncFileRange(fd, 0, 0, syncFileRangeWrite)
         close(fd)
         held!.append((temp, path))
         return true
     }
+
+    /// Writers may be threads of one pass (`Staging.writeFollowedAhead`); a file's rename
+    /// still follows those its own thread wrote before it.
+    private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
 
     /// Syncs every held file, then renames each over its name, in order. A file that cannot
     /// be synced or renamed is not, nor is any held after it (a later file may record that an
