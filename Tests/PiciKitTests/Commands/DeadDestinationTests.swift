@@ -115,10 +115,6 @@ extension MonitorTests {
             environment: env.map { "\($0.key)=\($0.value)" }, stdout: .discard, stderr: .discard)
         var stopped = false
         defer { if !stopped { _ = kill(monitor.pid, SIGTERM); _ = monitor.wait() } }
-        func waitFor(_ what: String, _ check: () -> Bool) {
-            for _ in 0..<300 where !check() { usleep(100_000) }
-            XCTAssertTrue(check(), what)
-        }
         func hungPIDs() -> [Int32] {
             ((try? String(contentsOfFile: hung, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
         }
@@ -130,12 +126,12 @@ extension MonitorTests {
         }
 
         startJob(w, dead, runner: "true")
-        waitFor("the dead destination's sync started") { !hungPIDs().isEmpty }
-        waitFor("the dead destination's job's line") { line(dead) != nil }
+        Support.waitFor("the dead destination's sync started") { !hungPIDs().isEmpty }
+        Support.waitFor("the dead destination's job's line") { line(dead) != nil }
         for id in live {
             startJob(w, id, runner: "sleep 1")
-            waitFor("job \(id)'s line") { line(id) != nil }
-            waitFor("job \(id)'s files") { FileManager.default.fileExists(atPath: base + "/live/\(id)/artifacts/published.json") }
+            Support.waitFor("job \(id)'s line") { line(id) != nil }
+            Support.waitFor("job \(id)'s files") { FileManager.default.fileExists(atPath: base + "/live/\(id)/artifacts/published.json") }
         }
         let stuck = hungPIDs()
         XCTAssertTrue(stuck.allSatisfy { kill($0, 0) == 0 }, "the dead destination's sync was waiting all along")
@@ -158,10 +154,10 @@ extension MonitorTests {
 
         // The host answers: the same monitor gets it the dead job's files, once.
         listener.startAnswering()
-        waitFor("the dead destination's files") {
+        Support.waitFor("the dead destination's files") {
             FileManager.default.fileExists(atPath: base + "/dead/\(dead)/artifacts/published.json")
         }
-        waitFor("the dead job's marker retired") {
+        Support.waitFor("the dead job's marker retired") {
             ((try? FileManager.default.contentsOfDirectory(atPath: w.dir + "/.pici/sync")) ?? ["x"]).isEmpty
         }
         _ = kill(monitor.pid, SIGTERM)

@@ -436,10 +436,6 @@ final class MonitorTests: XCTestCase {
             XCTAssertEqual(m.wait().status, 0)
             monitor = nil
         }
-        func waitFor(_ what: String, _ check: () -> Bool) {
-            for _ in 0..<300 where !check() { usleep(100_000) }
-            XCTAssertTrue(check(), what)
-        }
         func hungPIDs() -> [Int32] {
             ((try? String(contentsOfFile: hung, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
         }
@@ -447,13 +443,13 @@ final class MonitorTests: XCTestCase {
 
         startMonitor()
         startJob(w, dead, runner: "true")
-        waitFor("the dead destination's rsync started") { !hungPIDs().isEmpty }
+        Support.waitFor("the dead destination's rsync started") { !hungPIDs().isEmpty }
         // Its rsync hangs (it began while the job ran); its line comes all the same.
-        waitFor("the dead destination's job's line") { linesFor(dead) == 1 }
+        Support.waitFor("the dead destination's job's line") { linesFor(dead) == 1 }
         // Its rsync hangs; the next job is published and synced beside it.
         startJob(w, live, runner: "true")
-        waitFor("the live job's line") { linesFor(live) == 1 }
-        waitFor("the live job's files") { FileManager.default.fileExists(atPath: base + "/live/\(live)/index.html") }
+        Support.waitFor("the live job's line") { linesFor(live) == 1 }
+        Support.waitFor("the live job's files") { FileManager.default.fileExists(atPath: base + "/live/\(live)/index.html") }
         let stuck = hungPIDs()
         XCTAssertTrue(stuck.allSatisfy { kill($0, 0) == 0 }, "the hung rsync was still running meanwhile")
         XCTAssertFalse(FileManager.default.fileExists(atPath: base + "/dead/\(dead)/index.html"))
@@ -465,10 +461,10 @@ final class MonitorTests: XCTestCase {
         // The destination answers now: a new monitor sends what it missed, nothing twice.
         XCTAssertTrue(FileManager.default.createFile(atPath: alive, contents: Data()))
         startMonitor()
-        waitFor("the dead destination's files") {
+        Support.waitFor("the dead destination's files") {
             FileManager.default.fileExists(atPath: base + "/dead/\(dead)/artifacts/published.json")
         }
-        waitFor("the marker retired") {
+        Support.waitFor("the marker retired") {
             ((try? FileManager.default.contentsOfDirectory(atPath: w.dir + "/.pici/sync")) ?? ["x"]).isEmpty
         }
         stopMonitor()

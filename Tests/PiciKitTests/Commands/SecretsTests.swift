@@ -117,21 +117,16 @@ final class SecretsTests: XCTestCase {
         monitor.standardInput = FileHandle(forReadingAtPath: "/dev/null")
         try monitor.run()
         defer { if monitor.isRunning { monitor.terminate(); monitor.waitUntilExit() } }
-        func waitFor(_ what: String, _ condition: () -> Bool) {
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline && !condition() { usleep(200_000) }
-            XCTAssertTrue(condition(), "timed out waiting for \(what)")
-        }
-        waitFor("the follower's history") { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.leaky/1/head") }
+        Support.waitFor("the follower's history", seconds: 60) { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.leaky/1/head") }
         XCTAssertTrue(FileManager.default.createFile(atPath: go, contents: nil))
-        waitFor("the streamed lines") {
+        Support.waitFor("the streamed lines", seconds: 60) {
             FileManager.default.fileExists(atPath: printed)
                 && ((try? String(contentsOfFile: "\(art)/demo/\(id)/leaky.txt", encoding: .utf8)) ?? "").contains("done\n")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.leaky"), "followed while it runs")
         XCTAssertEqual(leaks(under: art), [], "while it runs")
-        waitFor("the job's status line") { ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("\"job_id\":\"\(id)\"") }
-        waitFor("the rsync") { FileManager.default.fileExists(atPath: "\(dest)/leaky.txt") || FileManager.default.fileExists(atPath: "\(dest)/\(id)/leaky.txt") }
+        Support.waitFor("the job's status line", seconds: 60) { ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("\"job_id\":\"\(id)\"") }
+        Support.waitFor("the rsync", seconds: 60) { FileManager.default.fileExists(atPath: "\(dest)/leaky.txt") || FileManager.default.fileExists(atPath: "\(dest)/\(id)/leaky.txt") }
         monitor.terminate()
         monitor.waitUntilExit()
         let txt = try String(contentsOfFile: "\(art)/demo/\(id)/leaky.txt", encoding: .utf8)

@@ -16,15 +16,6 @@ final class FollowEndTests: XCTestCase {
         return follow
     }
 
-    func waitFor(_ what: String, seconds: Double, _ condition: () -> Bool) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return }
-            usleep(100_000)
-        }
-        XCTFail("timed out waiting for \(what)")
-    }
-
     /// The session's line in `zmx list`.
     func listed(_ world: Support.ZmxWorld, _ session: String) -> String {
         world.sh("zmx list").stdout.split(separator: "\n").first { $0.contains("name=\(session)\t") }.map(String.init) ?? ""
@@ -71,16 +62,16 @@ final class FollowEndTests: XCTestCase {
         let follow = try claim(session, art: art, id: id)
         XCTAssertEqual(world.sh("pici-stage --follow \(session) --artifact-dir '\(art)' >/dev/null 2>&1 &").status, 0)
         // The task ends once the follower has started its tail, which connects 2 s later.
-        waitFor("the follower's zmx tail", seconds: 20) {
+        Support.waitFor("the follower's zmx tail", seconds: 20) {
             ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").contains("tail \(session)\n")
         }
         XCTAssertTrue(FileManager.default.createFile(atPath: go, contents: nil))
-        waitFor("the follower's end", seconds: 20) { FileManager.default.fileExists(atPath: follow + "/1/done") }
+        Support.waitFor("the follower's end", seconds: 20) { FileManager.default.fileExists(atPath: follow + "/1/done") }
         XCTAssertEqual(try? String(contentsOfFile: follow + "/1/done", encoding: .utf8), "exit 143\n", "its tail was ended")
         XCTAssertTrue(((try? String(contentsOfFile: follow + "/1/head", encoding: .utf8)) ?? "").contains("before-go\nafter-go\n"))
         // Nothing of the tail is left (the stand-in's helpers go with it, as the real zmx's
         // one process does).
-        waitFor("no client left", seconds: 10) { self.listed(world, session).contains("\tclients=0\t") }
+        Support.waitFor("no client left", seconds: 10) { self.listed(world, session).contains("\tclients=0\t") }
 
         XCTAssertEqual(stagedLog(world, art: art, id: id), "before-go\nafter-go\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: follow), "the follow dir stays")
@@ -109,14 +100,14 @@ final class FollowEndTests: XCTestCase {
         // Started as pici-stage starts it: detached, a session and process group of its own.
         try Follower.start(session: session, generation: 1, artifactDir: art, executable: Support.binDir + "/pici-stage",
                            environment: world.env.map { "\($0.key)=\($0.value)" })
-        waitFor("its tail connected and its history taken", seconds: 20) {
+        Support.waitFor("its tail connected and its history taken", seconds: 20) {
             FileManager.default.fileExists(atPath: follow + "/1/head") && self.listed(world, session).contains("\tclients=1\t")
         }
         let text = (try? String(contentsOfFile: follow + "/1/pid", encoding: .utf8)) ?? ""
         guard let pid = text.split(separator: " ").first.flatMap({ pid_t($0) }), pid > 1 else { return XCTFail("no pid: \(text)") }
         XCTAssertEqual(kill(pid, SIGKILL), 0)
-        waitFor("no client left", seconds: 10) { self.listed(world, session).contains("\tclients=0\t") }
-        waitFor("nothing left of its process group", seconds: 10) { self.members(ofGroup: pid).isEmpty }
+        Support.waitFor("no client left", seconds: 10) { self.listed(world, session).contains("\tclients=0\t") }
+        Support.waitFor("nothing left of its process group", seconds: 10) { self.members(ofGroup: pid).isEmpty }
         XCTAssertEqual(members(ofGroup: pid), [])
         XCTAssertTrue(listed(world, session).contains("\tclients=0\t"), listed(world, session))
     }

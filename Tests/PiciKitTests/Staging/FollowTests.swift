@@ -42,15 +42,6 @@ final class FollowTests: XCTestCase {
         return Monitor(process: p)
     }
 
-    func waitFor(_ what: String, seconds: Double, _ condition: () -> Bool) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return }
-            usleep(200_000)
-        }
-        XCTFail("timed out waiting for \(what)")
-    }
-
     /// The followers of job `id` whose artifact dir is `art` (the same test may run in another
     /// checkout at the same time).
     func followers(_ world: Support.ZmxWorld, _ id: String, art: String) -> [String] {
@@ -71,11 +62,11 @@ final class FollowTests: XCTestCase {
             zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait big'
             """)
         XCTAssertEqual(started.status, 0, started.stderr)
-        waitFor("the step's follower", seconds: 20) { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.big/1/pid") }
+        Support.waitFor("the step's follower", seconds: 20) { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.big/1/pid") }
         first.stop()
         XCTAssertFalse(followers(world, id, art: art).isEmpty, "the follower ended with the monitor")
         let second = try startMonitor(world, art: art, out: out)
-        waitFor("the job's status line", seconds: 90) {
+        Support.waitFor("the job's status line", seconds: 90) {
             ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("\"job_id\":\"\(id)\",\"status\":\"success\"")
                 || ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("\"status\":\"success\"")
         }
@@ -147,14 +138,14 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(ran.status, 0, ran.stdout + ran.stderr)
         let id = String(ran.stdout.split(separator: "\n").first?.suffix(8) ?? "")
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).runner"), "no runner follower")
-        waitFor("followers of both", seconds: 20) {
+        Support.waitFor("followers of both", seconds: 20) {
             world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'")
             return self.followers(world, id, art: art).count == 2
                 && ((try? String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8)) ?? "").contains("slow-started")
         }
         world.sh("zmx kill 'ci.demo.\(id).*'")
         world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'")
-        waitFor("no follower left", seconds: 10) { self.followers(world, id, art: art).isEmpty }
+        Support.waitFor("no follower left", seconds: 10) { self.followers(world, id, art: art).isEmpty }
         XCTAssertEqual(FileSystem.list("\(art)/.pici/follow"), [])
         XCTAssertTrue(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8).hasPrefix("slow-started\n"))
         XCTAssertTrue(try String(contentsOfFile: "\(art)/demo/\(id)/runner.txt", encoding: .utf8).hasPrefix("runner-started\n"))
@@ -168,7 +159,7 @@ final class FollowTests: XCTestCase {
         let art = Support.tempDir(self, "art")
         let id = "d0d0d0d0", session = "ci.demo.d0d0d0d0.step.slow"
         XCTAssertEqual(world.sh("zmx run \(session) -d bash -c 'echo slow-started; sleep 60' >/dev/null && zmx run ci.demo.\(id).runner -d sleep 60 >/dev/null").status, 0)
-        waitFor("the step's output", seconds: 10) { world.sh("zmx history \(session)").stdout.contains("slow-started\n") }
+        Support.waitFor("the step's output", seconds: 10) { world.sh("zmx history \(session)").stdout.contains("slow-started\n") }
         let pass = "pici-list | pici-group | pici-stage --artifact-dir '\(art)' >/dev/null"
         XCTAssertEqual(world.sh("pici-list | pici-group | pici-stage --no-follow --artifact-dir '\(art)' >/dev/null").status, 0)
         XCTAssertEqual(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8), "slow-started\n")
@@ -188,7 +179,7 @@ final class FollowTests: XCTestCase {
 
     /// Runs passes until the job's status line is out (at most `seconds`).
     func passUntilDone(_ world: Support.ZmxWorld, art: String, id: String, seconds: Double = 60) {
-        waitFor("the job's end", seconds: seconds) {
+        Support.waitFor("the job's end", seconds: seconds) {
             world.sh("pici-monitor --once --no-sync --artifact-dir '\(art)'").stdout.contains("\"job_id\":\"\(id)\"")
         }
     }
@@ -245,7 +236,7 @@ final class FollowTests: XCTestCase {
             zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait burst'
             """)
         XCTAssertEqual(ran.status, 0, ran.stderr)
-        waitFor("the job's end", seconds: 60) {
+        Support.waitFor("the job's end", seconds: 60) {
             if FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.burst/1/\(after)") {
                 XCTAssertTrue(FileManager.default.createFile(atPath: go, contents: nil))
             }
@@ -303,7 +294,7 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(world.sh("zmx run ci.demo.\(id).step.slow -d bash -c 'echo one; sleep 30' >/dev/null").status, 0)
         let pass = "pici-list | pici-group | pici-stage --artifact-dir '\(art)' >/dev/null"
         XCTAssertEqual(world.sh(pass).status, 0)
-        waitFor("the follower's history", seconds: 10) { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.slow/1/head") }
+        Support.waitFor("the follower's history", seconds: 10) { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/ci.demo.\(id).step.slow/1/head") }
         let before = ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").split(separator: "\n").count
         for _ in 0..<3 { XCTAssertEqual(world.sh(pass).status, 0) }
         let log = ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
@@ -312,7 +303,7 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(Array(log[before...]), ["list", "list", "list"], "the passes after the first")
         XCTAssertEqual(try String(contentsOfFile: "\(art)/demo/\(id)/slow.txt", encoding: .utf8), "one\n")
         world.sh("zmx kill ci.demo.\(id).step.slow")
-        waitFor("the follower to end", seconds: 10) { self.followers(world, id, art: art).isEmpty }
+        Support.waitFor("the follower to end", seconds: 10) { self.followers(world, id, art: art).isEmpty }
     }
 
     /// Followers started by one pass share their looks at `zmx list` (the real zmx asks every
@@ -327,7 +318,7 @@ final class FollowTests: XCTestCase {
         let steps = (1...6).map { "ci.demo.\(id).step.s\($0)" }
         for step in steps { XCTAssertEqual(world.sh("zmx run \(step) -d bash -c 'echo one; sleep 30' >/dev/null").status, 0) }
         XCTAssertEqual(world.sh("pici-list | pici-group | pici-stage --artifact-dir '\(art)' >/dev/null").status, 0)
-        waitFor("every follower's history", seconds: 20) {
+        Support.waitFor("every follower's history", seconds: 20) {
             steps.allSatisfy { FileManager.default.fileExists(atPath: "\(art)/.pici/follow/\($0)/1/head") }
         }
         let log = ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
@@ -335,6 +326,6 @@ final class FollowTests: XCTestCase {
         // The pass's own listing, and the followers' (one, or a few on a loaded machine).
         XCTAssertLessThan(log.filter { $0 == "list" }.count, 1 + 6, "\(log)")
         for step in steps { world.sh("zmx kill \(step)") }
-        waitFor("the followers to end", seconds: 10) { self.followers(world, id, art: art).isEmpty }
+        Support.waitFor("the followers to end", seconds: 10) { self.followers(world, id, art: art).isEmpty }
     }
 }

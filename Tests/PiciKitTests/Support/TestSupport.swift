@@ -28,6 +28,17 @@ enum Support {
 
     /// A fresh temp directory, removed when the test ends, with the workspace copies of the
     /// jobs an artifact dir in it recorded.
+    /// Polls `condition` every 0.1 s until it holds; a failure naming `what` at the caller's
+    /// line when it has not after `seconds`.
+    static func waitFor(_ what: String, seconds: Double = 30, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return }
+            usleep(100_000)
+        }
+        if !condition() { XCTFail("timed out waiting for \(what)", file: file, line: line) }
+    }
+
     static func tempDir(_ test: XCTestCase, _ label: String = "pici") -> String {
         let path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
