@@ -32,8 +32,10 @@ public final class StatusFilter {
     var noted: Set<String> = []
     /// A forge that did not answer is not asked again before this (seconds): each unanswered
     /// post holds the pipeline for up to --timeout, and the monitor upstream blocks once its
-    /// pipe is full. Doubles with each unanswered round, like an entry's own backoff.
-    var forgeQuietUntil = 0
+    /// pipe is full. Doubles with each unanswered round, like an entry's own backoff. In
+    /// milliseconds: in whole seconds a 1 s wait could end a moment after it began (a post
+    /// that timed out at x.999 s), and the next line asked the silent forge again.
+    var forgeQuietUntilMilliseconds = 0
     var unansweredRounds = 0
     public private(set) var status: ExitStatus = .ok
 
@@ -119,8 +121,8 @@ public final class StatusFilter {
     /// How long poll may wait: until the next retry is due, or for ever.
     func waitMilliseconds() -> Int32 {
         guard let due = pending.values.map(\.nextAt).min() else { return -1 }
-        let next = max(due, forgeQuietUntil)
-        let left = next * 1000 - Clock.nowNanoseconds() / 1_000_000
+        let next = max(due * 1000, forgeQuietUntilMilliseconds)
+        let left = next - Clock.nowNanoseconds() / 1_000_000
         return Int32(max(0, min(left, 3_600_000)))
     }
 
@@ -182,7 +184,7 @@ public final class StatusFilter {
     /// Tries every entry whose time has come (every one, with `all`).
     func deliverDue(all: Bool = false) {
         let now = all ? Int.max : Clock.nowSeconds()
-        if !all && Clock.nowSeconds() < forgeQuietUntil { return }
+        if !all && Clock.nowNanoseconds() / 1_000_000 < forgeQuietUntilMilliseconds { return }
         for path in pending.keys.sorted() {
             guard let mine = pending[path], mine.nextAt <= now else { continue }
             do {
@@ -213,7 +215,7 @@ public final class StatusFilter {
                     if !answered {
                         // The others would wait as long: they go with a later round.
                         unansweredRounds += 1
-                        forgeQuietUntil = Clock.nowSeconds() + StatusOutbox.backoff(attempts: unansweredRounds)
+                        forgeQuietUntilMilliseconds = Clock.nowNanoseconds() / 1_000_000 + 1000 * StatusOutbox.backoff(attempts: unansweredRounds)
                         try outbox.write(entry)
                         pending[path] = entry
                         return
