@@ -6,7 +6,10 @@ import Glibc
 enum TiedChild {
     /// prctl(2) as Swift can call it: Swift imports no variadic C function, and on Linux's
     /// x86_64 and arm64 ABIs integer arguments of a variadic call are passed as fixed ones.
-    private typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+    /// Linked by name, as `SyncBatch`'s sync_file_range: looked up with dlsym it was not
+    /// found in the static release executables, and the child was not tied.
+    @_silgen_name("prctl")
+    private static func prctl(_ option: Int32, _ arg2: UInt, _ arg3: UInt, _ arg4: UInt, _ arg5: UInt) -> Int32
     private static let setParentDeathSignal: Int32 = 1  // PR_SET_PDEATHSIG
 
     /// Starts `argv` (its first word looked up on PATH) with stdin and stderr on /dev/null and
@@ -14,7 +17,6 @@ enum TiedChild {
     /// single-threaded tool) it gets SIGTERM. Throws when it cannot be started.
     static func start(_ argv: [String], stdout: Int32) throws -> pid_t {
         let parent = getpid()
-        let prctl = dlsym(nil, "prctl").map { unsafeBitCast($0, to: Prctl.self) }
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         guard devNull >= 0 else { throw Spawn.Failure(command: argv[0], errno: errno) }
         defer { close(devNull) }
@@ -29,7 +31,7 @@ enum TiedChild {
         let pid = cArgs.withUnsafeMutableBufferPointer { args -> pid_t in
             let pid = fork()
             guard pid == 0 else { return pid }
-            _ = prctl?(setParentDeathSignal, UInt(SIGTERM), 0, 0, 0)
+            _ = prctl(setParentDeathSignal, UInt(SIGTERM), 0, 0, 0)
             // We died before it was set: the signal would never come.
             if getppid() != parent { _exit(127) }
             if dup2(devNull, 0) < 0 || dup2(stdout, 1) < 0 || dup2(devNull, 2) < 0 { _exit(127) }
