@@ -45,7 +45,7 @@ struct ZmxMarkup {
         }
         let closing = next == ZmxMarkup.slash
         var j = closing ? i + 2 : i + 1
-        guard j < b.count, isLetter(b[j]) else { return nil }
+        guard j < b.count, ASCIIBytes.isLetter(b[j]) else { return nil }
         let nameStart = j
         while j < b.count, !isSpace(b[j]), b[j] != ZmxMarkup.slash, b[j] != ZmxMarkup.gt { j += 1 }
         let name = lowercased(nameStart..<j)
@@ -91,7 +91,7 @@ struct ZmxMarkup {
             var k = i
             while let at = find("</", from: k) {
                 if at + 7 <= b.count, lowercased((at + 2)..<(at + 7)) == "style",
-                   at + 7 == b.count || !isLetter(b[at + 7]) {
+                   at + 7 == b.count || !ASCIIBytes.isLetter(b[at + 7]) {
                     i = tagEnd(from: at + 7)
                     return .styleSheet(source(contentStart..<at))
                 }
@@ -158,6 +158,5 @@ struct ZmxMarkup {
         out.append(contentsOf: String(Character(Unicode.Scalar(value) ?? "\u{FFFD}")).utf8)
     }
 
-    private func isLetter(_ c: UInt8) -> Bool { (c | 0x20) >= 97 && (c | 0x20) <= 122 }
     private func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 12 || c == 13 }
 }

@@ -300,8 +300,6 @@ struct FollowCapture {
         return look(at: session, inListing: result.stdout)
     }
 
-    static func look(at session: String, in listing: String) -> Look? { look(at: session, inListing: Array(listing.utf8)) }
-
     /// The line whose first field ends in `name=SESSION` after no letter (zmx's indent or
     /// `→`). By byte: a follower looks every `proofEvery` seconds, and 189 followers splitting
     /// a 1,000-line listing into Characters cost a first pass ~2 s of CPU.

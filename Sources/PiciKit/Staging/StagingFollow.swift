@@ -78,6 +78,8 @@ extension Staging {
             if !dir.waitForEnd(seconds: 2) { dir.stop() }
             return .fetch
         }
+        // Written ahead: its dir was seen as below a moment ago, not listed again.
+        if let ahead = followedAhead.removeValue(forKey: s.name) { return written(ahead, s, label: label) }
         guard dir.exists else {
             settings.start(session: s.name, job: job.name, jobID: job.jobID, short: short, artifactDir: artifactDir, host: remote, clients: s.clients)
             return .notFollowed
@@ -93,8 +95,10 @@ extension Staging {
         // connect; pici-run starts the runner's before any pass): a session with no log yet is
         // staged from its history meanwhile, as on the pass that starts a follower.
         if !dir.hasHead && !FileSystem.exists(jobDir + "/" + short + ".txt") { return .notFollowed }
-        let result = followedAhead.removeValue(forKey: s.name)
-            ?? Result { try writeFollowed(job: job, session: s, short: short, jobDir: jobDir, dir: dir, history: nil) }
+        return written(Result { try writeFollowed(job: job, session: s, short: short, jobDir: jobDir, dir: dir, history: nil) }, s, label: label)
+    }
+
+    private mutating func written(_ result: Result<Bool, any Error>, _ s: SessionRecord, label: String) -> Following {
         switch result {
         case .success(let wrote): return .written(wrote)
         case .failure(let error):
@@ -188,11 +192,10 @@ extension Staging {
             }
             dir.remove()
         }
-        removeIdleListings()
     }
 
-    /// The followers' shared listings (`SharedListing`) go with the last of them: after a
-    /// sweep, and after a pass that wrote the last final log.
+    /// The followers' shared listings (`SharedListing`) go with the last of them, at the end
+    /// of a pass (after its sweep and its final logs).
     public func removeIdleListings() {
         let root = FollowDirectory.root(artifactDir: artifactDir)
         let left = FileSystem.list(root)

@@ -85,9 +85,9 @@ public enum HistoryText {
         }
         let closing = next == slash
         let nameStart = closing ? i + 2 : i + 1
-        guard nameStart < n, isLetter(b[nameStart]) else { return nil }
+        guard nameStart < n, ASCIIBytes.isLetter(b[nameStart]) else { return nil }
         var j = nameStart
-        while j < n, isLetter(b[j]) || isDigit(b[j]) || b[j] == UInt8(ascii: "-") { j += 1 }
+        while j < n, ASCIIBytes.isLetter(b[j]) || isDigit(b[j]) || b[j] == UInt8(ascii: "-") { j += 1 }
         let name: TagName
         if equalsLowercased(b, nameStart..<j, "style") { name = .style }
         else if equalsLowercased(b, nameStart..<j, "div") { name = .div }
@@ -125,7 +125,7 @@ public enum HistoryText {
             let nameStart = at + 2
             let nameEnd = nameStart + closingName.utf8.count
             if nameEnd <= b.count, equalsLowercased(b, nameStart..<nameEnd, closingName),
-               nameEnd == b.count || !isLetter(b[nameEnd]) {
+               nameEnd == b.count || !ASCIIBytes.isLetter(b[nameEnd]) {
                 return tagEnd(b, from: nameEnd)
             }
             j = at + 2
@@ -215,10 +215,6 @@ public enum HistoryText {
             j += 1
         }
         return true
-    }
-
-    private static func isLetter(_ c: UInt8) -> Bool {
-        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
     }
 
     private static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
