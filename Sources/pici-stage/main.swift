@@ -56,7 +56,10 @@ Tool.main("pici-stage", help: help, options: [
         return .usage
     }
     if let session = args.value("follow") {
-        try SafeName.check(session)
+        guard SafeName.isSafe(session) else {
+            Diagnostics.error("--follow \(SafeName.quoted(session)): not a session name zmx could have")
+            return .usage
+        }
         let generation = try args.count("generation", default: 1)
         var onHost = zmx
         if let name = args.value("host") {

@@ -256,6 +256,9 @@ final class StageTests: XCTestCase {
         for bad in ["-1", "two", ""] {
             XCTAssertEqual(world.sh("pici-stage --follow ci.demo.0000000f.runner --clients='\(bad)' </dev/null").status, 64, bad)
         }
+        for bad in ["../x", "a/b", ""] {
+            XCTAssertEqual(world.sh("pici-stage --follow='\(bad)' </dev/null").status, 64, bad)
+        }
         XCTAssertEqual(world.sh("pici-stage --timeout soon </dev/null").status, 64)
         let stray = world.sh("pici-stage /srv/artifacts </dev/null")
         XCTAssertEqual(stray.status, 64)
