@@ -349,9 +349,12 @@ final class PagesTests: XCTestCase {
         let pass = world.sh("pici-monitor --once --include-running --no-sync --artifact-dir '\(art)'")
         XCTAssertEqual(pass.status, 0, pass.stderr)
 
-        // A copy elsewhere, as a static host would hold it: every check runs on the copy.
+        // A copy elsewhere, as a static host would hold it (as the sync sends it: no `.pici*`,
+        // no temp file; the slow job's followers still write under `.pici`, and a file copied
+        // there could vanish mid-copy): every check runs on the copy.
         let copy = Support.tempDir(self, "host") + "/site"
-        try FileManager.default.copyItem(atPath: art, toPath: copy)
+        let copied = world.sh("rsync -a --exclude='.pici*' --exclude='\(TempFiles.pattern)' '\(art)/' '\(copy)/'")
+        XCTAssertEqual(copied.status, 0, copied.stderr)
         let pages = try FileManager.default.subpathsOfDirectory(atPath: copy)
             .filter { $0.hasSuffix(".html") && !$0.hasPrefix(".pici") }.sorted()
         let jobs = pages.filter { $0.hasSuffix("/index.html") }
