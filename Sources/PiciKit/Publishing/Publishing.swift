@@ -101,9 +101,13 @@ public final class Publisher {
         if previousLines > 0 { try out.write(HumanOutput.erase(lines: previousLines)) }
 
         try recoverOutbox()
-        for dir in [root, outboxDir, syncDir, OpenJobs.directory(artifactDir: root)] { TempFiles.removeLeftovers(in: dir) }
+        for dir in [root, stateDir, outboxDir, syncDir, OpenJobs.directory(artifactDir: root)] { TempFiles.removeLeftovers(in: dir) }
 
         var inStream = Set<String>()
+        // Published jobs at rest are not looked at again (`SettledJobs`); the file keeps
+        // only the jobs of this stream.
+        let settledBefore = SettledJobs.read(artifactDir: root)
+        var settled = SettledJobs()
         for job in jobs {
             do {
                 try SafeName.check(job.name)
@@ -113,15 +117,24 @@ public final class Publisher {
                 continue
             }
             inStream.insert(Publisher.key(job.name, job.jobID))
+            let settledKey = SettledJobs.key(job.name, job.jobID)
+            let times = job.status.isTerminal ? SettledJobs.Times(jobDir: jobDir(job.name, job.jobID)) : nil
+            if let times, settledBefore.isSettled(settledKey, times) {
+                settled.record(settledKey, times)
+                continue
+            }
             // What a killed writer left in the job's directory; a write still going in
             // pici-stage has a live writer and stays.
-            TempFiles.removeLeftovers(in: jobDir(job.name, job.jobID))
-            TempFiles.removeLeftovers(in: artifactsDir(job.name, job.jobID))
+            let left = TempFiles.sweep(in: jobDir(job.name, job.jobID)).left + TempFiles.sweep(in: artifactsDir(job.name, job.jobID)).left
             if job.status.isTerminal {
-                try finished(job)
+                if try finished(job), left == 0, let times { settled.record(settledKey, times) }
             } else {
                 try running(job)
             }
+        }
+        if settled.jobs != settledBefore.jobs {
+            // A cache: failing to write it costs the next pass its full looks, nothing else.
+            try? FileSystem.writeAtomically(SettledJobs.path(artifactDir: root), settled.bytes())
         }
         try settleOpenJobs(inStream: inStream, listing: listing)
         try showQueue()
@@ -139,8 +152,10 @@ public final class Publisher {
         return status
     }
 
-    /// A job whose sessions have all ended: published unless its sentinel says it was.
-    func finished(_ job: JobRecord) throws {
+    /// A job whose sessions have all ended: published unless its sentinel says it was. True
+    /// when it was published before and its pages show its result: it is at rest.
+    @discardableResult
+    func finished(_ job: JobRecord) throws -> Bool {
         let dir = jobDir(job.name, job.jobID)
         let sentinel = dir + "/artifacts/published.json"  // sentinelPath, with the dir made once
         if FileSystem.exists(sentinel) {
@@ -148,8 +163,9 @@ public final class Publisher {
             // still "running" when the disk filled up between the sentinel and the index.
             var shown = job
             if let s = readSentinelStatus(sentinel) { shown.status = s }
-            if !pagesShow(shown, in: dir) { renderIndex(shown) }
-            return
+            if pagesShow(shown, in: dir) { return true }
+            renderIndex(shown)
+            return false
         }
         guard listing?.isComplete(forHost: job.host) == true else {
             // Not final yet: shown as running until a complete listing confirms it.
@@ -157,9 +173,10 @@ public final class Publisher {
             undecided.status = .running
             undecided.exitCode = nil
             try running(undecided)
-            return
+            return false
         }
         try publish(JobEnding.read(artifactDir: root, name: job.name, jobID: job.jobID)?.applied(to: job) ?? job)
+        return false
     }
 
     func running(_ job: JobRecord) throws {

@@ -17,7 +17,12 @@ public enum TempFiles {
     /// how many were removed.
     @discardableResult
     public static func removeLeftovers(in dir: String, now: Int = Clock.nowSeconds()) -> Int {
-        var removed = 0
+        sweep(in: dir, now: now).removed
+    }
+
+    /// `removeLeftovers`, and how many temp files it left: those of writes still going.
+    static func sweep(in dir: String, now: Int = Clock.nowSeconds()) -> (removed: Int, left: Int) {
+        var removed = 0, left = 0
         for name in FileSystem.list(dir) where name.hasPrefix(".") {
             let parts = name.split(separator: ".", omittingEmptySubsequences: false)
             guard let tmp = parts.lastIndex(of: "tmp"), tmp >= 2 else { continue }
@@ -30,8 +35,8 @@ public enum TempFiles {
             } else {
                 leftover = false
             }
-            if leftover && unlink(dir + "/" + name) == 0 { removed += 1 }
+            if leftover && unlink(dir + "/" + name) == 0 { removed += 1 } else { left += 1 }
         }
-        return removed
+        return (removed, left)
     }
 }
