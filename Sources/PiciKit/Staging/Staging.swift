@@ -80,6 +80,10 @@ public struct Staging {
     var followDirectories: Set<String>? = nil
     /// What `writeFollowedAhead` wrote, by session, for `follow` to take.
     var followedAhead: [String: Result<Bool, any Error>] = [:]
+    /// The published jobs found at rest by the last pass (read at the first job), and by
+    /// this one (`JobsAtRest`).
+    var jobsAtRestBefore: JobsAtRest? = nil
+    var jobsAtRest = JobsAtRest()
 
     public init(artifactDir: String, zmx: ZmxCommand, seenAtNanoseconds: Int, now: Int = Clock.nowSeconds()) {
         self.artifactDir = artifactDir
@@ -121,6 +125,12 @@ public struct Staging {
         var finalsChanged = false
         /// Whether the job's directory was made (true), could not be (false), or not tried.
         var dirMade: Bool?
+        /// The job directory's time before the look (`JobsAtRest`).
+        var dirTime: Int?
+        /// At rest since the last pass: not looked at.
+        var atRest = false
+        /// Every session ended and found staged from its final history: nothing to do.
+        var allStaged = false
     }
 
     public struct Fetch {
@@ -141,9 +151,20 @@ public struct Staging {
             return nil
         }
         let jobDir = artifactDir + "/" + job.name + "/" + job.jobID
+        let dirTime = FileSystem.info(jobDir)?.modifiedNanoseconds
+        if jobsAtRestBefore == nil { jobsAtRestBefore = JobsAtRest.read(artifactDir: artifactDir) }
+        if let dirTime, jobsAtRestBefore!.holds(job, dirTime: dirTime) {
+            jobsAtRest.record(job, dirTime: dirTime)
+            var work = Work(job: job, label: label, jobDir: jobDir, dir: DirectoryHandle(path: jobDir), finals: StagedLogs())
+            work.atRest = true
+            return work
+        }
         var work = Work(job: job, label: label, jobDir: jobDir, dir: DirectoryHandle(path: jobDir),
                         finals: job.sessions.contains(where: \.hasEnded) ? StagedLogs.read(jobDir: jobDir) : StagedLogs())
+        work.dirTime = dirTime
+        var allStaged = !job.sessions.isEmpty
         for s in job.sessions {
+            allStaged = allStaged && s.hasEnded && s.status != .unreachable
             let short = SessionFileName.of(s, in: job)
             do {
                 try SafeName.check(s.name)  // it becomes an argument of zmx
@@ -151,12 +172,14 @@ public struct Staging {
             } catch {
                 unsafeSessions += 1
                 Diagnostics.error("\(label): session \(SafeName.quoted(s.name)): \(error); not staged")
+                allStaged = false
                 continue
             }
             if s.status == .unreachable { continue }
             switch follow(s, short: short, job: job, jobDir: jobDir, label: label) {
             case .written(let wrote):
                 if wrote { work.staged += 1 }
+                allStaged = false
                 continue
             case .fetch:
                 work.fetches.append(Fetch(session: s, short: short))
@@ -171,6 +194,7 @@ public struct Staging {
             }
             work.fetches.append(Fetch(session: s, short: short))
         }
+        work.allStaged = allStaged && work.fetches.isEmpty
         // A job dir that cannot be made is reported once and its histories are not fetched
         // for nothing.
         if !work.fetches.isEmpty && !makeJobDir(&work) { work.fetches = [] }
@@ -235,6 +259,7 @@ public struct Staging {
     /// The job's styles.css and open-job file, once its histories are stored.
     public mutating func finish(_ work: inout Work) {
         defer { work.dir.close() }
+        if work.atRest { return }
         let job = work.job
         if work.finalsChanged {
             do { try work.finals.write(jobDir: work.jobDir) } catch { writeFailed("\(work.label): \(error)") }
@@ -249,7 +274,11 @@ public struct Staging {
 
         // Until pici-publish has published the job, its state file holds the newest record:
         // rewritten while it runs and whenever a session was staged (it may just have ended).
-        if work.dir.info("artifacts/published.json") == nil {
+        let published = work.dir.info("artifacts/published.json") != nil
+        // Anything this pass changed in the directory changed its time since `dirTime`: the
+        // next pass then looks again, and finds it at rest if it is.
+        if published, work.allStaged, let dirTime = work.dirTime { jobsAtRest.record(job, dirTime: dirTime) }
+        if !published {
             let open = OpenJobs.path(artifactDir: artifactDir, name: job.name, jobID: job.jobID)
             if job.status == .running || work.staged > 0 || FileSystem.info(open) == nil {
                 do {
@@ -259,6 +288,13 @@ public struct Staging {
                 }
             }
         }
+    }
+
+    /// Writes `.pici/at-rest` when this pass found other jobs at rest than the last one.
+    /// A cache: failing to write it costs the next pass its full looks, nothing else.
+    public func saveJobsAtRest() {
+        guard let before = jobsAtRestBefore, before != jobsAtRest else { return }
+        try? FileSystem.writeAtomically(JobsAtRest.path(artifactDir: artifactDir), jobsAtRest.bytes())
     }
 
     /// Counts a history call made on the caller's behalf (`StagingPool`).

@@ -89,7 +89,10 @@ extension Staging {
                 emitted += 1
                 if SyncBatch.count >= Staging.batchSize { try commit(closing: false) }
             }
-            if pool.isEmpty && nextRecord == records.count && emitted == records.count { return try commit(closing: true) }
+            if pool.isEmpty && nextRecord == records.count && emitted == records.count {
+                try commit(closing: true)
+                return saveJobsAtRest()
+            }
 
             for (tag, result) in pool.next() {
                 guard let call = calls.removeValue(forKey: tag) else { continue }
