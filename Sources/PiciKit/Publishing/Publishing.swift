@@ -132,10 +132,7 @@ public final class Publisher {
                 try running(job)
             }
         }
-        if settled.jobs != settledBefore.jobs {
-            // A cache: failing to write it costs the next pass its full looks, nothing else.
-            try? FileSystem.writeAtomically(SettledJobs.path(artifactDir: root), settled.bytes())
-        }
+        if settled.jobs != settledBefore.jobs { settled.write(artifactDir: root) }
         try settleOpenJobs(inStream: inStream, listing: listing)
         try showQueue()
 

@@ -1,5 +1,3 @@
-import Glibc
-
 /// `.pici/settled`: the published jobs that a pass found at rest — pages showing their result,
 /// no temp file in the job's directory or its `artifacts/` — with the modification times of
 /// those two directories at the time. A later pass that finds the same times looks no
@@ -36,35 +34,24 @@ struct SettledJobs {
 
     static func path(artifactDir: String) -> String { artifactDir + "/.pici/settled" }
 
-    static func key(_ name: String, _ jobID: String) -> String { name + "\t" + jobID }
+    static func key(_ name: String, _ jobID: String) -> String { RestFile.key(name, jobID) }
 
     static func read(artifactDir: String) -> SettledJobs {
         var settled = SettledJobs()
-        guard let bytes = try? FileSystem.readFile(path(artifactDir: artifactDir)) else { return settled }
-        for line in bytes.split(separator: 0x0A) {
-            let f = line.split(separator: 0x09, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-            guard f.count == 4, let job = Int(f[2]), let artifacts = Int(f[3]) else { continue }
-            settled.jobs[key(f[0], f[1])] = Times(job: job, artifacts: artifacts)
-        }
+        for (key, n) in RestFile.read(path(artifactDir: artifactDir), count: 2) { settled.jobs[key] = Times(job: n[0], artifacts: n[1]) }
         return settled
     }
 
     func isSettled(_ key: String, _ times: Times?) -> Bool { times != nil && jobs[key] == times }
 
-    /// Records a job found at rest with `times`, unless a time is under a second old: a
-    /// directory's time has the kernel clock's coarse steps, and a change in the same step as
-    /// the one recorded would not show.
+    /// Records a job found at rest with `times`, unless a time is under a second old
+    /// (`RestFile.isOld`).
     mutating func record(_ key: String, _ times: Times, nowNanoseconds: Int = Clock.nowNanoseconds()) {
-        let young = nowNanoseconds - 1_000_000_000
-        guard times.job < young, times.artifacts < young else { return }
+        guard RestFile.isOld(times.job, nowNanoseconds: nowNanoseconds), RestFile.isOld(times.artifacts, nowNanoseconds: nowNanoseconds) else { return }
         jobs[key] = times
     }
 
-    func bytes() -> [UInt8] {
-        var out: [UInt8] = []
-        for (key, t) in jobs.sorted(by: { $0.key < $1.key }) {
-            out += Array("\(key)\t\(t.job)\t\(t.artifacts)\n".utf8)
-        }
-        return out
-    }
+    func bytes() -> [UInt8] { RestFile.bytes(jobs.map { ($0.key, [$0.value.job, $0.value.artifacts]) }) }
+
+    func write(artifactDir: String) { RestFile.write(SettledJobs.path(artifactDir: artifactDir), bytes()) }
 }

@@ -19,35 +19,24 @@ struct JobsAtRest: Equatable {
 
     static func path(artifactDir: String) -> String { artifactDir + "/.pici/at-rest" }
 
-    static func key(_ job: JobRecord) -> String { job.name + "\t" + job.jobID }
+    static func key(_ job: JobRecord) -> String { RestFile.key(job.name, job.jobID) }
 
-    /// FNV-1a over what decides whether a session is staged: its names, end and exit code.
+    /// A hash of what decides whether a session is staged: its names, end and exit code.
     static func ends(of job: JobRecord) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func add(_ text: String) {
-            for byte in text.utf8 {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x100_0000_01b3
-            }
-            hash ^= 0x0A
-            hash = hash &* 0x100_0000_01b3
-        }
+        var hash = FNV1a()
         for s in job.sessions {
-            add(s.name)
-            add(s.short ?? "")
-            add(s.ended.map(String.init) ?? "-")
-            add(s.exitCode.map(String.init) ?? "-")
+            for field in [s.name, s.short ?? "", s.ended.map(String.init) ?? "-", s.exitCode.map(String.init) ?? "-"] {
+                hash.add(field.utf8)
+                hash.add(CollectionOfOne(0x0A))
+            }
         }
-        return hash
+        return hash.value
     }
 
     static func read(artifactDir: String) -> JobsAtRest {
         var atRest = JobsAtRest()
-        guard let bytes = try? FileSystem.readFile(path(artifactDir: artifactDir)) else { return atRest }
-        for line in bytes.split(separator: 0x0A) {
-            let f = line.split(separator: 0x09, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-            guard f.count == 4, let time = Int(f[2]), let ends = UInt64(f[3], radix: 16) else { continue }
-            atRest.jobs[f[0] + "\t" + f[1]] = Entry(dirTime: time, ends: ends)
+        for (key, n) in RestFile.read(path(artifactDir: artifactDir), count: 2) {
+            atRest.jobs[key] = Entry(dirTime: n[0], ends: UInt64(bitPattern: Int64(n[1])))
         }
         return atRest
     }
@@ -58,18 +47,13 @@ struct JobsAtRest: Equatable {
     }
 
     /// Records a job found at rest, its directory's time taken before the look; not a time
-    /// under a second old: a directory's time has the kernel clock's coarse steps, and a change
-    /// in the same step as the one recorded would not show.
+    /// under a second old (`RestFile.isOld`).
     mutating func record(_ job: JobRecord, dirTime: Int, nowNanoseconds: Int = Clock.nowNanoseconds()) {
-        guard dirTime < nowNanoseconds - 1_000_000_000 else { return }
+        guard RestFile.isOld(dirTime, nowNanoseconds: nowNanoseconds) else { return }
         jobs[JobsAtRest.key(job)] = Entry(dirTime: dirTime, ends: JobsAtRest.ends(of: job))
     }
 
-    func bytes() -> [UInt8] {
-        var out: [UInt8] = []
-        for (key, e) in jobs.sorted(by: { $0.key < $1.key }) {
-            out += Array("\(key)\t\(e.dirTime)\t\(String(e.ends, radix: 16))\n".utf8)
-        }
-        return out
-    }
+    func bytes() -> [UInt8] { RestFile.bytes(jobs.map { ($0.key, [$0.value.dirTime, Int(Int64(bitPattern: $0.value.ends))]) }) }
+
+    func write(artifactDir: String) { RestFile.write(JobsAtRest.path(artifactDir: artifactDir), bytes()) }
 }

@@ -57,13 +57,10 @@ struct SharedListing {
         return (began, Array(bytes[(newline + 1)...]))
     }
 
-    /// A file-name-safe key for a zmx command line (FNV-1a, 64 bits, hex).
+    /// A file-name-safe key for a zmx command line (FNV-1a, hex).
     static func key(_ words: [String]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in words.joined(separator: "\u{0}").utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return String(hash, radix: 16)
+        var hash = FNV1a()
+        hash.add(words.joined(separator: "\u{0}").utf8)
+        return String(hash.value, radix: 16)
     }
 }

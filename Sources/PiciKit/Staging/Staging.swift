@@ -151,7 +151,8 @@ public struct Staging {
             return nil
         }
         let jobDir = artifactDir + "/" + job.name + "/" + job.jobID
-        let dirTime = FileSystem.info(jobDir)?.modifiedNanoseconds
+        // Only a job whose sessions have all ended can be at rest: no stat for the others.
+        let dirTime = job.sessions.allSatisfy(\.hasEnded) ? FileSystem.info(jobDir)?.modifiedNanoseconds : nil
         if jobsAtRestBefore == nil { jobsAtRestBefore = JobsAtRest.read(artifactDir: artifactDir) }
         if let dirTime, jobsAtRestBefore!.holds(job, dirTime: dirTime) {
             jobsAtRest.record(job, dirTime: dirTime)
@@ -291,10 +292,9 @@ public struct Staging {
     }
 
     /// Writes `.pici/at-rest` when this pass found other jobs at rest than the last one.
-    /// A cache: failing to write it costs the next pass its full looks, nothing else.
     public func saveJobsAtRest() {
         guard let before = jobsAtRestBefore, before != jobsAtRest else { return }
-        try? FileSystem.writeAtomically(JobsAtRest.path(artifactDir: artifactDir), jobsAtRest.bytes())
+        jobsAtRest.write(artifactDir: artifactDir)
     }
 
     /// Counts a history call made on the caller's behalf (`StagingPool`).
