@@ -30,35 +30,54 @@ public enum HTML {
     }
 
     private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, from first: Int, to out: inout [UInt8]) {
-        // Static bytes: no reference counting per character escaped.
-        func put(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
-        var i = first
-        let n = utf8.count
-        while i < n {
-            // What needs no escaping goes in whole: most of a log line.
-            var clean = i
-            while clean < n, needsNoEscape(utf8[clean]) { clean += 1 }
-            if clean > i {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[i..<clean]))
-                i = clean
-                if i == n { break }
+        // Into a buffer on the stack, moved to `out` when full: a log line holds several
+        // bytes to escape, and appending each replacement to the array costs more than the
+        // rest of the line.
+        let size = 4096
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { buffer in
+            let buf = buffer.baseAddress!
+            var k = 0
+            func put(_ s: StaticString) {
+                s.utf8Start.withMemoryRebound(to: UInt8.self, capacity: s.utf8CodeUnitCount) { (buf + k).update(from: $0, count: s.utf8CodeUnitCount) }
+                k += s.utf8CodeUnitCount
             }
-            let b = utf8[i]
-            switch b {
-            case 0x26: put("&amp;")
-            case 0x3C: put("&lt;")
-            case 0x3E: put("&gt;")
-            case 0x22: put("&quot;")
-            case 0x27: put("&#39;")
-            case 0x09, 0x0A: out.append(b)
-            case 0x00...0x1F, 0x7F: put("\u{FFFD}")
-            case 0xC2 where i + 1 < n && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F:
-                // U+0080...U+009F, the C1 controls.
-                put("\u{FFFD}")
+            var i = first
+            let n = utf8.count
+            while i < n {
+                // Room for the longest replacement (`&quot;`, 6 bytes).
+                if k > size - 8 {
+                    out.append(contentsOf: UnsafeBufferPointer(start: buf, count: k))
+                    k = 0
+                }
+                // What needs no escaping is copied a run at a time: most of a log line.
+                var clean = i
+                let limit = min(n, i + size - 8 - k)
+                while clean < limit, needsNoEscape(utf8[clean]) { clean += 1 }
+                if clean > i {
+                    (buf + k).update(from: utf8.baseAddress! + i, count: clean - i)
+                    k += clean - i
+                    i = clean
+                    continue
+                }
+                let b = utf8[i]
+                switch b {
+                case 0x26: put("&amp;")
+                case 0x3C: put("&lt;")
+                case 0x3E: put("&gt;")
+                case 0x22: put("&quot;")
+                case 0x27: put("&#39;")
+                case 0x00...0x1F, 0x7F: put("\u{FFFD}")
+                case 0xC2 where i + 1 < n && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F:
+                    // U+0080...U+009F, the C1 controls.
+                    put("\u{FFFD}")
+                    i += 1
+                default:
+                    buf[k] = b
+                    k += 1
+                }
                 i += 1
-            default: out.append(b)
             }
-            i += 1
+            out.append(contentsOf: UnsafeBufferPointer(start: buf, count: k))
         }
     }
 

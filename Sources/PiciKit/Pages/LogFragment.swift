@@ -13,7 +13,9 @@ public enum LogFragment {
     /// is in them: those are shown as masked plain text, colours lost.
     public static func html(lines: [String], history: HistoryRows?, masker: Masker) -> String {
         var rendered = lines.map { HTML.escape($0) }
-        for (l, row) in coloured(lines: lines, history: history, masker: masker) { rendered[l] = row.html }
+        if let history {
+            for (l, h) in coloured(lines: lines, history: history, masker: masker) { rendered[l] = history.htmlLine(h) }
+        }
         var out = history?.style ?? ""
         if !out.isEmpty && !out.hasSuffix("\n") { out += "\n" }
         out += wrapper
@@ -23,73 +25,74 @@ public enum LogFragment {
     }
 
     /// What `ZmxHTML(parsing: html(…))` reads, without writing the fragment and parsing it
-    /// back: a line that takes zmx's HTML is read alone (its row stands on its own), every other
-    /// line, and a row without markup, is its own text. A page of a running build is rebuilt
-    /// every pass, so this is most of what a pass costs.
+    /// back: a line that takes zmx's HTML is read alone (its rows stand on their own), every
+    /// other line, and a line without markup, is its own text. A page of a running build is
+    /// rebuilt every pass, so this is most of what a pass costs.
     public static func log(lines: [String], history: HistoryRows?, masker: Masker) -> ZmxHTML {
         var log = ZmxHTML()
-        var zmxRows: [Int: HistoryRows.Row] = [:]
-        for (l, row) in coloured(lines: lines, history: history, masker: masker) where hasMarkup(row.html) {
-            zmxRows[l] = row
+        var zmxLines: [Int: Int] = [:]
+        if let history {
+            for (l, h) in coloured(lines: lines, history: history, masker: masker) where history.lineHasMarkup(h) {
+                zmxLines[l] = h
+            }
+            if !history.style.isEmpty { log.palette = palettes.palette(of: history.style) }
         }
-        if let style = history?.style, !style.isEmpty { log.palette = palettes.palette(of: style) }
         // Plain lines gathered into one run: a running build's page is mostly those.
-        var plain = ""
+        var plain: [UInt8] = []
         for (l, line) in lines.enumerated() {
-            if l > 0 { plain += "\n" }
-            guard let row = zmxRows[l] else {
-                plain += line
+            if l > 0 { plain.append(0x0A) }
+            guard let history, let h = zmxLines[l] else {
+                plain += line.utf8
                 continue
             }
-            log.append(ZmxHTML.Run(plain))
-            plain = ""
-            for run in ZmxHTML(parsing: wrapper + row.html + "</div>").runs { log.append(run) }
+            log.append(ZmxHTML.Run(String(decoding: plain, as: UTF8.self)))
+            plain.removeAll(keepingCapacity: true)
+            for run in ZmxHTML(parsing: wrapper + history.htmlLine(h) + "</div>").runs { log.append(run) }
         }
-        log.append(ZmxHTML.Run(plain))
+        log.append(ZmxHTML.Run(String(decoding: plain, as: UTF8.self)))
         return log
-    }
-
-    private static func hasMarkup(_ html: String) -> Bool {
-        var html = html
-        return html.withUTF8 { $0.count > 0 && memchr($0.baseAddress!, 0x3C, $0.count) != nil }
     }
 
     private static let palettes = PaletteMemo()
 
     private static let wrapper = "<div style=\"font-family: monospace; white-space: pre;\">"
 
-    /// The lines (by index) that take zmx's HTML, with the row: the log's last lines that
-    /// `history`'s rows also hold (compared after masking), unless a secret is in them.
-    private static func coloured(lines: [String], history: HistoryRows?, masker: Masker) -> [(Int, HistoryRows.Row)] {
-        var out: [(Int, HistoryRows.Row)] = []
-        if let history {
-            let coloured = history.lines
-            var h = coloured.count - 1
-            var l = lines.count - 1
-            // zmx's marker and prompt (and a glued last line) end the history, not the log:
-            // find where the log's last lines start among the history's last rows.
-            var start: (Int, Int)? = nil
-            search: for skipLog in 0..<min(3, lines.count) {
-                for skipHistory in 0..<min(6, coloured.count) {
-                    let li = lines.count - 1 - skipLog, hi = coloured.count - 1 - skipHistory
-                    if masker.mask(coloured[hi].plain) == lines[li] {
-                        start = (li, hi)
-                        break search
-                    }
+    /// The lines (by index) that take zmx's HTML, with the history's line that holds them: the
+    /// log's last lines that `history`'s lines also hold (compared after masking), unless a
+    /// secret is in them.
+    private static func coloured(lines: [String], history: HistoryRows, masker: Masker) -> [(Int, Int)] {
+        var out: [(Int, Int)] = []
+        // Whether the history's line `h`, masked, is the log's line `l`; and whether masking
+        // left it as it was (no secret in it).
+        func compare(_ l: Int, _ h: Int) -> (equal: Bool, unmasked: Bool) {
+            if masker.isEmpty {
+                var line = lines[l]
+                let equal = line.withUTF8 { a in
+                    history.withPlainLine(h) { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) }
                 }
+                return (equal, true)
             }
-            if let (li, hi) = start {
-                l = li
-                h = hi
-                while l >= 0, h >= 0 {
-                    let row = coloured[h]
-                    let masked = masker.mask(row.plain)
-                    guard masked == lines[l] else { break }
-                    if masked == row.plain { out.append((l, row)) }
-                    l -= 1
-                    h -= 1
-                }
+            let plain = history.plainLine(h)
+            let masked = masker.mask(plain)
+            return (masked == lines[l], masked == plain)
+        }
+        let count = history.lineCount
+        // zmx's marker and prompt (and a glued last line) end the history, not the log:
+        // find where the log's last lines start among the history's last lines.
+        var start: (Int, Int)? = nil
+        search: for skipLog in 0..<min(3, lines.count) {
+            for skipHistory in 0..<min(6, count) where compare(lines.count - 1 - skipLog, count - 1 - skipHistory).equal {
+                start = (lines.count - 1 - skipLog, count - 1 - skipHistory)
+                break search
             }
+        }
+        guard var (l, h) = start else { return out }
+        while l >= 0, h >= 0 {
+            let (equal, unmasked) = compare(l, h)
+            guard equal else { break }
+            if unmasked { out.append((l, h)) }
+            l -= 1
+            h -= 1
         }
         return out
     }

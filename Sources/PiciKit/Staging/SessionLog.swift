@@ -12,7 +12,7 @@ public struct SessionLog {
     /// From one `zmx history NAME --html`: what zmx still holds of the session.
     public init(history fragment: [UInt8], session: SessionRecord, hex: String? = nil, masker: Masker = Masking.active) {
         let rows = HistoryRows(fragment: fragment)
-        let cleaned = LogCleaner.clean(LogCleaner.unwrap(rows.rows.map(\.plain)), hex: hex, exitCode: session.exitCode)
+        let cleaned = LogCleaner.clean(rows.plainLines, hex: hex, exitCode: session.exitCode)
         var lines = cleaned.lines.map { masker.mask($0) }
         if cleaned.headLost { lines.insert(LogFragment.gapNote(rows: nil), at: 0) }
         self.init(lines: lines, history: rows, masker: masker)

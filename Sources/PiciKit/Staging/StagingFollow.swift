@@ -243,7 +243,7 @@ extension Staging {
             let r = HistoryRows(fragment: history)
             rows = r
             if !composer.endsWithMarker(exitCode: s.exitCode) {
-                composer.add(LogCleaner.unwrap(r.rows.map(\.plain)).map { masker.mask($0) }, gapIfNoOverlap: true)
+                composer.add(r.plainLines.map { masker.mask($0) }, gapIfNoOverlap: true)
             }
         }
         let end = composer.finish(exitCode: s.exitCode)

@@ -1,20 +1,51 @@
+import Glibc
+
 /// zmx's `history --html` fragment cut into its rows, each row both as plain text and as HTML
 /// that stands on its own: the tags open at the start of a row (a colour span that runs over
 /// several rows) are opened again before it and closed after it. So rows can be dropped,
 /// joined back into lines or replaced one by one, and the page stays well formed.
+///
+/// The rows are kept as two byte buffers and where each row ends in them: a history is
+/// staged on every pass that finds its session changed, and two Strings a row cost more
+/// than reading the fragment.
 public struct HistoryRows: Sendable {
     public struct Row: Sendable, Equatable {
         public var plain: String
         public var html: String
+
+        public init(plain: String, html: String) {
+            self.plain = plain
+            self.html = html
+        }
     }
 
-    public var rows: [Row] = []
+    /// Where a row ends in `plainBytes` and `htmlBytes`, and whether its HTML holds a tag.
+    struct End: Sendable {
+        var plain: Int
+        var html: Int
+        var markup: Bool
+    }
+
+    /// Every row's plain text, one after another.
+    private(set) var plainBytes: [UInt8] = []
+    /// Every row's HTML, one after another (with bytes between rows that belong to none).
+    private(set) var htmlBytes: [UInt8] = []
+    private(set) var ends: [End] = []
+    /// Each line's rows (`LogCleaner.unwrap`'s joining): the first row of every line.
+    private(set) var lineStarts: [Int] = []
+
     /// The fragment's `<style>` element (zmx's palette), kept for the page.
     public var style: String = ""
 
     public init(rows: [Row], style: String = "") {
-        self.rows = rows
         self.style = style
+        var builder = Builder()
+        for row in rows {
+            builder.html += row.html.utf8
+            builder.plain += row.plain.utf8
+            builder.endRow()
+        }
+        adopt(builder)
     }
 
     public init(fragment: [UInt8]) {
@@ -25,49 +56,134 @@ public struct HistoryRows: Sendable {
         self.init(fragment: Array(fragment.utf8))
     }
 
+    /// The number of rows.
+    public var count: Int { ends.count }
+
+    /// The rows as Strings.
+    public var rows: [Row] { (0..<count).map { Row(plain: plain(rows: $0..<($0 + 1)), html: html(rows: $0..<($0 + 1))) } }
+
+    /// The rows joined back into lines, as `LogCleaner.unwrap` joins plain rows.
+    public var lines: [Row] { (0..<lineCount).map { Row(plain: plainLine($0), html: htmlLine($0)) } }
+
+    /// The lines' plain text: `LogCleaner.unwrap(rows.map(\.plain))`.
+    public var plainLines: [String] { (0..<lineCount).map(plainLine) }
+
+    var lineCount: Int { lineStarts.count }
+
+    func rowsOfLine(_ l: Int) -> Range<Int> {
+        lineStarts[l]..<(l + 1 < lineStarts.count ? lineStarts[l + 1] : ends.count)
+    }
+
+    func plainLine(_ l: Int) -> String { plain(rows: rowsOfLine(l)) }
+
+    /// A line's HTML: its rows', one after another.
+    func htmlLine(_ l: Int) -> String { html(rows: rowsOfLine(l)) }
+
+    /// Whether a line's HTML holds a tag (colour, a link), not only text.
+    func lineHasMarkup(_ l: Int) -> Bool { rowsOfLine(l).contains { ends[$0].markup } }
+
+    /// Calls `body` with the bytes of a line's plain text.
+    func withPlainLine<R>(_ l: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let rows = rowsOfLine(l)
+        let range = plainStart(rows.lowerBound)..<ends[rows.upperBound - 1].plain
+        return plainBytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
+    private func plainStart(_ row: Int) -> Int { row == 0 ? 0 : ends[row - 1].plain }
+    private func htmlStart(_ row: Int) -> Int { row == 0 ? 0 : ends[row - 1].html }
+
+    private func plain(rows: Range<Int>) -> String {
+        guard !rows.isEmpty else { return "" }
+        return String(decoding: plainBytes[plainStart(rows.lowerBound)..<ends[rows.upperBound - 1].plain], as: UTF8.self)
+    }
+
+    /// Rows' HTML, one after another (each stands on its own).
+    private func html(rows: Range<Int>) -> String {
+        guard !rows.isEmpty else { return "" }
+        return String(decoding: htmlBytes[htmlStart(rows.lowerBound)..<ends[rows.upperBound - 1].html], as: UTF8.self)
+    }
+
+    /// Rows as they are read: the two buffers, and where each row ends in them.
+    private struct Builder {
+        var plain: [UInt8] = []
+        var html: [UInt8] = []
+        var ends: [End] = []
+
+        mutating func endRow() {
+            let start = ends.last?.html ?? 0
+            let markup = html.withUnsafeBufferPointer { h in
+                h.count > start && memchr(h.baseAddress! + start, 0x3C, h.count - start) != nil
+            }
+            ends.append(End(plain: plain.count, html: html.count, markup: markup))
+        }
+    }
+
+    private mutating func adopt(_ builder: Builder) {
+        plainBytes = builder.plain
+        htmlBytes = builder.html
+        ends = builder.ends
+        // A row exactly as wide as the terminal, followed by another, was wrapped there.
+        lineStarts = []
+        var lineEnded = true
+        plainBytes.withUnsafeBufferPointer { p in
+            for r in ends.indices {
+                if lineEnded { lineStarts.append(r) }
+                lineEnded = !LogCleaner.isFull(UnsafeBufferPointer(rebasing: p[plainStart(r)..<ends[r].plain]))
+            }
+        }
+    }
+
     private mutating func parse(_ b: UnsafeBufferPointer<UInt8>) {
-        var open: [(name: [UInt8], tag: [UInt8])] = []
-        var html: [UInt8] = [], plain: [UInt8] = []
-        var reopened: [UInt8] = []
+        // The elements open where the parse is: each tag's lowercased name and where it is in
+        // `b` (written again at the start of every row until it closes).
+        var open: [(name: [UInt8], tag: Range<Int>)] = []
+        var rows = Builder()
+        // Where the row being read starts in the buffers, after the tags opened again for it.
+        var rowHTML = 0, rowPlain = 0
         var depth = 0, sawDiv = false, inRow = false
-        var outside: [Row] = []  // used only when there is no div
-        var outsideHTML: [UInt8] = [], outsidePlain: [UInt8] = []
+        var outside = Builder()  // used only when there is no div
         let n = b.count
         var i = 0
 
         func finishRow() {
-            var h = reopened + html
-            for t in open.reversed() { h += Array("</".utf8) + t.name + [UInt8(ascii: ">")] }
-            rows.append(Row(plain: String(decoding: plain, as: UTF8.self), html: String(decoding: h, as: UTF8.self)))
-            html.removeAll(keepingCapacity: true)
-            plain.removeAll(keepingCapacity: true)
-            reopened = open.flatMap(\.tag)
+            for t in open.reversed() {
+                rows.html += "</".utf8
+                rows.html += t.name
+                rows.html.append(UInt8(ascii: ">"))
+            }
+            rows.endRow()
+            for t in open { rows.html.append(contentsOf: UnsafeBufferPointer(rebasing: b[t.tag])) }
+            rowHTML = rows.html.count
+            rowPlain = rows.plain.count
             inRow = false
+        }
+        func appendEscaping(_ c: UInt8, to out: inout [UInt8]) {
+            // A bare `<` or `>` that is not markup is escaped, so a row stays well formed.
+            if c == UInt8(ascii: "<") { out += "&lt;".utf8 } else if c == UInt8(ascii: ">") { out += "&gt;".utf8 } else { out.append(c) }
         }
 
         while i < n {
             let c = b[i]
             if c == UInt8(ascii: "<"), let tag = HistoryText.tagAt(b, i) {
-                let raw = Array(b[i..<min(tag.end, n)])
+                let raw = i..<min(tag.end, n)
                 i = tag.end
                 switch tag.name {
                 case .style where !tag.closing:
                     let end = HistoryText.skipElement(b, from: i, closingName: "style")
-                    if style.isEmpty { style = String(decoding: b[(i - raw.count)..<end], as: UTF8.self) }
+                    if style.isEmpty { style = String(decoding: UnsafeBufferPointer(rebasing: b[raw.lowerBound..<end]), as: UTF8.self) }
                     i = end
                 case .style:
                     break
                 // zmx (ghostty) writes a styled run as `<div style="display: inline;…">`: an
                 // inline element like a span, closed by the first `</div>` while one is open.
-                case .div where depth > 0 && (tag.closing ? open.contains { $0.name == HistoryRows.div } : HistoryRows.isInline(raw)):
+                case .div where depth > 0 && (tag.closing ? open.contains { $0.name == HistoryRows.div } : HistoryRows.isInline(UnsafeBufferPointer(rebasing: b[raw]))):
                     if tag.closing {
                         open.remove(at: open.lastIndex { $0.name == HistoryRows.div }!)
-                        html += raw
                     } else {
                         open.append((HistoryRows.div, raw))
-                        html += raw
                         inRow = true
                     }
+                    rows.html.append(contentsOf: UnsafeBufferPointer(rebasing: b[raw]))
                 case .div:
                     if tag.closing {
                         if depth > 0 { depth -= 1 }
@@ -79,31 +195,31 @@ public struct HistoryRows: Sendable {
                     if depth > 0 { finishRow() }
                 default:
                     guard depth > 0 else { continue }
-                    let name = HistoryRows.tagName(raw)
+                    let name = HistoryRows.tagName(UnsafeBufferPointer(rebasing: b[raw]))
                     if tag.closing {
                         // Only the element it names: zmx closes a style inside a link
                         // (`<div…><a…>x</div> y</a>`), and the link still runs on.
                         if let k = open.lastIndex(where: { $0.name == name }) {
                             open.remove(at: k)
-                            html += raw
+                            rows.html.append(contentsOf: UnsafeBufferPointer(rebasing: b[raw]))
                         }
                     } else if !tag.selfClosing && !name.isEmpty && name.first != UInt8(ascii: "!") {
                         open.append((name, raw))
-                        html += raw
+                        rows.html.append(contentsOf: UnsafeBufferPointer(rebasing: b[raw]))
                         inRow = true
                     }
                 }
                 continue
             }
             if c == UInt8(ascii: "&"), let entity = HistoryText.entityAt(b, i) {
-                let raw = b[i..<entity.end]
+                let raw = UnsafeBufferPointer(rebasing: b[i..<entity.end])
                 if depth > 0 {
-                    html += raw
-                    HistoryRows.append(entity.scalar, to: &plain)
+                    rows.html.append(contentsOf: raw)
+                    HistoryRows.append(entity.scalar, to: &rows.plain)
                     inRow = true
                 } else {
-                    outsideHTML += raw
-                    HistoryRows.append(entity.scalar, to: &outsidePlain)
+                    outside.html.append(contentsOf: raw)
+                    HistoryRows.append(entity.scalar, to: &outside.plain)
                 }
                 i = entity.end
                 continue
@@ -117,35 +233,31 @@ public struct HistoryRows: Sendable {
                     var j = i + 1
                     while j < n, !HistoryRows.isSpecial(b[j]) { j += 1 }
                     let text = UnsafeBufferPointer(rebasing: b[i..<j])
-                    html.append(contentsOf: text)
-                    plain.append(contentsOf: text)
+                    rows.html.append(contentsOf: text)
+                    rows.plain.append(contentsOf: text)
                     inRow = true
                     i = j
                     continue
                 } else {
-                    // A bare `<` or `>` that is not markup is escaped, so a row stays well formed.
-                    if c == UInt8(ascii: "<") { html += Array("&lt;".utf8) } else if c == UInt8(ascii: ">") { html += Array("&gt;".utf8) } else { html.append(c) }
-                    plain.append(c)
+                    appendEscaping(c, to: &rows.html)
+                    rows.plain.append(c)
                     inRow = true
                 }
+            } else if c == UInt8(ascii: "\n") {
+                outside.endRow()
             } else {
-                if c == UInt8(ascii: "\n") {
-                    outside.append(Row(plain: String(decoding: outsidePlain, as: UTF8.self), html: String(decoding: outsideHTML, as: UTF8.self)))
-                    outsideHTML.removeAll()
-                    outsidePlain.removeAll()
-                } else {
-                    outsidePlain.append(c)
-                    if c == UInt8(ascii: "<") { outsideHTML += Array("&lt;".utf8) } else if c == UInt8(ascii: ">") { outsideHTML += Array("&gt;".utf8) } else { outsideHTML.append(c) }
-                }
+                outside.plain.append(c)
+                appendEscaping(c, to: &outside.html)
             }
             i += 1
         }
         if sawDiv {
             // zmx leaves the last row's newline out of the div.
-            if inRow || !html.isEmpty || !plain.isEmpty { finishRow() }
+            if inRow || rows.html.count > rowHTML || rows.plain.count > rowPlain { finishRow() }
+            adopt(rows)
         } else {
-            if !outsidePlain.isEmpty { outside.append(Row(plain: String(decoding: outsidePlain, as: UTF8.self), html: String(decoding: outsideHTML, as: UTF8.self))) }
-            rows = outside
+            if outside.plain.count > (outside.ends.last?.plain ?? 0) { outside.endRow() }
+            adopt(outside)
         }
     }
 
@@ -157,9 +269,11 @@ public struct HistoryRows: Sendable {
         c == UInt8(ascii: "<") || c == UInt8(ascii: ">") || c == UInt8(ascii: "&") || c == UInt8(ascii: "\n")
     }
 
+    private static let inline = Array("display: inline".utf8)
+
     /// Whether a `<div …>` tag says `display: inline`.
-    static func isInline(_ raw: [UInt8]) -> Bool {
-        let needle = Array("display: inline".utf8)
+    static func isInline(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        let needle = inline
         guard raw.count >= needle.count else { return false }
         return (0...(raw.count - needle.count)).contains { i in
             needle.indices.allSatisfy { (raw[i + $0] | (raw[i + $0] >= 65 && raw[i + $0] <= 90 ? 0x20 : 0)) == needle[$0] }
@@ -167,7 +281,7 @@ public struct HistoryRows: Sendable {
     }
 
     /// `span` of `<span style=…>` or `</span>`, lowercased.
-    static func tagName(_ raw: [UInt8]) -> [UInt8] {
+    static func tagName(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var j = 1
         if j < raw.count, raw[j] == UInt8(ascii: "/") { j += 1 }
         var name: [UInt8] = []
@@ -188,25 +302,5 @@ public struct HistoryRows: Sendable {
         } else {
             out.append(contentsOf: String(Character(Unicode.Scalar(value) ?? "\u{FFFD}")).utf8)
         }
-    }
-
-    /// The rows joined back into lines, as `LogCleaner.unwrap` joins plain rows.
-    public var lines: [Row] {
-        var out: [Row] = []
-        var pending: Row? = nil
-        for row in rows {
-            if pending != nil {
-                pending!.plain += row.plain
-                pending!.html += row.html
-            } else {
-                pending = row
-            }
-            if !LogCleaner.isFull(row.plain) {
-                out.append(pending!)
-                pending = nil
-            }
-        }
-        if let pending { out.append(pending) }
-        return out
     }
 }

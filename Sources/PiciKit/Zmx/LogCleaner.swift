@@ -105,6 +105,11 @@ public enum LogCleaner {
         return scalars == columns || (wide && (width == columns || width == columns - 1))
     }
 
+    /// `isFull` of a row's UTF-8.
+    static func isFull(_ row: UnsafeBufferPointer<UInt8>) -> Bool {
+        row.count >= columns - 1 && isFull(String(decoding: row, as: UTF8.self))
+    }
+
     static func isWide(_ u: Unicode.Scalar) -> Bool {
         switch u.value {
         case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F,

@@ -111,7 +111,10 @@ final class LogFragmentTests: XCTestCase {
             let body = (0..<(1 + next(8))).map { _ in pieces[next(pieces.count)] }.joined(separator: next(3) == 0 ? "" : "\n")
             let palette = next(2) == 0 ? "" : "<style>:root{--vt-palette-1: #cc6666;}</style>\n"
             let rows = HistoryRows(fragment: palette + #"<div style="font-family: monospace; white-space: pre;">"# + body + "</div>")
-            var lines = LogCleaner.unwrap(rows.rows.map(\.plain)).map { masker.mask($0) }
+            // The rows joined into lines are the rows' text joined as LogCleaner.unwrap joins it.
+            XCTAssertEqual(rows.plainLines, LogCleaner.unwrap(rows.rows.map(\.plain)), body)
+            XCTAssertEqual(HistoryRows(rows: rows.rows, style: rows.style).lines, rows.lines, body)
+            var lines = rows.plainLines.map { masker.mask($0) }
             if next(3) == 0 { lines.insert("from the stream <x>", at: 0) }
             if next(4) == 0 && !lines.isEmpty { lines.removeLast() }
             let history = next(5) == 0 ? nil : rows
