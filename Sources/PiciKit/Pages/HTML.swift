@@ -84,8 +84,12 @@ public enum HTML {
     /// A byte that `escape` keeps as it is whatever follows it (the common case).
     @inline(__always)
     private static func needsNoEscape(_ b: UInt8) -> Bool {
-        (b >= 0x3F && b != 0x7F && b != 0xC2) || b == 0x09 || b == 0x0A || b == 0x20 || b == 0x21 || (b >= 0x23 && b <= 0x25) || (b >= 0x28 && b <= 0x3B) || b == 0x3D
+        b < 0x40 ? (belowAt >> UInt64(b)) & 1 == 0 : (b != 0x7F && b != 0xC2)
     }
+
+    /// The bytes under 0x40 that `escape` changes, as bits: the controls but tab and
+    /// newline (0x00-0x1F but 0x09, 0x0A), `"` 0x22, `&` 0x26, `'` 0x27, `<` 0x3C, `>` 0x3E.
+    private static let belowAt: UInt64 = 0x5000_00C4_FFFF_F9FF
 
     /// Where the first byte is that `escape` changes, if any.
     private static func firstToEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Int? {

@@ -31,17 +31,18 @@ public enum LogFragment {
     public static func log(lines: [String], history: HistoryRows?, masker: Masker) -> ZmxHTML {
         var log = ZmxHTML()
         var zmxLines: [Int: Int] = [:]
-        if let history {
+        // A history without colours or links has nothing to give the page but its text.
+        if let history, history.hasMarkup {
             for (l, h) in coloured(lines: lines, history: history, masker: masker) where history.lineHasMarkup(h) {
                 zmxLines[l] = h
             }
-            if !history.style.isEmpty { log.palette = palettes.palette(of: history.style) }
         }
+        if let style = history?.style, !style.isEmpty { log.palette = palettes.palette(of: style) }
         // Plain lines gathered into one run: a running build's page is mostly those.
         var plain: [UInt8] = []
         for (l, line) in lines.enumerated() {
             if l > 0 { plain.append(0x0A) }
-            guard let history, let h = zmxLines[l] else {
+            guard let history, !zmxLines.isEmpty, let h = zmxLines[l] else {
                 plain += line.utf8
                 continue
             }

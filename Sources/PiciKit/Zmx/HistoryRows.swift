@@ -79,6 +79,9 @@ public struct HistoryRows: Sendable {
     /// A line's HTML: its rows', one after another.
     func htmlLine(_ l: Int) -> String { html(rows: rowsOfLine(l)) }
 
+    /// Whether any row's HTML holds a tag.
+    var hasMarkup: Bool { ends.contains { $0.markup } }
+
     /// Whether a line's HTML holds a tag (colour, a link), not only text.
     func lineHasMarkup(_ l: Int) -> Bool { rowsOfLine(l).contains { ends[$0].markup } }
 

@@ -136,6 +136,18 @@ public enum HistoryText {
     /// A character reference at `b[i] == "&"`: `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#39;`,
     /// `&apos;`, `&nbsp;`, `&#NN;`, `&#xNN;`. Anything else is text, and left as it is.
     static func entityAt(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> (scalar: UInt32, end: Int)? {
+        // zmx escapes every `<`, `>`, `&` and `"` of a log: those first, without the search below.
+        if i + 3 < b.count, b[i + 3] == semicolon, b[i + 2] == UInt8(ascii: "t") {
+            if b[i + 1] == UInt8(ascii: "l") { return (0x3C, i + 4) }
+            if b[i + 1] == UInt8(ascii: "g") { return (0x3E, i + 4) }
+        }
+        if i + 4 < b.count, b[i + 4] == semicolon, b[i + 1] == UInt8(ascii: "a"), b[i + 2] == UInt8(ascii: "m"), b[i + 3] == UInt8(ascii: "p") {
+            return (0x26, i + 5)
+        }
+        if i + 5 < b.count, b[i + 5] == semicolon, b[i + 1] == UInt8(ascii: "q"), b[i + 2] == UInt8(ascii: "u"), b[i + 3] == UInt8(ascii: "o"),
+           b[i + 4] == UInt8(ascii: "t") {
+            return (0x22, i + 6)
+        }
         let limit = min(b.count, i + 32)  // room for `&#x0000000041;`, no more
         var semi = i + 1
         while semi < limit, b[semi] != semicolon { semi += 1 }

@@ -27,6 +27,13 @@ final class HTMLEscapeTests: XCTestCase {
         XCTAssertEqual(HTML.escape("é ✓ ❤ 日本 \u{A0}\u{C2}"), "é ✓ ❤ 日本 \u{A0}\u{C2}")
     }
 
+    func testEveryCharacterUpToU100EscapesAsPromised() {
+        for value in 0..<0x100 {
+            let text = "a" + String(Unicode.Scalar(UInt8(value))) + "b"
+            XCTAssertEqual(HTML.escape(text), HTMLEscapeTests.reference(text), "U+\(String(value, radix: 16))")
+        }
+    }
+
     func testTextWithNothingToEscapeIsItself() {
         let line = "line 42: compiling module_42.swift ok"
         XCTAssertEqual(HTML.escape(line), line)
