@@ -28,7 +28,8 @@ public struct HistoryRows: Sendable {
 
     /// Every row's plain text, one after another.
     private(set) var plainBytes: [UInt8] = []
-    /// Every row's HTML, one after another (with bytes between rows that belong to none).
+    /// Every row's HTML, one after another (each row's starts with the tags it opens again;
+    /// those after the last row are for one that never came).
     private(set) var htmlBytes: [UInt8] = []
     private(set) var ends: [End] = []
     /// Each line's rows (`LogCleaner.unwrap`'s joining): the first row of every line.
