@@ -66,6 +66,10 @@ public enum HTML {
                 case 0x3E: put("&gt;")
                 case 0x22: put("&quot;")
                 case 0x27: put("&#39;")
+                case 0x09, 0x0A:
+                    // Kept, as in a run (here when the buffer's end cut the run short).
+                    buf[k] = b
+                    k += 1
                 case 0x00...0x1F, 0x7F: put("\u{FFFD}")
                 case 0xC2 where i + 1 < n && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F:
                     // U+0080...U+009F, the C1 controls.

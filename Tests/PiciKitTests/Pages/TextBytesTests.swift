@@ -51,6 +51,41 @@ final class TextBytesTests: XCTestCase {
         }
     }
 
+    /// Every scalar under U+0100 alone between two letters: each byte class of the escape's
+    /// byte test.
+    func testEveryCharacterUpToU100EscapesAsItsDefinition() {
+        for value in 0..<0x100 {
+            let text = "a" + String(Unicode.Scalar(UInt8(value))) + "b"
+            XCTAssertEqual(HTML.escape(text), escapeByScalars(text), "U+\(String(value, radix: 16))")
+        }
+    }
+
+    /// A long log is escaped through a 4 KB buffer: replacements and multi-byte characters on
+    /// its edges come out whole wherever they fall.
+    func testLongTextsEscapeAsTheirDefinition() {
+        // Each kind of byte at each place near the buffer's end (which counts from the first
+        // byte escaped).
+        for at in 4_070..<4_100 {
+            for piece in ["\n", "\t", "&", "\u{85}", "é", "\u{1B}", "\"x\""] {
+                let text = "<" + String(repeating: "x", count: at) + piece + "\ny"
+                XCTAssertEqual(HTML.escape(text), escapeByScalars(text), "\(piece.debugDescription) at \(at)")
+            }
+        }
+        let pieces = TextBytesTests.pieces + [String(repeating: "x", count: 300), "plain text "]
+        var seed: UInt64 = 42
+        for length in [4_090, 4_096, 4_100, 12_289, 40_000] {
+            var text = ""
+            while text.utf8.count < length {
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text += pieces[Int((seed >> 33) % UInt64(pieces.count))]
+            }
+            XCTAssertEqual(HTML.escape(text), escapeByScalars(text), "length \(length)")
+            var bytes = Array("before".utf8)
+            HTML.append(escaping: text, to: &bytes)
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), "before" + escapeByScalars(text), "appending, length \(length)")
+        }
+    }
+
     func testRowsEqualTheirDefinition() {
         var rng = SystemRandomNumberGenerator()
         var cases = TextBytesTests.pieces + TextBytesTests.pieces.flatMap { a in TextBytesTests.pieces.map { a + $0 } }
