@@ -87,7 +87,8 @@ struct LogComposer {
     private mutating func flush(keeping: Int) {
         checkHead()
         while count > keeping {
-            pending += Array(window[start].utf8)
+            var line = window[start]
+            line.withUTF8 { pending.append(contentsOf: $0) }
             pending.append(0x0A)
             start += 1
             written += 1
