@@ -68,10 +68,12 @@ public enum LogFragment {
         func compare(_ l: Int, _ h: Int) -> (equal: Bool, unmasked: Bool) {
             if masker.isEmpty {
                 var line = lines[l]
-                let equal = line.withUTF8 { a in
+                let same = line.withUTF8 { a in
                     history.withPlainLine(h) { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) }
                 }
-                return (equal, true)
+                // Bytes that differ may still be the same text: a byte that is not UTF-8 (a
+                // U+FFFD in the line), or another form of the same characters.
+                return (same || history.plainLine(h) == line, true)
             }
             let plain = history.plainLine(h)
             let masked = masker.mask(plain)

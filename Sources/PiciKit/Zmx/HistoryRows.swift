@@ -75,10 +75,19 @@ public struct HistoryRows: Sendable {
         lineStarts[l]..<(l + 1 < lineStarts.count ? lineStarts[l + 1] : ends.count)
     }
 
-    func plainLine(_ l: Int) -> String { plain(rows: rowsOfLine(l)) }
+    /// A line's text. The rows of a wrapped line are read each on its own and joined, as
+    /// they were when each row was a String: a byte that is not UTF-8 at a row's end stays
+    /// a U+FFFD of that row.
+    func plainLine(_ l: Int) -> String {
+        let rows = rowsOfLine(l)
+        return rows.count == 1 ? plain(rows: rows) : rows.map { plain(rows: $0..<($0 + 1)) }.joined()
+    }
 
     /// A line's HTML: its rows', one after another.
-    func htmlLine(_ l: Int) -> String { html(rows: rowsOfLine(l)) }
+    func htmlLine(_ l: Int) -> String {
+        let rows = rowsOfLine(l)
+        return rows.count == 1 ? html(rows: rows) : rows.map { html(rows: $0..<($0 + 1)) }.joined()
+    }
 
     /// Whether any row's HTML holds a tag.
     var hasMarkup: Bool { ends.contains { $0.markup } }
@@ -86,7 +95,8 @@ public struct HistoryRows: Sendable {
     /// Whether a line's HTML holds a tag (colour, a link), not only text.
     func lineHasMarkup(_ l: Int) -> Bool { rowsOfLine(l).contains { ends[$0].markup } }
 
-    /// Calls `body` with the bytes of a line's plain text.
+    /// Calls `body` with the bytes of a line's plain text (as zmx gave them: a line with a byte
+    /// that is not UTF-8 differs from `plainLine(l)`'s).
     func withPlainLine<R>(_ l: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let rows = rowsOfLine(l)
         let range = plainStart(rows.lowerBound)..<ends[rows.upperBound - 1].plain

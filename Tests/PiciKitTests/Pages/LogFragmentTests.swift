@@ -68,6 +68,34 @@ final class LogFragmentTests: XCTestCase {
         XCTAssertEqual(rows.lines[0].html, "<b>\(a)</b><b>b</b>")
     }
 
+    /// A byte that is not UTF-8 reads as U+FFFD in the log's line and in the history's row
+    /// alike: the line still takes zmx's colours, and so do the lines above it.
+    func testALineWithABadByteKeepsItsColours() {
+        let wrapper = #"<div style="font-family: monospace; white-space: pre;">"#
+        let red = #"<div style="display: inline;color: var(--vt-palette-1);">"#
+        let rows = HistoryRows(fragment: Array((wrapper + red + "above</div>\n" + red + "a").utf8) + [0xFF] + Array("</div>\n</div>".utf8))
+        XCTAssertEqual(rows.plainLines, ["above", "a\u{FFFD}"])
+        XCTAssertEqual(LogFragment.html(lines: rows.plainLines, history: rows, masker: Masker()),
+                       wrapper + red + "above</div>\n" + red + "a\u{FFFD}</div></div>\n")
+    }
+
+    /// The rows of a wrapped line are read each on its own: a character cut by zmx's row end
+    /// (not UTF-8 on either row) stays two U+FFFD, not joined back into one character.
+    func testACharacterCutAtARowsEndIsNotJoined() {
+        let x = String(repeating: "x", count: 119)
+        let rows = HistoryRows(fragment: Array("<div>\(x)".utf8) + [0xE4, 0xB8, 0x0A, 0xAD] + Array("b</div>".utf8))
+        XCTAssertEqual(rows.plainLines, [x + "\u{FFFD}\u{FFFD}b"])
+        XCTAssertEqual(rows.plainLines, LogCleaner.unwrap(rows.rows.map(\.plain)))
+    }
+
+    /// The log's line and the history's are compared as text: the same characters in another
+    /// form (é as e and a combining accent) still take zmx's colours.
+    func testTheSameTextInAnotherFormTakesTheColours() {
+        let red = #"<div style="display: inline;color: var(--vt-palette-1);">"#
+        let rows = HistoryRows(fragment: "<div>" + red + "caf\u{65}\u{301}</div></div>")
+        XCTAssertTrue(LogFragment.html(lines: ["caf\u{E9}"], history: rows, masker: Masker()).contains(red))
+    }
+
     func testNoHistoryIsPlainEscapedText() {
         XCTAssertEqual(
             LogFragment.html(lines: ["<x> & y"], history: nil, masker: Masker()),
