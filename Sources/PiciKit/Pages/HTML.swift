@@ -71,8 +71,7 @@ public enum HTML {
                     buf[k] = b
                     k += 1
                 case 0x00...0x1F, 0x7F: put("\u{FFFD}")
-                case 0xC2 where i + 1 < n && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F:
-                    // U+0080...U+009F, the C1 controls.
+                case 0xC2 where isC1(utf8, at: i):
                     put("\u{FFFD}")
                     i += 1
                 default:
@@ -97,21 +96,19 @@ public enum HTML {
 
     /// Where the first byte is that `escape` changes, if any.
     private static func firstToEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Int? {
-        let n = utf8.count
         var i = 0
-        while i < n {
+        while i < utf8.count {
             let b = utf8[i]
-            if b >= 0x3F && b != 0x7F && b != 0xC2 { i += 1; continue }  // the common case
-            switch b {
-            case 0x26, 0x3C, 0x3E, 0x22, 0x27, 0x7F: return i
-            case 0x09, 0x0A: break
-            case 0x00...0x1F: return i
-            case 0xC2 where i + 1 < n && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F: return i
-            default: break
-            }
+            if !needsNoEscape(b) && (b != 0xC2 || isC1(utf8, at: i)) { return i }
             i += 1
         }
         return nil
+    }
+
+    /// Whether U+0080...U+009F, a C1 control, starts at `i` (0xC2 0x80...0x9F).
+    @inline(__always)
+    private static func isC1(_ utf8: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
+        utf8[i] == 0xC2 && i + 1 < utf8.count && utf8[i + 1] >= 0x80 && utf8[i + 1] <= 0x9F
     }
 
     /// A path segment for a relative link: percent-encodes all but unreserved characters, so

@@ -61,7 +61,7 @@ public struct HistoryRows: Sendable {
     public var count: Int { ends.count }
 
     /// The rows as Strings.
-    public var rows: [Row] { (0..<count).map { Row(plain: plain(rows: $0..<($0 + 1)), html: html(rows: $0..<($0 + 1))) } }
+    public var rows: [Row] { (0..<count).map { Row(plain: plain(row: $0), html: html(row: $0)) } }
 
     /// The rows joined back into lines, as `LogCleaner.unwrap` joins plain rows.
     public var lines: [Row] { (0..<lineCount).map { Row(plain: plainLine($0), html: htmlLine($0)) } }
@@ -80,13 +80,13 @@ public struct HistoryRows: Sendable {
     /// a U+FFFD of that row.
     func plainLine(_ l: Int) -> String {
         let rows = rowsOfLine(l)
-        return rows.count == 1 ? plain(rows: rows) : rows.map { plain(rows: $0..<($0 + 1)) }.joined()
+        return rows.count == 1 ? plain(row: rows.lowerBound) : rows.map(plain(row:)).joined()
     }
 
     /// A line's HTML: its rows', one after another.
     func htmlLine(_ l: Int) -> String {
         let rows = rowsOfLine(l)
-        return rows.count == 1 ? html(rows: rows) : rows.map { html(rows: $0..<($0 + 1)) }.joined()
+        return rows.count == 1 ? html(row: rows.lowerBound) : rows.map(html(row:)).joined()
     }
 
     /// Whether any row's HTML holds a tag.
@@ -106,15 +106,13 @@ public struct HistoryRows: Sendable {
     private func plainStart(_ row: Int) -> Int { row == 0 ? 0 : ends[row - 1].plain }
     private func htmlStart(_ row: Int) -> Int { row == 0 ? 0 : ends[row - 1].html }
 
-    private func plain(rows: Range<Int>) -> String {
-        guard !rows.isEmpty else { return "" }
-        return String(decoding: plainBytes[plainStart(rows.lowerBound)..<ends[rows.upperBound - 1].plain], as: UTF8.self)
+    private func plain(row r: Int) -> String {
+        String(decoding: plainBytes[plainStart(r)..<ends[r].plain], as: UTF8.self)
     }
 
-    /// Rows' HTML, one after another (each stands on its own).
-    private func html(rows: Range<Int>) -> String {
-        guard !rows.isEmpty else { return "" }
-        return String(decoding: htmlBytes[htmlStart(rows.lowerBound)..<ends[rows.upperBound - 1].html], as: UTF8.self)
+    /// A row's HTML, which stands on its own.
+    private func html(row r: Int) -> String {
+        String(decoding: htmlBytes[htmlStart(r)..<ends[r].html], as: UTF8.self)
     }
 
     /// Rows as they are read: the two buffers, and where each row ends in them.
