@@ -22,8 +22,11 @@ public struct LineReader {
     private var buffer: [UInt8] = []
     private var start = 0
     private var atEOF = false
+    private var bytesRead = 0
     /// The number of the line `next()` returned last, counting from 1.
     public private(set) var lineNumber = 0
+    /// How many bytes the lines returned so far took, from where the reader began.
+    public var offset: Int { bytesRead - (buffer.count - start) }
 
     public init(fd: Int32, maxLength: Int = LineReader.maxLineLength) {
         self.fd = fd
@@ -32,6 +35,36 @@ public struct LineReader {
     }
 
     public mutating func next() throws -> Line? {
+        switch try nextFound() {
+        case .text(let range)?: return .text(Array(buffer[range]))
+        case .tooLong(let length)?: return .tooLong(length: length)
+        case nil: return nil
+        }
+    }
+
+    /// A line as `withNext` shows it: its bytes in place, or the length of one too long.
+    public enum LineBytes {
+        case text(UnsafeBufferPointer<UInt8>)
+        case tooLong(length: Int)
+    }
+
+    /// Like `next()` without copying the line: `body` reads it in place, during the call only.
+    /// Nil at the end.
+    public mutating func withNext<R>(_ body: (LineBytes) -> R) throws -> R? {
+        switch try nextFound() {
+        case .text(let range)?: return buffer.withUnsafeBufferPointer { body(.text(UnsafeBufferPointer(rebasing: $0[range]))) }
+        case .tooLong(let length)?: return body(.tooLong(length: length))
+        case nil: return nil
+        }
+    }
+
+    private enum Found {
+        case text(Range<Int>)
+        case tooLong(Int)
+    }
+
+    /// The next line, where it is in `buffer` (valid until the next read).
+    private mutating func nextFound() throws -> Found? {
         var skipped = 0  // bytes of an over-long line already thrown away
         var scanFrom = start
         while true {
@@ -40,11 +73,11 @@ public struct LineReader {
                 let lineStart = start
                 start = nl + 1
                 if skipped > 0 || nl - lineStart > maxLength {
-                    return .tooLong(length: skipped + nl - lineStart)
+                    return .tooLong(skipped + nl - lineStart)
                 }
                 var end = nl
                 if end > lineStart && buffer[end - 1] == 0x0D { end -= 1 }
-                return .text(Array(buffer[lineStart..<end]))
+                return .text(lineStart..<end)
             }
             if atEOF {
                 guard start < buffer.count || skipped > 0 else { return nil }
@@ -52,11 +85,11 @@ public struct LineReader {
                 let lineStart = start
                 start = buffer.count
                 if skipped > 0 || buffer.count - lineStart > maxLength {
-                    return .tooLong(length: skipped + buffer.count - lineStart)
+                    return .tooLong(skipped + buffer.count - lineStart)
                 }
                 var end = buffer.count
                 if end > lineStart && buffer[end - 1] == 0x0D { end -= 1 }
-                return .text(Array(buffer[lineStart..<end]))
+                return .text(lineStart..<end)
             }
             // Compact before reading more, and drop the head of a line already too long.
             if buffer.count - start > maxLength {
@@ -94,6 +127,7 @@ public struct LineReader {
             throw ReadError(errno: e)
         }
         buffer.removeSubrange((old + n)...)
+        bytesRead += n
         if n == 0 { atEOF = true }
     }
 }

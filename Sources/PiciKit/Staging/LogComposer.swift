@@ -65,7 +65,10 @@ struct LogComposer {
         let probe = min(count, LogComposer.held) + 1
         while first.count < probe, let line = LogComposer.next(&reader) { first.append(line) }
         add(first, gapIfNoOverlap: gapIfNoOverlap)
-        while let line = LogComposer.next(&reader) { append(line) }
+        // Until the head is checked (at the first flush) a line may still be cut or noted;
+        // from then on it only passes through the window on its way to the file.
+        while !headChecked, let line = LogComposer.next(&reader) { append(line) }
+        if headChecked { addRest(&reader, fd: input) }
     }
 
     private static func next(_ reader: inout LineReader) -> String? {
@@ -73,9 +76,145 @@ struct LogComposer {
         do { line = try reader.next() } catch { return nil }
         switch line {
         case .text(let bytes)?: return String(decoding: bytes, as: UTF8.self)
-        case .tooLong(let length)?: return "[pici: a line of \(length) bytes is left out]"
+        case .tooLong(let length)?: return tooLongNote(length)
         case nil: return nil
         }
+    }
+
+    private static func tooLongNote(_ length: Int) -> String { "[pici: a line of \(length) bytes is left out]" }
+
+    /// The rest of a stream once the head is checked, as `append` would add it line by line:
+    /// the same bytes written, the same lines left in the window. But a line is not made a
+    /// String to be written: those followed by `held + 8` lines in the file as it is now are
+    /// copied (`copyLines`), the others kept as bytes until as many follow them. So a long
+    /// log costs little more than a copy of it each pass.
+    private mutating func addRest(_ reader: inout LineReader, fd: Int32) {
+        let limit = LogComposer.held + 8
+        let before = count
+        var added = 0
+        var queue = ByteLines()
+        for line in held { queue.append(line) }
+        window.removeAll(keepingCapacity: true)
+        start = 0
+        let from = reader.offset
+        let cut = LogComposer.start(ofLast: limit, in: fd, after: from)
+        if cut > from {
+            while queue.count > 0 { writeFirst(of: &queue) }
+            let copied = copyLines(fd, from: from, to: cut)
+            added += copied.lines
+            lseek(fd, off_t(copied.end), SEEK_SET)
+            reader = LineReader(fd: fd)
+        }
+        while true {
+            let more: Void? = try? reader.withNext { line in
+                switch line {
+                case .text(let bytes): queue.append(bytes)
+                case .tooLong(let length): queue.append(LogComposer.tooLongNote(length))
+                }
+            }
+            guard more != nil else { break }
+            added += 1
+            if queue.count > limit { writeFirst(of: &queue) }
+        }
+        // `append` flushes down to `held` lines each time there are more than `limit`.
+        let total = before + added
+        let left = total <= limit ? total : LogComposer.held + (added - (limit + 1 - before)) % 9
+        while queue.count > left { writeFirst(of: &queue) }
+        window = queue.strings()
+    }
+
+    /// Where the last `lines` whole lines of the file begin, if after `from`; else `from`.
+    private static func start(ofLast lines: Int, in fd: Int32, after from: Int) -> Int {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return from }
+        var end = Int(info.st_size)
+        var seen = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while end > from {
+            let n = min(chunk.count, end - from)
+            let got = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, n, off_t(end - n)) }
+            guard got == n else { return from }
+            let found = chunk.withUnsafeBufferPointer { ByteScan.afterNewline(lines + 1 - seen, fromEndOf: UnsafeBufferPointer(rebasing: $0[..<n])) }
+            if let index = found.index { return end - n + index }
+            seen += found.newlines
+            end -= n
+        }
+        return from
+    }
+
+    /// Writes the lines of the file from `from` to `to` (a line's start) as `writeFirst` would
+    /// write each. Stops early at a line longer than its buffer (the line reader takes it).
+    /// Returns where it stopped and how many lines it wrote.
+    private mutating func copyLines(_ fd: Int32, from: Int, to: Int) -> (end: Int, lines: Int) {
+        writePending()
+        var buffer = [UInt8](repeating: 0, count: 1 << 18)
+        var at = from, filled = 0, lines = 0
+        buffer.withUnsafeMutableBufferPointer { b in
+            let base = b.baseAddress!
+            while at + filled < to {
+                let n = pread(fd, base + filled, min(b.count - filled, to - at - filled), off_t(at + filled))
+                guard n > 0 else { break }
+                filled += n
+                var nl = filled - 1
+                while nl >= 0 && base[nl] != 0x0A { nl -= 1 }
+                guard nl >= 0 else {
+                    if filled == b.count { break }
+                    continue
+                }
+                let run = nl + 1
+                lines += writeLines(UnsafeBufferPointer(start: base, count: run))
+                at += run
+                filled -= run
+                if filled > 0 { memmove(base, base + run, filled) }
+            }
+        }
+        return (at, lines)
+    }
+
+    /// Whole lines, each as `writeLine` would write it: a run of valid UTF-8 without a CR as
+    /// it is (a line of it is valid when the run is: a newline is never inside a character),
+    /// else line by line. Returns how many.
+    private mutating func writeLines(_ run: UnsafeBufferPointer<UInt8>) -> Int {
+        let scan = ByteScan.scan(run)
+        if !scan.cr && (scan.ascii || String(validating: run, as: UTF8.self) != nil) {
+            writeDirectly(run)
+            written += scan.newlines
+            return scan.newlines
+        }
+        var from = 0
+        for i in run.indices where run[i] == 0x0A {
+            var end = i
+            if end > from && run[end - 1] == 0x0D { end -= 1 }
+            writeLine(UnsafeBufferPointer(rebasing: run[from..<end]))
+            from = i + 1
+        }
+        writePending()
+        return scan.newlines
+    }
+
+    /// `flush` for the queue's first line.
+    private mutating func writeFirst(of queue: inout ByteLines) {
+        queue.withFirst { writeLine($0) }
+        queue.removeFirst()
+    }
+
+    /// `flush` for one line: its bytes as its String would give them (invalid UTF-8 repaired).
+    private mutating func writeLine(_ line: UnsafeBufferPointer<UInt8>) {
+        if LogComposer.isASCII(line) {
+            pending.append(contentsOf: line)
+        } else {
+            var text = String(decoding: line, as: UTF8.self)
+            text.withUTF8 { pending.append(contentsOf: $0) }
+        }
+        pending.append(0x0A)
+        written += 1
+        if pending.count >= 1 << 16 { writePending() }
+    }
+
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var any: UInt8 = 0
+        for b in bytes { any |= b }
+        return any < 0x80
     }
 
     private mutating func append(_ line: String) {
@@ -115,10 +254,15 @@ struct LogComposer {
     }
 
     private mutating func writePending() {
-        guard failure == 0 else { pending.removeAll(); return }
-        let masked = Masking.active.isEmpty ? pending : Masking.active.mask(pending)
-        do { try Output.writeAll(fd: fd, masked) } catch { failure = errno == 0 ? EIO : errno }
+        pending.withUnsafeBufferPointer { writeDirectly($0) }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Masked (by `Output`): no secret spans a line (each is one line of its file), so a run
+    /// of whole lines is masked as each of its lines would be.
+    private mutating func writeDirectly(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard failure == 0, !bytes.isEmpty else { return }
+        do { try Output.writeAll(fd: fd, bytes) } catch { failure = errno == 0 ? EIO : errno }
     }
 
     /// Whether the log ends with the session's marker: its follower saw the end.
@@ -159,6 +303,57 @@ struct LogComposer {
             k -= 1
         }
         return (0, false)
+    }
+}
+
+/// Lines as bytes in one buffer, taken from the front: the part of a composed log between
+/// the stream and the file.
+private struct ByteLines {
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    private var first = 0
+
+    var count: Int { ends.count - first }
+
+    mutating func append(_ line: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: line)
+        ends.append(bytes.count)
+    }
+
+    mutating func append(_ line: String) {
+        var line = line
+        line.withUTF8 { append($0) }
+    }
+
+    private var firstStart: Int { first == 0 ? 0 : ends[first - 1] }
+
+    func withFirst(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[firstStart..<ends[first]])) }
+    }
+
+    /// Drops the first line; the space of those dropped is given back now and then, so the
+    /// buffer holds about `count` lines however many passed through.
+    mutating func removeFirst() {
+        first += 1
+        let dropped = firstStart
+        guard dropped >= 1 << 20, dropped * 2 >= bytes.count else { return }
+        bytes.removeFirst(dropped)
+        ends.removeFirst(first)
+        for i in ends.indices { ends[i] -= dropped }
+        first = 0
+    }
+
+    func strings() -> [String] {
+        var out: [String] = []
+        out.reserveCapacity(count)
+        bytes.withUnsafeBufferPointer { all in
+            var from = firstStart
+            for end in ends[first...] {
+                out.append(String(decoding: UnsafeBufferPointer(rebasing: all[from..<end]), as: UTF8.self))
+                from = end
+            }
+        }
+        return out
     }
 }
 

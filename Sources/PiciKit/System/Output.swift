@@ -61,9 +61,18 @@ public final class Output {
     /// The secrets of `Masking.active` never pass.
     public static func writeAll(fd: Int32, _ bytes: [UInt8]) throws {
         let bytes = Masking.active.isEmpty ? bytes : Masking.active.mask(bytes)
+        try bytes.withUnsafeBufferPointer { try writeUnmasked(fd: fd, $0) }
+    }
+
+    /// The same for bytes in place (copied only when a secret is to be masked).
+    public static func writeAll(fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>) throws {
+        if Masking.active.isEmpty { try writeUnmasked(fd: fd, bytes) } else { try writeAll(fd: fd, Array(bytes)) }
+    }
+
+    private static func writeUnmasked(fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 let e = errno
                 if e == EINTR { continue }

@@ -125,4 +125,81 @@ final class LogComposerTests: XCTestCase {
         XCTAssertEqual(r.text, body.joined(separator: "\n") + "\n")
         XCTAssertEqual(r.lines, Array(body.suffix(2000)))
     }
+
+    /// A stream file is composed as its lines given one by one would be: the same file, the
+    /// same lines left for the page and for the next generation to join (a long stream's
+    /// lines are not each made a String; `LogComposer.addRest`). Random heads and streams of
+    /// up to 16,000 lines: around the page's 2,000 and the 64 KB writes, lines of 100 and 300 KB,
+    /// lines ending in CR, UTF-8 and bytes that are not, a second generation overlapping or not.
+    func testAStreamFileIsComposedAsItsLinesWouldBe() throws {
+        var random = SeededRandom(seed: 0x5EED_10C5)
+        let dir = Support.tempDir(self)
+        // UTF-8 without CRs is copied a run at a time, the rest line by line.
+        enum Kind { case plain, utf8, crs, mixed }
+        func line(_ random: inout SeededRandom, _ kind: Kind) -> [UInt8] {
+            if random.below(3_000) == 0 { return Array(repeating: UInt8(ascii: "x"), count: random.pick([100_000, 100_000, 300_000])) }
+            let n = random.below(100)
+            let kept = switch kind {
+            case .plain: false
+            case .utf8: n <= 3
+            case .crs: n >= 6 && n <= 8
+            case .mixed: true
+            }
+            switch kept ? n : 99 {
+            case 0...3: return Array("caf\u{E9} \u{2764}".utf8)
+            case 4...5: return [0x61, 0xFF, 0xFE, 0x62]
+            case 6...8: return Array("cr\r".utf8)
+            case 9...11: return []
+            default: return Array("\(random.below(50)) \(String(repeating: "o", count: random.below(90)))".utf8)
+            }
+        }
+        // As the composer reads a line of a file: without a CR before the newline, repaired.
+        func text(_ bytes: [UInt8]) -> String {
+            String(decoding: bytes.last == 0x0D ? bytes.dropLast() : bytes[...], as: UTF8.self)
+        }
+        for round in 0..<36 {
+            let kind = [Kind.plain, .utf8, .crs, .mixed][round % 4]
+            // Around each place where the window is flushed (every 9 lines past 2,008).
+            let sizes = [0, 1, 5, 1_990] + [2_000, 4_000, 6_000, 16_000].map { $0 + random.below(18) }
+            let head = (0..<random.pick([0, 3, 700, 2_500])).map { _ in text(line(&random, kind)) }
+            // A first line no line before it ends as, so that both read it after the head.
+            var streams: [[[UInt8]]] = []
+            for g in 0..<2 {
+                var lines = [Array("stream \(g) of round \(round)".utf8)]
+                lines += (0..<random.pick(sizes)).map { _ in line(&random, kind) }
+                streams.append(lines)
+            }
+            // The second generation's head repeats the end of the first stream, or not; it
+            // joins only if the window holds all it repeats (2,000 to 2,008 lines are held).
+            let repeated = streams[0].suffix(random.pick([0, 4, 2_000 + random.below(10)])).map(text)
+            let head2 = repeated + ["after \(round)"]
+            var results: [(text: [UInt8], lines: [String], written: Int, held: [Int])] = []
+            for fromFile in [false, true] {
+                let file = try AtomicFile(dir + "/out-\(fromFile)")
+                var c = LogComposer(fd: file.fd, hex: nil)
+                var held: [Int] = []
+                c.headLost = round % 3 == 0
+                for (g, stream) in streams.enumerated() {
+                    c.add(g == 0 ? head : head2, gapIfNoOverlap: g > 0)
+                    if fromFile {
+                        var bytes: [UInt8] = []
+                        for l in stream { bytes += l + [0x0A] }
+                        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/stream"))
+                        c.add(streamFile: dir + "/stream", gapIfNoOverlap: false)
+                    } else {
+                        c.add(stream.map(text), gapIfNoOverlap: false)
+                    }
+                    held.append(c.count)
+                }
+                let end = c.finish(exitCode: 0)
+                XCTAssertEqual(end.error, 0)
+                try file.commit()
+                results.append((Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/out-\(fromFile)"))), end.lines, c.written, held))
+            }
+            XCTAssertEqual(results[1].held, results[0].held, "round \(round): lines held after each stream")
+            XCTAssertEqual(results[1].written, results[0].written, "round \(round)")
+            XCTAssertEqual(results[1].lines, results[0].lines, "round \(round)")
+            XCTAssertTrue(results[1].text == results[0].text, "round \(round): the files differ")
+        }
+    }
 }
