@@ -258,11 +258,15 @@ struct LogComposer {
         pending.removeAll(keepingCapacity: true)
     }
 
-    /// Masked (by `Output`): no secret spans a line (each is one line of its file), so a run
-    /// of whole lines is masked as each of its lines would be.
+    /// Masked here and again by `Output`, as every file pici writes. No secret spans a line
+    /// (each is one line of its file), so a run of whole lines is masked as each of its lines
+    /// would be.
     private mutating func writeDirectly(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard failure == 0, !bytes.isEmpty else { return }
-        do { try Output.writeAll(fd: fd, bytes) } catch { failure = errno == 0 ? EIO : errno }
+        let masker = Masking.active
+        do {
+            if masker.isEmpty { try Output.writeAll(fd: fd, bytes) } else { try Output.writeAll(fd: fd, masker.mask(Array(bytes))) }
+        } catch { failure = errno == 0 ? EIO : errno }
     }
 
     /// Whether the log ends with the session's marker: its follower saw the end.

@@ -132,13 +132,33 @@ final class LogComposerTests: XCTestCase {
     /// up to 16,000 lines: around the page's 2,000 and the 64 KB writes, lines of 100 and 300 KB,
     /// lines ending in CR, UTF-8 and bytes that are not, a second generation overlapping or not.
     func testAStreamFileIsComposedAsItsLinesWouldBe() throws {
-        var random = SeededRandom(seed: 0x5EED_10C5)
+        try composeBothWays(rounds: 36, seed: 0x5EED_10C5)
+    }
+
+    /// And masked as its lines would be (a secret in one line in twenty): none is left.
+    func testAStreamFileIsMaskedAsItsLinesWouldBe() throws {
+        let secret = "hunter2-s3cret"
+        let before = Masking.active
+        defer { Masking.active = before }
+        Masking.active = try Masker(secrets: [secret])
+        let texts = try composeBothWays(rounds: 8, seed: 0x5EC2E7, secret: secret)
+        for text in texts { XCTAssertFalse(String(decoding: text, as: UTF8.self).contains(secret)) }
+        XCTAssertTrue(texts.contains { String(decoding: $0, as: UTF8.self).contains("***") }, "the test can fail")
+    }
+
+    /// Composes random heads and streams from the stream files and from their lines; checks
+    /// that both give the same; returns the files.
+    @discardableResult
+    func composeBothWays(rounds: Int, seed: UInt64, secret: String? = nil) throws -> [[UInt8]] {
+        var random = SeededRandom(seed: seed)
         let dir = Support.tempDir(self)
+        var texts: [[UInt8]] = []
         // UTF-8 without CRs is copied a run at a time, the rest line by line.
         enum Kind { case plain, utf8, crs, mixed }
         func line(_ random: inout SeededRandom, _ kind: Kind) -> [UInt8] {
             if random.below(3_000) == 0 { return Array(repeating: UInt8(ascii: "x"), count: random.pick([100_000, 100_000, 300_000])) }
             let n = random.below(100)
+            if let secret, random.chance(5) { return Array("token \(secret) used".utf8) }
             let kept = switch kind {
             case .plain: false
             case .utf8: n <= 3
@@ -157,7 +177,7 @@ final class LogComposerTests: XCTestCase {
         func text(_ bytes: [UInt8]) -> String {
             String(decoding: bytes.last == 0x0D ? bytes.dropLast() : bytes[...], as: UTF8.self)
         }
-        for round in 0..<36 {
+        for round in 0..<rounds {
             let kind = [Kind.plain, .utf8, .crs, .mixed][round % 4]
             // Around each place where the window is flushed (every 9 lines past 2,008).
             let sizes = [0, 1, 5, 1_990] + [2_000, 4_000, 6_000, 16_000].map { $0 + random.below(18) }
@@ -200,6 +220,8 @@ final class LogComposerTests: XCTestCase {
             XCTAssertEqual(results[1].written, results[0].written, "round \(round)")
             XCTAssertEqual(results[1].lines, results[0].lines, "round \(round)")
             XCTAssertTrue(results[1].text == results[0].text, "round \(round): the files differ")
+            texts.append(results[1].text)
         }
+        return texts
     }
 }
