@@ -99,8 +99,7 @@ struct LogComposer {
         let from = reader.offset
         let cut = LogComposer.start(ofLast: limit, in: fd, after: from)
         if cut > from {
-            while queue.count > 0 { writeFirst(of: &queue) }
-            let copied = copyLines(fd, from: from, to: cut)
+            let copied = copyLines(fd, from: from, to: cut, after: &queue)
             added += copied.lines
             lseek(fd, off_t(copied.end), SEEK_SET)
             reader = LineReader(fd: fd)
@@ -116,7 +115,9 @@ struct LogComposer {
             added += 1
             if queue.count > limit { writeFirst(of: &queue) }
         }
-        // `append` flushes down to `held` lines each time there are more than `limit`.
+        // `append` flushes down to `held` lines each time there are more than `limit`: first
+        // at the append that makes `before + added` pass `limit` (the `limit + 1 - before`th),
+        // then at every ninth after it.
         let total = before + added
         let left = total <= limit ? total : LogComposer.held + (added - (limit + 1 - before)) % 9
         while queue.count > left { writeFirst(of: &queue) }
@@ -143,10 +144,11 @@ struct LogComposer {
     }
 
     /// Writes the lines of the file from `from` to `to` (a line's start) as `writeFirst` would
-    /// write each. Stops early at a line longer than its buffer (the line reader takes it).
-    /// Returns where it stopped and how many lines it wrote.
-    private mutating func copyLines(_ fd: Int32, from: Int, to: Int) -> (end: Int, lines: Int) {
-        writePending()
+    /// write each, after the lines of `queue` (written only once a run of the file is, so
+    /// that they stay queued if the file turns out shorter than it was). Stops early at a line
+    /// longer than its buffer (the line reader takes it). Returns where it stopped and how
+    /// many lines of the file it wrote.
+    private mutating func copyLines(_ fd: Int32, from: Int, to: Int, after queue: inout ByteLines) -> (end: Int, lines: Int) {
         var buffer = [UInt8](repeating: 0, count: 1 << 18)
         var at = from, filled = 0, lines = 0
         buffer.withUnsafeMutableBufferPointer { b in
@@ -162,6 +164,8 @@ struct LogComposer {
                     continue
                 }
                 let run = nl + 1
+                while queue.count > 0 { writeFirst(of: &queue) }
+                writePending()
                 lines += writeLines(UnsafeBufferPointer(start: base, count: run))
                 at += run
                 filled -= run
