@@ -12,6 +12,9 @@ public enum TopIndex {
         public var duration: String
         /// The build host, with a hosts file.
         public var host: String? = nil
+        /// When pici-run wrote the job's event (the mtime of `artifacts/event.json`, ns): of
+        /// two jobs started in the same second, which came last (`scan` sets it).
+        public var launched: Int? = nil
 
         public init(name: String, jobID: String, status: String, startedAt: String?, endedAt: String?, duration: String) {
             self.name = name
@@ -40,10 +43,12 @@ public enum TopIndex {
 
     public static let perRepository = 20
 
-    /// The jobs of one repository, newest first (RFC 3339 UTC sorts as text), unknown start last.
+    /// The jobs of one repository, newest first (RFC 3339 UTC sorts as text), unknown start
+    /// last; in one second, the one launched last first (a push right after another).
     static func newestFirst(_ a: Entry, _ b: Entry) -> Bool {
         let sa = a.startedAt ?? "", sb = b.startedAt ?? ""
         if sa != sb { return sa > sb }
+        if let la = a.launched, let lb = b.launched, la != lb { return la > lb }
         return a.jobID > b.jobID
     }
 
@@ -103,7 +108,14 @@ public enum TopIndex {
     /// which win over the tree.
     public static func scan(artifactDir: String, live: [Entry]) -> [Entry] {
         var seen = Set(live.map { $0.name + "\u{0}" + $0.jobID })
-        var entries = live
+        func launched(_ repo: String, _ jobID: String) -> Int? {
+            FileSystem.info(artifactDir + "/" + repo + "/" + jobID + "/artifacts/event.json")?.modifiedNanoseconds
+        }
+        var entries = live.map { entry in
+            var e = entry
+            if SafeName.isSafe(e.name) && SafeName.isSafe(e.jobID) { e.launched = launched(e.name, e.jobID) }
+            return e
+        }
         for repo in FileSystem.list(artifactDir) where SafeName.isSafe(repo) {
             let repoDir = artifactDir + "/" + repo
             guard FileSystem.isDirectory(repoDir) else { continue }
@@ -112,8 +124,9 @@ public enum TopIndex {
                 let sentinel = repoDir + "/" + jobID + "/artifacts/published.json"
                 guard let bytes = try? FileSystem.readFile(sentinel, limit: 1 << 20),
                       case .object(let o)? = try? JSONParser.parse(bytes),
-                      let entry = Entry(name: repo, jobID: jobID, sentinel: o)
+                      var entry = Entry(name: repo, jobID: jobID, sentinel: o)
                 else { continue }
+                entry.launched = launched(repo, jobID)
                 seen.insert(repo + "\u{0}" + jobID)
                 entries.append(entry)
             }

@@ -124,4 +124,27 @@ final class BadgeFeedTests: XCTestCase {
         XCTAssertEqual(inode(badge), badge2)
         XCTAssertEqual(inode(feed), feed2)
     }
+
+    /// Two pushes in one second: their `started_at` is the same, and the badge, the front page
+    /// and `--retain` take the one pici-run launched last as the newer (its `event.json`), not
+    /// the one whose job id sorts last (a CI run's push test saw the older job's badge).
+    func testOfTwoJobsStartedInOneSecondTheOneLaunchedLastIsTheNewest() throws {
+        let dir = Support.tempDir(self)
+        // "ffff0001" sorts after "0000aaaa" but was launched first.
+        for (i, id) in ["ffff0001", "0000aaaa"].enumerated() {
+            let artifacts = dir + "/demo/" + id + "/artifacts"
+            try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+            try #"{"status":"success","started_at":"2026-12-01T22:46:58Z","ended_at":"2026-12-01T22:46:59Z","duration":"1.0s"}"#
+                .write(toFile: artifacts + "/published.json", atomically: true, encoding: .utf8)
+            try "{}".write(toFile: artifacts + "/event.json", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: 1_796_165_218.25 + Double(i) * 0.5)], ofItemAtPath: artifacts + "/event.json")
+        }
+        let entries = TopIndex.scan(artifactDir: dir, live: [])
+        XCTAssertEqual(Badge.newest(entries)["demo"]?.jobID, "0000aaaa")
+        XCTAssertEqual(entries.sorted(by: TopIndex.newestFirst).map(\.jobID), ["0000aaaa", "ffff0001"])
+        // Without the events, the job id decides, as before.
+        for id in ["ffff0001", "0000aaaa"] { try FileManager.default.removeItem(atPath: dir + "/demo/" + id + "/artifacts/event.json") }
+        XCTAssertEqual(Badge.newest(TopIndex.scan(artifactDir: dir, live: []))["demo"]?.jobID, "ffff0001")
+    }
 }
