@@ -117,9 +117,10 @@ struct LogComposer {
         }
         // `append` flushes down to `held` lines each time there are more than `limit`: first
         // at the append that makes `before + added` pass `limit` (the `limit + 1 - before`th),
-        // then at every ninth after it.
+        // then at every `cycle`th (ninth) after it.
         let total = before + added
-        let left = total <= limit ? total : LogComposer.held + (added - (limit + 1 - before)) % 9
+        let cycle = limit + 1 - LogComposer.held
+        let left = total <= limit ? total : LogComposer.held + (added - (limit + 1 - before)) % cycle
         while queue.count > left { writeFirst(of: &queue) }
         window = queue.strings()
     }
@@ -204,7 +205,7 @@ struct LogComposer {
 
     /// `flush` for one line: its bytes as its String would give them (invalid UTF-8 repaired).
     private mutating func writeLine(_ line: UnsafeBufferPointer<UInt8>) {
-        if LogComposer.isASCII(line) {
+        if ByteScan.isASCII(line) {
             pending.append(contentsOf: line)
         } else {
             var text = String(decoding: line, as: UTF8.self)
@@ -213,12 +214,6 @@ struct LogComposer {
         pending.append(0x0A)
         written += 1
         if pending.count >= 1 << 16 { writePending() }
-    }
-
-    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var any: UInt8 = 0
-        for b in bytes { any |= b }
-        return any < 0x80
     }
 
     private mutating func append(_ line: String) {

@@ -36,6 +36,9 @@ enum ByteScan {
         return (lines, any & highs == 0, crs != 0)
     }
 
+    /// Whether every byte is ASCII.
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { scan(bytes).ascii }
+
     /// Counting back from the end: the index just after the `n`-th newline (n ≥ 1), or
     /// nil and how many newlines there are when fewer.
     static func afterNewline(_ n: Int, fromEndOf bytes: UnsafeBufferPointer<UInt8>) -> (index: Int?, newlines: Int) {
