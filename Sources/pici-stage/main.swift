@@ -106,11 +106,15 @@ Tool.main("pici-stage", help: help, options: [
         staging.sweepFollowers(present: present)
     }
     try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
-    staging.follow?.starting?.wait()
+    // Once every record is out: their start-up no longer shares the cores with the fetches.
+    staging.follow?.starting?.launch()
     if staging.follow != nil { staging.removeIdleListings() }
     // After the logs are staged and before pici-publish reads the end of the stream.
     var reaper = Reaper(options: reaping)
     reaper.run(jobs: input.records.compactMap { if case .job(let j) = $0.record { return j } else { return nil } }, listing: input.listing)
+    // pici-publish goes on while the followers start.
+    try out.end()
+    staging.follow?.starting?.wait()
     let status = staging.exitStatus(malformedLines: input.malformed)
     return status == .ok && reaper.failures > 0 ? .unavailable : status
 }

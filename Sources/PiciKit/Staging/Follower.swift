@@ -120,67 +120,147 @@ public enum Follower {
 
     /// Starts a follower for `session`, detached: a session of its own, nothing of ours open,
     /// and no child of ours. `executable` is pici-stage; `extra` its other flags (`--zmx`,
-    /// `--mask-file`). With `later`, the child that starts it is left for `Starting.wait`
-    /// instead of waited for here: a pass that starts 189 followers waited ~1.5 ms for each.
+    /// `--mask-file`). With `later`, it is only asked for: `Starting.launch` starts it with
+    /// the others a pass asked for, once the pass has handed its records on.
     public static func start(
         session: String, generation: Int, artifactDir: String, executable: String, extra: [String] = [],
         environment: [String] = Launch.zmxEnvironment(), later: Starting? = nil
     ) throws {
         let argv = [executable, "--follow", session, "--generation", String(generation), "--artifact-dir", artifactDir] + extra
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // POSIX_SPAWN_SETSID (glibc 2.26): a session and process group of its own.
-        Spawn.resetSignals(&attr, flags: 0x80)
-        var pid: pid_t = 0
-        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
-        defer { for p in cEnv { free(p) } }
-        // Started by a child that exits at once, reaped here: the follower is init's from its
-        // first moment. Its starter may outlive it (`pici-run --wait`, a long pass, a test
-        // process), and a child that ends unwaited for stays a zombie while its parent lives.
-        // Everything is built before the fork; the child only spawns and exits with errno.
-        let child = fork()
-        if child == 0 { _exit(posix_spawnp(&pid, executable, &actions, &attr, &cArgs, &cEnv)) }
-        guard child > 0 else { throw Spawn.Failure(command: executable, errno: errno) }
         if let later {
-            later.children.append((child, session, executable))
+            later.pending.append((session, argv))
             return
         }
-        if let rc = Starting.status(of: child) { throw Spawn.Failure(command: executable, errno: rc) }
+        let starter = try Starting.fork([argv], environment: environment)
+        let failures = starter.wait()
+        if let rc = failures.first?.errno { throw Spawn.Failure(command: executable, errno: rc) }
     }
 
-    /// The children that start followers, left by `start(later:)` to be waited for together.
-    /// Used by the one thread of the pass that starts followers.
+    /// The followers a pass asks for, started together by one child at its end (`launch`).
+    /// Started as the pass met their sessions, 189 followers (their start-up, their `zmx
+    /// tail`s, the histories they take) shared two cores with the pass's own 1,000 history
+    /// fetches and held every status line of a monitor's first pass back by ~0.4 s.
     public final class Starting: @unchecked Sendable {
-        var children: [(pid: pid_t, session: String, executable: String)] = []
+        var pending: [(session: String, argv: [String])] = []
+        private var launched: (starter: Starter, sessions: [String], executables: [String])? = nil
 
         public init() {}
 
-        /// Waits for every one; reports each follower that could not be started.
-        public func wait() {
-            for c in children {
-                if let rc = Starting.status(of: c.pid) {
-                    Diagnostics.error("session \(SafeName.quoted(c.session)): cannot start its follower: \(Spawn.Failure(command: c.executable, errno: rc))")
-                }
+        /// Starts every follower asked for, from one child; `wait` says which could not start.
+        public func launch(environment: [String] = Launch.zmxEnvironment()) {
+            guard launched == nil, !pending.isEmpty else { return }
+            let asked = pending
+            pending = []
+            do {
+                launched = (try Starting.fork(asked.map(\.argv), environment: environment), asked.map(\.session), asked.map { $0.argv[0] })
+            } catch {
+                for a in asked { Diagnostics.error("session \(SafeName.quoted(a.session)): cannot start its follower: \(error)") }
             }
-            children = []
         }
 
-        /// The errno a starter exited with; nil when it started its follower.
-        static func status(of child: pid_t) -> Int32? {
+        /// Waits for the child `launch` started; reports each follower that could not be started.
+        public func wait() {
+            guard let l = launched else { return }
+            launched = nil
+            for f in l.starter.wait() {
+                Diagnostics.error("session \(SafeName.quoted(l.sessions[f.index])): cannot start its follower: \(Spawn.Failure(command: l.executables[f.index], errno: f.errno))")
+            }
+        }
+
+        /// Forks a child that starts each of `argvs` (posix_spawnp: a session of its own,
+        /// stdin, stdout and stderr /dev/null) and exits; the followers are init's once it has.
+        /// It keeps nothing of ours open (a pass's stdout must reach EOF while it runs) but a
+        /// pipe on which it writes the index and errno of each start that failed. Everything
+        /// is built before the fork: the child of a process with threads only makes syscalls.
+        static func fork(_ argvs: [[String]], environment: [String]) throws -> Starter {
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            var attr = posix_spawnattr_t()
+            posix_spawnattr_init(&attr)
+            defer { posix_spawnattr_destroy(&attr) }
+            // POSIX_SPAWN_SETSID (glibc 2.26): a session and process group of its own.
+            Spawn.resetSignals(&attr, flags: 0x80)
+            // Every argv, each ending in nil, in one block; `starts[i]`: where argv i begins.
+            let words = argvs.map { $0.count + 1 }.reduce(0, +)
+            let args = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: words)
+            let starts = UnsafeMutablePointer<Int>.allocate(capacity: argvs.count)
+            var k = 0
+            for (i, argv) in argvs.enumerated() {
+                starts[i] = k
+                for word in argv {
+                    args[k] = strdup(word)
+                    k += 1
+                }
+                args[k] = nil
+                k += 1
+            }
+            var env: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+            defer {
+                for i in 0..<words { free(args[i]) }
+                args.deallocate()
+                starts.deallocate()
+                for p in env { free(p) }
+            }
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else { throw Spawn.Failure(command: argvs.first?.first ?? "pici-stage", errno: errno) }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+            let count = argvs.count
+            let child = env.withUnsafeMutableBufferPointer { envp -> pid_t in
+                let child = Glibc.fork()
+                guard child == 0 else { return child }
+                _ = dup2(null, 0)
+                _ = dup2(fds[1], 1)
+                for fd in Int32(3)..<Int32(1024) { _ = close(fd) }
+                for i in 0..<count {
+                    var pid: pid_t = 0
+                    let rc = posix_spawnp(&pid, args[starts[i]]!, &actions, &attr, args + starts[i], envp.baseAddress)
+                    if rc != 0 {
+                        var failure: (Int32, Int32) = (Int32(i), rc)
+                        _ = withUnsafeBytes(of: &failure) { write(1, $0.baseAddress, $0.count) }
+                    }
+                }
+                _exit(0)
+            }
+            let forkErrno = errno
+            close(fds[1])
+            if null >= 0 { close(null) }
+            guard child > 0 else {
+                close(fds[0])
+                throw Spawn.Failure(command: argvs.first?.first ?? "pici-stage", errno: forkErrno)
+            }
+            return Starter(pid: child, failures: fds[0])
+        }
+    }
+
+    /// The child that starts followers, and the pipe on which it says which it could not.
+    struct Starter {
+        let pid: pid_t
+        let failures: Int32
+
+        /// Reads its failures to its end, and reaps it. A starter killed before it was done
+        /// leaves the rest unstarted: a later pass sees them die (`needsNewFollower`).
+        func wait() -> [(index: Int, errno: Int32)] {
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(failures, $0.baseAddress!, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                bytes += buffer[0..<n]
+            }
+            close(failures)
             var status: Int32 = 0
-            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-            // An errno from the child; a child we could not wait for (SIGCHLD ignored) started it.
-            let rc = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : EIO
-            return rc == 0 ? nil : rc
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return stride(from: 0, to: bytes.count - bytes.count % 8, by: 8).map { at in
+                bytes.withUnsafeBytes { b in
+                    (Int(b.loadUnaligned(fromByteOffset: at, as: Int32.self)), b.loadUnaligned(fromByteOffset: at + 4, as: Int32.self))
+                }
+            }
         }
     }
 

@@ -56,6 +56,16 @@ public final class Output {
         try Output.writeAll(fd: fd, buffer)
     }
 
+    /// Flushes, then gives the reader its end of file while this process goes on: the
+    /// descriptor is /dev/null from here on.
+    public func end() throws {
+        try flush()
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        guard null >= 0 else { return }
+        _ = dup2(null, fd)
+        _ = close(null)
+    }
+
     /// One write(2) loop with no buffering: when it returns, the bytes are in the pipe. When
     /// it throws, a regular file holds none of them.
     /// The secrets of `Masking.active` never pass.

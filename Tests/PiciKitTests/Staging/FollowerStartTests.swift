@@ -42,27 +42,33 @@ final class FollowerStartTests: XCTestCase {
         XCTAssertThrowsError(try Follower.start(session: "ci.demo.0000000f.runner", generation: 2, artifactDir: dir, executable: dir + "/none"))
     }
 
-    /// A pass leaves the children that start its followers for one wait at its end: the
-    /// followers run meanwhile, and once waited for no child of the pass is left.
-    func testAPassWaitsForTheStartersOfItsFollowersOnceAtItsEnd() throws {
+    /// A pass asks for its followers as it meets their sessions and starts them once its
+    /// records are out (`launch`), from one child; the wait at its end reaps that child and
+    /// says which follower could not be started. No child of the pass is left.
+    func testAPassStartsItsFollowersTogetherAtItsEndFromOneChild() throws {
         let (dir, follower) = try fakeFollower(#"touch "$2.ran""#)
         let later = Follower.Starting()
+        let ran = { (n: Int) in FileManager.default.fileExists(atPath: "\(dir)/s\(n).ran") }
         for n in 1...3 {
             try Follower.start(session: "\(dir)/s\(n)", generation: 1, artifactDir: dir, executable: follower, later: later)
         }
-        // A follower that cannot be started is said so at the wait, not thrown at the start.
+        // One that cannot be started is said so at the wait, not thrown when asked for.
         try Follower.start(session: dir + "/s4", generation: 1, artifactDir: dir, executable: dir + "/none", later: later)
+        usleep(300_000)
+        XCTAssertFalse((1...3).contains(where: ran), "asked for, not started")
+        let before = Set(children(named: "fake-follower"))
+        later.launch()
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline && !(1...3).allSatisfy({ FileManager.default.fileExists(atPath: "\(dir)/s\($0).ran") }) { usleep(50_000) }
-        XCTAssertTrue((1...3).allSatisfy { FileManager.default.fileExists(atPath: "\(dir)/s\($0).ran") }, "every follower ran before the wait")
-        let starters = later.children.map(\.pid)
-        XCTAssertEqual(starters.count, 4)
-        // Not waited for yet: each is still there, a zombie of ours.
-        XCTAssertTrue(starters.allSatisfy { FileManager.default.fileExists(atPath: "/proc/\($0)") })
+        while Date() < deadline && !(1...3).allSatisfy(ran) { usleep(50_000) }
+        XCTAssertTrue((1...3).allSatisfy(ran), "every follower ran once launched")
+        let errors = try Support.capturingStderr { later.wait() }
+        XCTAssertEqual(errors.split(separator: "\n").count, 1, errors)
+        XCTAssertTrue(errors.contains("s4") && errors.contains("cannot start its follower"), errors)
+        XCTAssertFalse(ran(4))
+        XCTAssertEqual(Set(children(named: "fake-follower")).subtracting(before), [], "the followers are no children of ours")
+        // Launched once: asking again starts nothing more.
+        later.launch()
         later.wait()
-        XCTAssertTrue(later.children.isEmpty)
-        XCTAssertEqual(starters.filter { FileManager.default.fileExists(atPath: "/proc/\($0)") }, [], "every starter was reaped")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/s4.ran"))
     }
 
     /// A new follower only for one that died before its `zmx tail` returned (or lost its ssh

@@ -79,6 +79,23 @@ enum Support {
         return path
     }
 
+    /// What `body` writes on this process's stderr (our Diagnostics), instead of showing it.
+    static func capturingStderr(_ body: () throws -> Void) throws -> String {
+        let file = NSTemporaryDirectory() + "pici-stderr-\(UUID().uuidString)"
+        let fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw FileError("open", file) }
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let saved = dup(2)
+        dup2(fd, 2)
+        close(fd)
+        defer {
+            dup2(saved, 2)
+            close(saved)
+        }
+        try body()
+        return (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+    }
+
     struct Ran {
         var status: Int32
         var stdout: String
