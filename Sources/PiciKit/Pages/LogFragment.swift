@@ -43,7 +43,7 @@ public enum LogFragment {
         for (l, line) in lines.enumerated() {
             if l > 0 { plain.append(0x0A) }
             guard let history, !zmxLines.isEmpty, let h = zmxLines[l] else {
-                plain += line.utf8
+                plain.append(utf8: line)
                 continue
             }
             log.append(ZmxHTML.Run(String(decoding: plain, as: UTF8.self)))

@@ -104,14 +104,17 @@ public struct SessionPage: Equatable, Sendable {
             out += "<a href=\"\(txt)\">the whole log</a> is plain text.</p>\n"
         }
         out += "<div class=\"log\">\n"
-        var page = Array(out.utf8)
-        page += log.bytes
+        var page: [UInt8] = []
+        page.reserveCapacity(out.utf8.count + log.runs.reduce(1024) { $0 + $1.text.utf8.count + 16 })
+        page.append(utf8: out)
+        log.write(to: &page)
         out = "\n</div>\n</section>\n</main>\n"
         out += "<footer id=\"end\"><a href=\"index.html\">job \(e(jobID))</a><a href=\"../../index.html\">all jobs</a>"
         out += "<span>times in UTC</span>"
         if status == .running { out += "<span>updates every \(SessionPage.refreshSeconds) s while running</span>" }
         out += "</footer>\n</body>\n</html>\n"
-        return page + out.utf8
+        page.append(utf8: out)
+        return page
     }
 }
 

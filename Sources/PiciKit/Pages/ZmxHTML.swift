@@ -115,6 +115,12 @@ public struct ZmxHTML: Equatable, Sendable {
     public var bytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(runs.reduce(64) { $0 + $1.text.utf8.count + 16 })
+        write(to: &out)
+        return out
+    }
+
+    /// `bytes` appended to `out`.
+    func write(to out: inout [UInt8]) {
         func put(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
         put("<pre")
         let changed = palette.changedCSS
@@ -153,6 +159,5 @@ public struct ZmxHTML: Equatable, Sendable {
         if !openStyle.isPlain { put("</span>") }
         if openLink != nil { put("</a>") }
         put("</pre>")
-        return out
     }
 }

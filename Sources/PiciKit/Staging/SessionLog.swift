@@ -23,7 +23,7 @@ public struct SessionLog {
         var text: [UInt8] = []
         text.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
         for line in lines {
-            text += line.utf8
+            text.append(utf8: line)
             text.append(0x0A)
         }
         self.text = text

@@ -38,6 +38,11 @@ public struct HistoryRows: Sendable {
     /// The fragment's `<style>` element (zmx's palette), kept for the page.
     public var style: String = ""
 
+    /// The fragment, when its rows hold no markup and so their HTML was not written: most
+    /// builds print no colour, and their page needs only the text. Read again, whole, by
+    /// what asks for the HTML.
+    private(set) var textOnly: [UInt8]? = nil
+
     public init(rows: [Row], style: String = "") {
         self.style = style
         var builder = Builder()
@@ -50,7 +55,25 @@ public struct HistoryRows: Sendable {
     }
 
     public init(fragment: [UInt8]) {
-        fragment.withUnsafeBufferPointer { parse($0) }
+        self.init(fragment: fragment, textFirst: true)
+    }
+
+    /// `textFirst` false: the HTML is written whatever the rows hold.
+    init(fragment: [UInt8], textFirst: Bool) {
+        if textFirst && fragment.withUnsafeBufferPointer({ parse($0, html: false) }) {
+            textOnly = fragment
+            return
+        }
+        style = ""
+        _ = fragment.withUnsafeBufferPointer { parse($0, html: true) }
+    }
+
+    /// These rows with their HTML written.
+    private var withHTML: HistoryRows {
+        guard let textOnly else { return self }
+        var full = HistoryRows(rows: [])
+        _ = textOnly.withUnsafeBufferPointer { full.parse($0, html: true) }
+        return full
     }
 
     public init(fragment: String) {
@@ -61,10 +84,16 @@ public struct HistoryRows: Sendable {
     public var count: Int { ends.count }
 
     /// The rows as Strings.
-    public var rows: [Row] { (0..<count).map { Row(plain: plain(row: $0), html: html(row: $0)) } }
+    public var rows: [Row] {
+        let full = withHTML
+        return (0..<count).map { Row(plain: full.plain(row: $0), html: full.html(row: $0)) }
+    }
 
     /// The rows joined back into lines, as `LogCleaner.unwrap` joins plain rows.
-    public var lines: [Row] { (0..<lineCount).map { Row(plain: plainLine($0), html: htmlLine($0)) } }
+    public var lines: [Row] {
+        let full = withHTML
+        return (0..<lineCount).map { Row(plain: full.plainLine($0), html: full.htmlLine($0)) }
+    }
 
     /// The lines' plain text: `LogCleaner.unwrap(rows.map(\.plain))`.
     public var plainLines: [String] { (0..<lineCount).map(plainLine) }
@@ -85,6 +114,7 @@ public struct HistoryRows: Sendable {
 
     /// A line's HTML: its rows', one after another.
     func htmlLine(_ l: Int) -> String {
+        if textOnly != nil { return withHTML.htmlLine(l) }
         let rows = rowsOfLine(l)
         return rows.count == 1 ? html(row: rows.lowerBound) : rows.map(html(row:)).joined()
     }
@@ -145,7 +175,9 @@ public struct HistoryRows: Sendable {
         }
     }
 
-    private mutating func parse(_ b: UnsafeBufferPointer<UInt8>) {
+    /// Reads the fragment into rows; with `html` false only their text, and false as soon as
+    /// a row holds markup (the fragment is then to be read again with its HTML).
+    private mutating func parse(_ b: UnsafeBufferPointer<UInt8>, html: Bool) -> Bool {
         // The elements open where the parse is: each tag's lowercased name and where it is in
         // `b` (written again at the start of every row until it closes).
         var open: [(name: [UInt8], tag: Range<Int>)] = []
@@ -189,6 +221,7 @@ public struct HistoryRows: Sendable {
                 // zmx (ghostty) writes a styled run as `<div style="display: inline;…">`: an
                 // inline element like a span, closed by the first `</div>` while one is open.
                 case .div where depth > 0 && (tag.closing ? open.contains { $0.name == HistoryRows.div } : HistoryRows.isInline(UnsafeBufferPointer(rebasing: b[raw]))):
+                    guard html else { return false }
                     if tag.closing {
                         open.remove(at: open.lastIndex { $0.name == HistoryRows.div }!)
                     } else {
@@ -212,10 +245,12 @@ public struct HistoryRows: Sendable {
                         // Only the element it names: zmx closes a style inside a link
                         // (`<div…><a…>x</div> y</a>`), and the link still runs on.
                         if let k = open.lastIndex(where: { $0.name == name }) {
+                            guard html else { return false }
                             open.remove(at: k)
                             rows.html.append(contentsOf: UnsafeBufferPointer(rebasing: b[raw]))
                         }
                     } else if !tag.selfClosing && !name.isEmpty && name.first != UInt8(ascii: "!") {
+                        guard html else { return false }
                         open.append((name, raw))
                         rows.html.append(contentsOf: UnsafeBufferPointer(rebasing: b[raw]))
                         inRow = true
@@ -226,11 +261,11 @@ public struct HistoryRows: Sendable {
             if c == UInt8(ascii: "&"), let entity = HistoryText.entityAt(b, i) {
                 let raw = UnsafeBufferPointer(rebasing: b[i..<entity.end])
                 if depth > 0 {
-                    rows.html.append(contentsOf: raw)
+                    if html { rows.html.append(contentsOf: raw) }
                     HistoryRows.append(entity.scalar, to: &rows.plain)
                     inRow = true
                 } else {
-                    outside.html.append(contentsOf: raw)
+                    if html { outside.html.append(contentsOf: raw) }
                     HistoryRows.append(entity.scalar, to: &outside.plain)
                 }
                 i = entity.end
@@ -245,13 +280,13 @@ public struct HistoryRows: Sendable {
                     var j = i + 1
                     while j < n, !HistoryRows.isSpecial(b[j]) { j += 1 }
                     let text = UnsafeBufferPointer(rebasing: b[i..<j])
-                    rows.html.append(contentsOf: text)
+                    if html { rows.html.append(contentsOf: text) }
                     rows.plain.append(contentsOf: text)
                     inRow = true
                     i = j
                     continue
                 } else {
-                    appendEscaping(c, to: &rows.html)
+                    if html { appendEscaping(c, to: &rows.html) }
                     rows.plain.append(c)
                     inRow = true
                 }
@@ -259,7 +294,7 @@ public struct HistoryRows: Sendable {
                 outside.endRow()
             } else {
                 outside.plain.append(c)
-                appendEscaping(c, to: &outside.html)
+                if html { appendEscaping(c, to: &outside.html) }
             }
             i += 1
         }
@@ -271,6 +306,7 @@ public struct HistoryRows: Sendable {
             if outside.plain.count > (outside.ends.last?.plain ?? 0) { outside.endRow() }
             adopt(outside)
         }
+        return true
     }
 
     static let div = Array("div".utf8)

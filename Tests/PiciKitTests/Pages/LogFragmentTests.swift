@@ -1,4 +1,4 @@
-import PiciKit
+@testable import PiciKit
 import XCTest
 
 /// HistoryRows and LogFragment: the page's log, in zmx's colours where zmx still has them.
@@ -116,6 +116,55 @@ final class LogFragmentTests: XCTestCase {
         XCTAssertTrue(page.html.contains("The first 500 lines are not shown here: <a href=\"t.txt\">the whole log</a>"), page.html)
         let short = SessionLog(lines: ["a"], history: nil, masker: Masker())
         XCTAssertEqual(short.hiddenLines, 0)
+    }
+
+    /// A history whose rows hold no markup is read for its text alone (most builds print no
+    /// colour); it gives what reading its HTML as well gives, its HTML included when asked.
+    func testAHistoryWithoutMarkupIsReadForItsTextAloneAndGivesTheSame() {
+        let plain = [
+            "plain", "&amp; &lt;b&gt; &quot;q&quot; &#39;s&#39; &#233; &nbsp;", "a < b > c & d", "&bogus; &#xZZ;", "  \t ", "",
+            String(repeating: "w", count: 120) + "\nrapped", "caf\u{65}\u{301} 日本", "</div> stray", "</span> closes none",
+            "<!-- a comment -->", "<br>", "<br/>x", "\u{1B}[31m\u{7F}\u{85}",
+        ]
+        let marked = [
+            #"<span style="color: red">red</span>"#, #"<div style="display: inline;color: var(--vt-palette-1);">pal</div>"#,
+            #"<a href="https://e.x/">link</a>"#, "<b>bold <i>both</b> i</i>", "<span style=\"color: red\">open over\nrows</span>",
+            "<b>never closed", #"<div style="display: inline;">to the end"#,
+        ]
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        var textOnly = 0
+        for round in 0..<600 {
+            var pieces = (0..<(1 + next(10))).map { _ in plain[next(plain.count)] }
+            // A third with markup somewhere (first, last or between), which is read again.
+            if round % 3 == 0 { pieces.insert(marked[next(marked.count)], at: next(pieces.count + 1)) }
+            let body = pieces.joined(separator: next(3) == 0 ? "" : "\n")
+            let palette = next(2) == 0 ? "" : "<style>:root{--vt-palette-1: #cc6666;}</style>\n"
+            let wrapped = next(6) == 0 ? body : #"<div style="font-family: monospace; white-space: pre;">"# + body + "</div>"
+            var bytes = Array((palette + wrapped).utf8)
+            if next(8) == 0 { bytes.insert(0xFF, at: next(bytes.count + 1)) }
+            let read = HistoryRows(fragment: bytes), full = HistoryRows(fragment: bytes, textFirst: false)
+            if read.textOnly != nil { textOnly += 1 }
+            XCTAssertEqual(read.textOnly != nil, !full.hasMarkup, body)
+            XCTAssertEqual(read.count, full.count, body)
+            XCTAssertEqual(read.style, full.style, body)
+            XCTAssertEqual(read.rows, full.rows, body)
+            XCTAssertEqual(read.lines, full.lines, body)
+            XCTAssertEqual(read.plainLines, full.plainLines, body)
+            XCTAssertEqual(read.hasMarkup, full.hasMarkup, body)
+            for l in 0..<full.lineCount {
+                XCTAssertEqual(read.lineHasMarkup(l), full.lineHasMarkup(l), body)
+                XCTAssertEqual(read.htmlLine(l), full.htmlLine(l), body)
+                XCTAssertEqual(read.withPlainLine(l) { Array($0) }, full.withPlainLine(l) { Array($0) }, body)
+            }
+            let lines = full.plainLines
+            XCTAssertEqual(LogFragment.log(lines: lines, history: read, masker: Masker()).html,
+                           LogFragment.log(lines: lines, history: full, masker: Masker()).html, body)
+        }
+        XCTAssertGreaterThan(textOnly, 300, "most were read for their text alone")
     }
 
     /// The page's log is built from values (`LogFragment.log`), not written as a fragment and
