@@ -118,22 +118,24 @@ public enum Follower {
         }
     }
 
+    /// A follower's command line: `executable` is pici-stage; `extra` its other flags
+    /// (`--zmx`, `--mask-file`).
+    static func arguments(session: String, generation: Int, artifactDir: String, executable: String, extra: [String] = []) -> [String] {
+        [executable, "--follow", session, "--generation", String(generation), "--artifact-dir", artifactDir] + extra
+    }
+
     /// Starts a follower for `session`, detached: a session of its own, nothing of ours open,
-    /// and no child of ours. `executable` is pici-stage; `extra` its other flags (`--zmx`,
-    /// `--mask-file`). With `later`, it is only asked for: `Starting.launch` starts it with
-    /// the others a pass asked for, once the pass has handed its records on.
+    /// and no child of ours.
     public static func start(
         session: String, generation: Int, artifactDir: String, executable: String, extra: [String] = [],
-        environment: [String] = Launch.zmxEnvironment(), later: Starting? = nil
+        environment: [String] = Launch.zmxEnvironment()
     ) throws {
-        let argv = [executable, "--follow", session, "--generation", String(generation), "--artifact-dir", artifactDir] + extra
-        if let later {
-            later.pending.append((session, argv))
-            return
-        }
+        try start(arguments(session: session, generation: generation, artifactDir: artifactDir, executable: executable, extra: extra), environment: environment)
+    }
+
+    static func start(_ argv: [String], environment: [String] = Launch.zmxEnvironment()) throws {
         let starter = try Starting.fork([argv], environment: environment)
-        let failures = starter.wait()
-        if let rc = failures.first?.errno { throw Spawn.Failure(command: executable, errno: rc) }
+        if let rc = starter.wait().first?.errno { throw Spawn.Failure(command: argv[0], errno: rc) }
     }
 
     /// The followers a pass asks for, started together by one child at its end (`launch`).
@@ -141,20 +143,28 @@ public enum Follower {
     /// tail`s, the histories they take) shared two cores with the pass's own 1,000 history
     /// fetches and held every status line of a monitor's first pass back by ~0.4 s.
     public final class Starting: @unchecked Sendable {
-        var pending: [(session: String, argv: [String])] = []
+        private var asked: [(session: String, claim: () -> [String]?)] = []
         private var launched: (starter: Starter, sessions: [String], executables: [String])? = nil
 
         public init() {}
 
-        /// Starts every follower asked for, from one child; `wait` says which could not start.
+        /// Asks for a follower of `session`: at `launch`, `claim` claims it and gives its
+        /// command line, or nil when another process had claimed it meanwhile.
+        public func ask(session: String, _ claim: @escaping () -> [String]?) {
+            asked.append((session, claim))
+        }
+
+        /// Claims and starts every follower asked for, from one child; `wait` says which
+        /// could not start.
         public func launch(environment: [String] = Launch.zmxEnvironment()) {
-            guard launched == nil, !pending.isEmpty else { return }
-            let asked = pending
-            pending = []
+            guard launched == nil else { return }
+            let starts = asked.compactMap { a in a.claim().map { (session: a.session, argv: $0) } }
+            asked = []
+            guard !starts.isEmpty else { return }
             do {
-                launched = (try Starting.fork(asked.map(\.argv), environment: environment), asked.map(\.session), asked.map { $0.argv[0] })
+                launched = (try Starting.fork(starts.map(\.argv), environment: environment), starts.map(\.session), starts.map { $0.argv[0] })
             } catch {
-                for a in asked { Diagnostics.error("session \(SafeName.quoted(a.session)): cannot start its follower: \(error)") }
+                for s in starts { Diagnostics.error("session \(SafeName.quoted(s.session)): cannot start its follower: \(error)") }
             }
         }
 

@@ -29,22 +29,41 @@ public struct FollowSettings: Sendable {
         session: String, job: String, jobID: String, short: String, artifactDir: String, host: String? = nil, clients: Int? = nil
     ) -> Bool {
         let dir = FollowDirectory(artifactDir: artifactDir, session: session)
-        guard dir.claim() else { return false }
-        try? FileSystem.writeAtomically(dir.path + "/meta", "\(job)\t\(jobID)\t\(short)\n")
-        if let host { try? FileSystem.writeAtomically(dir.path + "/host", host + "\n") }
-        return startGeneration(1, of: dir, artifactDir: artifactDir, host: host, clients: clients)
+        return begin(dir) {
+            guard dir.claim() else { return nil }
+            try? FileSystem.writeAtomically(dir.path + "/meta", "\(job)\t\(jobID)\t\(short)\n")
+            if let host { try? FileSystem.writeAtomically(dir.path + "/host", host + "\n") }
+            return self.claim(1, of: dir, artifactDir: artifactDir, host: host, clients: clients)
+        }
     }
 
-    /// `host` as given to `start`, else as it wrote it (a pass's writes are seen after it).
-    func startGeneration(_ n: Int, of dir: FollowDirectory, artifactDir: String, host: String? = nil, clients: Int? = nil) -> Bool {
-        guard dir.claim(generation: n) else { return false }
+    /// Starts follower `n` of a session whose last one died.
+    func startGeneration(_ n: Int, of dir: FollowDirectory, artifactDir: String) -> Bool {
+        begin(dir) { self.claim(n, of: dir, artifactDir: artifactDir) }
+    }
+
+    /// Claims generation `n`: the follower's command line, or nil when another process had.
+    /// `host` as given to `start`, else as it wrote it.
+    private func claim(_ n: Int, of dir: FollowDirectory, artifactDir: String, host: String? = nil, clients: Int? = nil) -> [String]? {
+        guard dir.claim(generation: n) else { return nil }
         var flags = extra
         if let clients { flags += ["--clients", String(clients)] }
         if let host = host ?? (try? FileSystem.readText(dir.path + "/host"))?.split(separator: "\n").first.map(String.init), SafeName.isSafe(host) {
             flags += ["--host", host]
         }
+        return Follower.arguments(session: dir.session, generation: n, artifactDir: artifactDir, executable: executable, extra: flags)
+    }
+
+    /// Claims and starts now; in a pass (`starting`), both at its end, so that a pass killed
+    /// before then leaves no claim whose follower never started.
+    private func begin(_ dir: FollowDirectory, _ claim: @escaping () -> [String]?) -> Bool {
+        if let starting {
+            starting.ask(session: dir.session, claim)
+            return true
+        }
+        guard let argv = claim() else { return false }
         do {
-            try Follower.start(session: dir.session, generation: n, artifactDir: artifactDir, executable: executable, extra: flags, later: starting)
+            try Follower.start(argv)
             return true
         } catch {
             Diagnostics.error("session \(SafeName.quoted(dir.session)): cannot start its follower: \(error)")

@@ -42,25 +42,33 @@ final class FollowerStartTests: XCTestCase {
         XCTAssertThrowsError(try Follower.start(session: "ci.demo.0000000f.runner", generation: 2, artifactDir: dir, executable: dir + "/none"))
     }
 
-    /// A pass asks for its followers as it meets their sessions and starts them once its
-    /// records are out (`launch`), from one child; the wait at its end reaps that child and
-    /// says which follower could not be started. No child of the pass is left.
+    /// A pass asks for its followers as it meets their sessions and claims and starts them
+    /// once its records are out (`launch`), from one child; the wait at its end reaps that
+    /// child and says which follower could not be started. No child of the pass is left.
     func testAPassStartsItsFollowersTogetherAtItsEndFromOneChild() throws {
         let (dir, follower) = try fakeFollower(#"touch "$2.ran""#)
         let later = Follower.Starting()
         let ran = { (n: Int) in FileManager.default.fileExists(atPath: "\(dir)/s\(n).ran") }
+        var claimed: [Int] = []
         for n in 1...3 {
-            try Follower.start(session: "\(dir)/s\(n)", generation: 1, artifactDir: dir, executable: follower, later: later)
+            later.ask(session: "s\(n)") {
+                claimed.append(n)
+                return Follower.arguments(session: "\(dir)/s\(n)", generation: 1, artifactDir: dir, executable: follower)
+            }
         }
-        // One that cannot be started is said so at the wait, not thrown when asked for.
-        try Follower.start(session: dir + "/s4", generation: 1, artifactDir: dir, executable: dir + "/none", later: later)
+        // One that cannot be started is said so at the wait; one claimed meanwhile by
+        // another process is not started.
+        later.ask(session: "s4") { Follower.arguments(session: dir + "/s4", generation: 1, artifactDir: dir, executable: dir + "/none") }
+        later.ask(session: "s5") { nil }
         usleep(300_000)
         XCTAssertFalse((1...3).contains(where: ran), "asked for, not started")
+        XCTAssertEqual(claimed, [], "nor claimed")
         let before = Set(children(named: "fake-follower"))
         later.launch()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline && !(1...3).allSatisfy(ran) { usleep(50_000) }
         XCTAssertTrue((1...3).allSatisfy(ran), "every follower ran once launched")
+        XCTAssertEqual(claimed, [1, 2, 3])
         let errors = try Support.capturingStderr { later.wait() }
         XCTAssertEqual(errors.split(separator: "\n").count, 1, errors)
         XCTAssertTrue(errors.contains("s4") && errors.contains("cannot start its follower"), errors)
@@ -69,6 +77,31 @@ final class FollowerStartTests: XCTestCase {
         // Launched once: asking again starts nothing more.
         later.launch()
         later.wait()
+    }
+
+    /// A pass claims a session for its follower only when it starts it, at its end: a pass
+    /// killed before then leaves no claim whose follower never started; one claimed meanwhile
+    /// by another process (pici-run) gets no second follower.
+    func testAPassClaimsASessionOnlyWhenItStartsItsFollower() throws {
+        let (dir, follower) = try fakeFollower(#"touch "$6/$2.ran""#)
+        var settings = FollowSettings(executable: follower)
+        settings.starting = Follower.Starting()
+        let ours = FollowDirectory(artifactDir: dir, session: "ci.demo.0000000f.step.a")
+        let theirs = FollowDirectory(artifactDir: dir, session: "ci.demo.0000000f.runner")
+        XCTAssertTrue(settings.start(session: ours.session, job: "demo", jobID: "0000000f", short: "a", artifactDir: dir))
+        XCTAssertTrue(settings.start(session: theirs.session, job: "demo", jobID: "0000000f", short: "runner", artifactDir: dir))
+        XCTAssertFalse(ours.exists, "nothing claimed before the pass's end")
+        XCTAssertTrue(theirs.claim(), "another process claims one meanwhile")
+        settings.starting?.launch()
+        settings.starting?.wait()
+        XCTAssertEqual(ours.generations, [1])
+        XCTAssertEqual(try String(contentsOfFile: ours.path + "/meta", encoding: .utf8), "demo\t0000000f\ta\n")
+        XCTAssertEqual(theirs.generations, [], "theirs to start")
+        let ran = { (d: FollowDirectory) in FileManager.default.fileExists(atPath: "\(dir)/\(d.session).ran") }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && !ran(ours) { usleep(50_000) }
+        XCTAssertTrue(ran(ours))
+        XCTAssertFalse(ran(theirs))
     }
 
     /// A new follower only for one that died before its `zmx tail` returned (or lost its ssh
