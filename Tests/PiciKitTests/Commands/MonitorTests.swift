@@ -294,9 +294,10 @@ final class MonitorTests: XCTestCase {
         let w = world()
         let env = w.dir + "/env", flag = w.dir + "/flag"
         let running = "name=ci.demo.abcd1234.runner\tpid=1\tclients=0\tcreated=100\n"
-        let stage = w.zmx.sh("pici-list --input - | pici-group | PICI_ARTIFACT_DIR='\(env)' pici-stage >/dev/null", input: running)
+        // No follower: one would still be writing in the dir removed below.
+        let stage = w.zmx.sh("pici-list --input - | pici-group | PICI_ARTIFACT_DIR='\(env)' pici-stage --no-follow >/dev/null", input: running)
         XCTAssertTrue(FileManager.default.fileExists(atPath: env + "/.pici/open/demo.abcd1234.json"), stage.stderr)
-        w.zmx.sh("pici-list --input - | pici-group | PICI_ARTIFACT_DIR='\(env)' pici-stage --artifact-dir '\(flag)' >/dev/null", input: running)
+        w.zmx.sh("pici-list --input - | pici-group | PICI_ARTIFACT_DIR='\(env)' pici-stage --no-follow --artifact-dir '\(flag)' >/dev/null", input: running)
         XCTAssertTrue(FileManager.default.fileExists(atPath: flag + "/.pici/open/demo.abcd1234.json"))
         try FileManager.default.removeItem(atPath: env)
         try FileManager.default.removeItem(atPath: flag)
