@@ -113,8 +113,8 @@ Tool.main("pici-stage", help: help, options: [
     var reaper = Reaper(options: reaping)
     reaper.run(jobs: input.records.compactMap { if case .job(let j) = $0.record { return j } else { return nil } }, listing: input.listing)
     // pici-publish goes on while the followers start.
+    defer { staging.follow?.starting?.wait() }
     try out.end()
-    staging.follow?.starting?.wait()
     let status = staging.exitStatus(malformedLines: input.malformed)
     return status == .ok && reaper.failures > 0 ? .unavailable : status
 }

@@ -13,7 +13,7 @@ public enum LogFragment {
     /// is in them: those are shown as masked plain text, colours lost.
     public static func html(lines: [String], history: HistoryRows?, masker: Masker) -> String {
         var rendered = lines.map { HTML.escape($0) }
-        if let history {
+        if let history = history?.withHTML {
             for (l, h) in coloured(lines: lines, history: history, masker: masker) { rendered[l] = history.htmlLine(h) }
         }
         var out = history?.style ?? ""

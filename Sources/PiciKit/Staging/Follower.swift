@@ -143,6 +143,11 @@ public enum Follower {
     /// tail`s, the histories they take) shared two cores with the pass's own 1,000 history
     /// fetches and held every status line of a monitor's first pass back by ~0.4 s.
     public final class Starting: @unchecked Sendable {
+        /// glibc's pipe2(2), which the Glibc module leaves out: a pipe that no spawn by
+        /// another thread can inherit between its making and an fcntl.
+        @_silgen_name("pipe2")
+        private static func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
+
         private var asked: [(session: String, claim: () -> [String]?)] = []
         private var launched: (starter: Starter, sessions: [String], executables: [String])? = nil
 
@@ -154,11 +159,13 @@ public enum Follower {
             asked.append((session, claim))
         }
 
-        /// Claims and starts every follower asked for, from one child; `wait` says which
-        /// could not start.
+        /// Claims and starts every follower asked so far, from one child; `wait` says which
+        /// could not start. With no `SyncBatch` open: the claims' files are synced together.
         public func launch(environment: [String] = Launch.zmxEnvironment()) {
-            guard launched == nil else { return }
+            wait()
+            SyncBatch.begin()
             let starts = asked.compactMap { a in a.claim().map { (session: a.session, argv: $0) } }
+            for failure in SyncBatch.end() { Diagnostics.error("\(failure)") }
             asked = []
             guard !starts.isEmpty else { return }
             do {
@@ -180,8 +187,10 @@ public enum Follower {
         /// Forks a child that starts each of `argvs` (posix_spawnp: a session of its own,
         /// stdin, stdout and stderr /dev/null) and exits; the followers are init's once it has.
         /// It keeps nothing of ours open (a pass's stdout must reach EOF while it runs) but a
-        /// pipe on which it writes the index and errno of each start that failed. Everything
-        /// is built before the fork: the child of a process with threads only makes syscalls.
+        /// pipe on which it reports each start: its index and posix_spawnp's result. Everything
+        /// is built before the fork, down to the record a failure is written from: the child
+        /// of a process with threads only makes system calls (no allocation, no Swift
+        /// metadata, which a debug build would look up there).
         static func fork(_ argvs: [[String]], environment: [String]) throws -> Starter {
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
@@ -198,62 +207,94 @@ public enum Follower {
             let words = argvs.map { $0.count + 1 }.reduce(0, +)
             let args = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: words)
             let starts = UnsafeMutablePointer<Int>.allocate(capacity: argvs.count)
-            var k = 0
+            let env = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: environment.count + 1)
+            // A start as the child reports it: the argv's index and posix_spawnp's result.
+            let failure = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
+            var k = 0, copied = true
             for (i, argv) in argvs.enumerated() {
                 starts[i] = k
                 for word in argv {
                     args[k] = strdup(word)
+                    copied = copied && args[k] != nil
                     k += 1
                 }
                 args[k] = nil
                 k += 1
             }
-            var env: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+            for (i, entry) in environment.enumerated() {
+                env[i] = strdup(entry)
+                copied = copied && env[i] != nil
+            }
+            env[environment.count] = nil
             defer {
                 for i in 0..<words { free(args[i]) }
+                for i in 0..<environment.count { free(env[i]) }
                 args.deallocate()
                 starts.deallocate()
-                for p in env { free(p) }
+                env.deallocate()
+                failure.deallocate()
             }
+            guard copied else { throw Spawn.Failure(command: argvs.first?.first ?? "pici-stage", errno: ENOMEM) }
+            // Each argv and its program, unwrapped and found here, not in the child; and every
+            // kind of pointer it reads or writes used once here, so that a debug build has
+            // their metadata before the fork.
+            let programs = UnsafeMutablePointer<UnsafeMutablePointer<CChar>>.allocate(capacity: argvs.count)
+            let argvAt = UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>.allocate(capacity: argvs.count)
+            defer {
+                programs.deallocate()
+                argvAt.deallocate()
+            }
+            for i in argvs.indices {
+                programs[i] = args[starts[i]]!
+                argvAt[i] = args + starts[i]
+            }
+            failure[0] = Int32(truncatingIfNeeded: argvs.count)
+            failure[1] = 0
             var fds: [Int32] = [-1, -1]
-            guard pipe(&fds) == 0 else { throw Spawn.Failure(command: argvs.first?.first ?? "pici-stage", errno: errno) }
-            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            guard Starting.pipe2(&fds, O_CLOEXEC) == 0 else { throw Spawn.Failure(command: argvs.first?.first ?? "pici-stage", errno: errno) }
+            let (readEnd, writeEnd) = (fds[0], fds[1])
             let null = open("/dev/null", O_RDWR | O_CLOEXEC)
             let count = argvs.count
-            let child = env.withUnsafeMutableBufferPointer { envp -> pid_t in
-                let child = Glibc.fork()
-                guard child == 0 else { return child }
+            let child = Glibc.fork()
+            let forkErrno = errno
+            if child == 0 {
                 _ = dup2(null, 0)
-                _ = dup2(fds[1], 1)
-                for fd in Int32(3)..<Int32(1024) { _ = close(fd) }
-                for i in 0..<count {
+                _ = dup2(writeEnd, 1)
+                var fd: Int32 = 3
+                while fd < 1024 {
+                    _ = close(fd)
+                    fd += 1
+                }
+                var i = 0
+                while i < count {
                     var pid: pid_t = 0
-                    let rc = posix_spawnp(&pid, args[starts[i]]!, &actions, &attr, args + starts[i], envp.baseAddress)
-                    if rc != 0 {
-                        var failure: (Int32, Int32) = (Int32(i), rc)
-                        _ = withUnsafeBytes(of: &failure) { write(1, $0.baseAddress, $0.count) }
-                    }
+                    failure[0] = Int32(truncatingIfNeeded: i)
+                    failure[1] = posix_spawnp(&pid, programs[i], &actions, &attr, argvAt[i], env)
+                    _ = write(1, failure, 8)
+                    i += 1
                 }
                 _exit(0)
             }
-            let forkErrno = errno
-            close(fds[1])
+            close(writeEnd)
             if null >= 0 { close(null) }
             guard child > 0 else {
-                close(fds[0])
+                close(readEnd)
                 throw Spawn.Failure(command: argvs.first?.first ?? "pici-stage", errno: forkErrno)
             }
-            return Starter(pid: child, failures: fds[0])
+            return Starter(pid: child, failures: readEnd, count: argvs.count)
         }
     }
 
-    /// The child that starts followers, and the pipe on which it says which it could not.
+    /// The child that starts followers, and the pipe on which it reports each start.
     struct Starter {
         let pid: pid_t
         let failures: Int32
+        /// How many it was to start.
+        let count: Int
 
-        /// Reads its failures to its end, and reaps it. A starter killed before it was done
-        /// leaves the rest unstarted: a later pass sees them die (`needsNewFollower`).
+        /// Reads its reports to their end, reaps it, and returns the starts that failed. One it
+        /// did not report (it was killed, or it trapped) failed with EIO; a later pass sees
+        /// that follower dead (`needsNewFollower`) and starts another.
         func wait() -> [(index: Int, errno: Int32)] {
             var bytes: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -266,11 +307,14 @@ public enum Follower {
             close(failures)
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            return stride(from: 0, to: bytes.count - bytes.count % 8, by: 8).map { at in
-                bytes.withUnsafeBytes { b in
-                    (Int(b.loadUnaligned(fromByteOffset: at, as: Int32.self)), b.loadUnaligned(fromByteOffset: at + 4, as: Int32.self))
+            var result = [Int32](repeating: EIO, count: count)
+            bytes.withUnsafeBytes { b in
+                for at in stride(from: 0, to: b.count - b.count % 8, by: 8) {
+                    let index = Int(b.loadUnaligned(fromByteOffset: at, as: Int32.self))
+                    if index >= 0 && index < count { result[index] = b.loadUnaligned(fromByteOffset: at + 4, as: Int32.self) }
                 }
             }
+            return result.indices.filter { result[$0] != 0 }.map { (index: $0, errno: result[$0]) }
         }
     }
 

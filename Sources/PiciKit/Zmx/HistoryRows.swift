@@ -68,8 +68,9 @@ public struct HistoryRows: Sendable {
         _ = fragment.withUnsafeBufferPointer { parse($0, html: true) }
     }
 
-    /// These rows with their HTML written.
-    private var withHTML: HistoryRows {
+    /// These rows with their HTML written (read again from the fragment when it was left
+    /// out: take it once for many lines).
+    var withHTML: HistoryRows {
         guard let textOnly else { return self }
         var full = HistoryRows(rows: [])
         _ = textOnly.withUnsafeBufferPointer { full.parse($0, html: true) }

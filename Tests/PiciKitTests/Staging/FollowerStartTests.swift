@@ -79,6 +79,29 @@ final class FollowerStartTests: XCTestCase {
         later.wait()
     }
 
+    /// The child that starts followers reports each start; one it did not report (it died
+    /// first) is said to have failed, not taken as started.
+    func testAStarterThatDiesFirstLeavesItsLastStartsFailed() throws {
+        var fds: [Int32] = [-1, -1]
+        XCTAssertEqual(pipe(&fds), 0)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 3)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        // Start 0 went well, start 1 failed with ENOENT (2), then it died (exit 3) before 2.
+        let script = #"printf '\000\000\000\000\000\000\000\000\001\000\000\000\002\000\000\000' >&3; exit 3"#
+        let words: [String] = ["/bin/sh", "-c", script]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        XCTAssertEqual(argv.withUnsafeBufferPointer { posix_spawn(&pid, "/bin/sh", &actions, nil, $0.baseAddress!, environ) }, 0)
+        close(fds[1])
+        let failed = Follower.Starter(pid: pid, failures: fds[0], count: 3).wait()
+        XCTAssertEqual(failed.map(\.index), [1, 2])
+        XCTAssertEqual(failed.map(\.errno), [ENOENT, EIO])
+    }
+
     /// A pass claims a session for its follower only when it starts it, at its end: a pass
     /// killed before then leaves no claim whose follower never started; one claimed meanwhile
     /// by another process (pici-run) gets no second follower.
