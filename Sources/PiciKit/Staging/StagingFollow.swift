@@ -20,7 +20,8 @@ public struct FollowSettings: Sendable {
     static let maxGenerations = 20
 
     /// Claims `session` and starts its first follower; false when another process had
-    /// claimed it or it could not be started (reported). `host`: the session's host in the
+    /// claimed it or it could not be started (reported). In a pass (`starting`) both happen
+    /// at its end, and this says only that it was asked for. `host`: the session's host in the
     /// hosts file, when it is another machine (its follower runs `zmx tail` over ssh).
     /// `clients`: the session's clients in the listing the caller just read, so that the
     /// follower need not list every session once more before its tail starts.
