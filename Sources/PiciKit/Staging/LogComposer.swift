@@ -208,8 +208,7 @@ struct LogComposer {
         if ByteScan.isASCII(line) {
             pending.append(contentsOf: line)
         } else {
-            var text = String(decoding: line, as: UTF8.self)
-            text.withUTF8 { pending.append(contentsOf: $0) }
+            pending.append(utf8: String(decoding: line, as: UTF8.self))
         }
         pending.append(0x0A)
         written += 1
@@ -225,8 +224,7 @@ struct LogComposer {
     private mutating func flush(keeping: Int) {
         checkHead()
         while count > keeping {
-            var line = window[start]
-            line.withUTF8 { pending.append(contentsOf: $0) }
+            pending.append(utf8: window[start])
             pending.append(0x0A)
             start += 1
             written += 1
@@ -324,8 +322,8 @@ private struct ByteLines {
     }
 
     mutating func append(_ line: String) {
-        var line = line
-        line.withUTF8 { append($0) }
+        bytes.append(utf8: line)
+        ends.append(bytes.count)
     }
 
     private var firstStart: Int { first == 0 ? 0 : ends[first - 1] }
