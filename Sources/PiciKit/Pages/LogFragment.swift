@@ -54,6 +54,15 @@ public enum LogFragment {
         return log
     }
 
+    /// `log(lines:…)` for lines whose history has no markup, given as their text joined by
+    /// newlines (valid UTF-8: the lines' own), without a String per line.
+    static func log(text: ArraySlice<UInt8>, history: HistoryRows?) -> ZmxHTML {
+        var log = ZmxHTML()
+        if let style = history?.style, !style.isEmpty { log.palette = palettes.palette(of: style) }
+        log.append(ZmxHTML.Run(String(decoding: text, as: UTF8.self)))
+        return log
+    }
+
     private static let palettes = PaletteMemo()
 
     private static let wrapper = "<div style=\"font-family: monospace; white-space: pre;\">"

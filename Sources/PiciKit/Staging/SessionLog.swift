@@ -22,13 +22,19 @@ public struct SessionLog {
     public init(lines: [String], history: HistoryRows?, masker: Masker = Masking.active) {
         var text: [UInt8] = []
         text.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
-        for line in lines {
+        hiddenLines = max(0, lines.count - LogFragment.shownLines)
+        var shownStart = 0  // where the page's lines start in `text`
+        for (l, line) in lines.enumerated() {
+            if l == hiddenLines { shownStart = text.count }
             text.append(utf8: line)
             text.append(0x0A)
         }
         self.text = text
-        let shown = lines.suffix(LogFragment.shownLines)
-        hiddenLines = lines.count - shown.count
-        log = LogFragment.log(lines: Array(shown), history: history, masker: masker)
+        if let history, history.hasMarkup {
+            log = LogFragment.log(lines: Array(lines.suffix(LogFragment.shownLines)), history: history, masker: masker)
+        } else {
+            // Nothing of zmx's to show but the text: the page's lines are the `.txt`'s last.
+            log = LogFragment.log(text: text[shownStart..<max(shownStart, text.count - 1)], history: history)
+        }
     }
 }

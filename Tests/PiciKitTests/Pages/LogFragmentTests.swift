@@ -118,6 +118,33 @@ final class LogFragmentTests: XCTestCase {
         XCTAssertEqual(short.hiddenLines, 0)
     }
 
+    /// A log whose history has no markup takes the page's lines from the `.txt`'s last lines
+    /// (no String a line); it is the log the lines themselves give.
+    func testAPlainLogsPageIsTheTextsLastLines() {
+        let pieces = ["plain", "", "<x> & \"y\"", "caf\u{65}\u{301} 日本", "  \t ", "\u{1B}[31m\u{7F}"]
+        let histories: [HistoryRows?] = [
+            nil,
+            HistoryRows(fragment: #"<div style="font-family: monospace; white-space: pre;">plain</div>"#),
+            HistoryRows(fragment: "<style>:root{--vt-palette-1: #cc6666;}</style>\n" + #"<div style="font-family: monospace; white-space: pre;">plain</div>"#),
+        ]
+        var seed: UInt64 = 0x5851_F42D_4C95_7F2D
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        for round in 0..<60 {
+            let count = [0, 1, 2, LogFragment.shownLines - 1, LogFragment.shownLines, LogFragment.shownLines + 1, 2500][round % 7]
+            let lines = (0..<count).map { _ in pieces[next(pieces.count)] }
+            let history = histories[round % histories.count]
+            XCTAssertNotEqual(history?.textOnly == nil, history != nil, "read for its text alone")
+            let log = SessionLog(lines: lines, history: history, masker: Masker())
+            let shown = Array(lines.suffix(LogFragment.shownLines))
+            XCTAssertEqual(log.log, LogFragment.log(lines: shown, history: history, masker: Masker()), "\(count) lines")
+            XCTAssertEqual(log.hiddenLines, lines.count - shown.count)
+            XCTAssertEqual(log.text, Array(lines.map { $0 + "\n" }.joined().utf8))
+        }
+    }
+
     /// A history whose rows hold no markup is read for its text alone (most builds print no
     /// colour); it gives what reading its HTML as well gives, its HTML included when asked.
     func testAHistoryWithoutMarkupIsReadForItsTextAloneAndGivesTheSame() {
