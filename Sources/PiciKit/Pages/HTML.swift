@@ -30,6 +30,7 @@ public enum HTML {
     }
 
     private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, from first: Int, to out: inout [UInt8]) {
+        guard first < utf8.count, let src = utf8.baseAddress else { return }
         // Into a buffer on the stack, moved to `out` when full: a log line holds several
         // bytes to escape, and appending each replacement to the array costs more than the
         // rest of the line.
@@ -37,42 +38,36 @@ public enum HTML {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { buffer in
             let buf = buffer.baseAddress!
             var k = 0
-            func put(_ s: StaticString) {
-                s.utf8Start.withMemoryRebound(to: UInt8.self, capacity: s.utf8CodeUnitCount) { (buf + k).update(from: $0, count: s.utf8CodeUnitCount) }
-                k += s.utf8CodeUnitCount
-            }
             var i = first
             let n = utf8.count
             while i < n {
-                // Room for the longest replacement (`&quot;`, 6 bytes).
-                if k > size - 8 {
+                if k >= size - 8 {
                     out.append(contentsOf: UnsafeBufferPointer(start: buf, count: k))
                     k = 0
                 }
-                // What needs no escaping is copied a run at a time: most of a log line.
-                var clean = i
+                // What needs no escaping is copied as it is looked at: most of a log line, in
+                // runs too short for a copy call to pay.
                 let limit = min(n, i + size - 8 - k)
-                while clean < limit, needsNoEscape(utf8[clean]) { clean += 1 }
-                if clean > i {
-                    (buf + k).update(from: utf8.baseAddress! + i, count: clean - i)
-                    k += clean - i
-                    i = clean
-                    continue
+                while i < limit, needsNoEscape(src[i]) {
+                    buf[k] = src[i]
+                    k += 1
+                    i += 1
                 }
-                let b = utf8[i]
+                guard i < limit else { continue }
+                let b = src[i]
                 switch b {
-                case 0x26: put("&amp;")
-                case 0x3C: put("&lt;")
-                case 0x3E: put("&gt;")
-                case 0x22: put("&quot;")
-                case 0x27: put("&#39;")
+                case 0x26: k += put(0x3B_70_6D_61_26, 5, at: buf + k)  // &amp;
+                case 0x3C: k += put(0x3B_74_6C_26, 4, at: buf + k)  // &lt;
+                case 0x3E: k += put(0x3B_74_67_26, 4, at: buf + k)  // &gt;
+                case 0x22: k += put(0x3B_74_6F_75_71_26, 6, at: buf + k)  // &quot;
+                case 0x27: k += put(0x3B_39_33_23_26, 5, at: buf + k)  // &#39;
                 case 0x09, 0x0A:
-                    // Kept, as in a run (here when the buffer's end cut the run short).
+                    // Kept (the loop above copies them; here only were it to stop at one).
                     buf[k] = b
                     k += 1
-                case 0x00...0x1F, 0x7F: put("\u{FFFD}")
+                case 0x00...0x1F, 0x7F: k += put(0xBD_BF_EF, 3, at: buf + k)  // U+FFFD
                 case 0xC2 where isC1(utf8, at: i):
-                    put("\u{FFFD}")
+                    k += put(0xBD_BF_EF, 3, at: buf + k)
                     i += 1
                 default:
                     buf[k] = b
@@ -82,6 +77,14 @@ public enum HTML {
             }
             out.append(contentsOf: UnsafeBufferPointer(start: buf, count: k))
         }
+    }
+
+    /// Stores a replacement (at most 8 bytes, the first in the low byte) as one word, the
+    /// room for which the caller keeps; returns how many of its bytes count.
+    @inline(__always)
+    private static func put(_ bytes: UInt64, _ count: Int, at p: UnsafeMutablePointer<UInt8>) -> Int {
+        UnsafeMutableRawPointer(p).storeBytes(of: bytes.littleEndian, as: UInt64.self)
+        return count
     }
 
     /// A byte that `escape` keeps as it is whatever follows it (the common case).

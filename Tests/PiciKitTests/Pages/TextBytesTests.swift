@@ -60,6 +60,21 @@ final class TextBytesTests: XCTestCase {
         }
     }
 
+    /// Text is looked at eight bytes at a time: every scalar under U+0100 (and a C1 control cut
+    /// by a word's end) at every place in and across those words.
+    func testEveryCharacterAtEveryPlaceInAWordEscapesAsItsDefinition() {
+        for value in 0..<0x100 {
+            let c = String(Unicode.Scalar(UInt8(value)))
+            for at in 0..<20 {
+                let text = String(repeating: "x", count: at) + c + String(repeating: "y", count: 19 - at)
+                XCTAssertEqual(HTML.escape(text), escapeByScalars(text), "U+\(String(value, radix: 16)) at \(at)")
+                var bytes: [UInt8] = []
+                HTML.append(escaping: "<" + text, to: &bytes)
+                XCTAssertEqual(String(decoding: bytes, as: UTF8.self), escapeByScalars("<" + text), "U+\(String(value, radix: 16)) at \(at)")
+            }
+        }
+    }
+
     /// A long log is escaped through a 4 KB buffer: replacements and multi-byte characters on
     /// its edges come out whole wherever they fall.
     func testLongTextsEscapeAsTheirDefinition() {
