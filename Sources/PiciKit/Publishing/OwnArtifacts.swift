@@ -58,13 +58,14 @@ extension Publisher {
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw FileError("open", path, EINVAL) }
         guard Int(st.st_size) <= limit else { throw FileError("read", path, EFBIG) }
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw FileError("read", path) }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
-            if out.count > limit { throw FileError("read", path, EFBIG) }
+        return try FileSystem.withScratch { chunk in
+            while true {
+                let n = read(fd, chunk.baseAddress!, chunk.count)
+                if n < 0 { if errno == EINTR { continue }; throw FileError("read", path) }
+                if n == 0 { return out }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[..<n]))
+                if out.count > limit { throw FileError("read", path, EFBIG) }
+            }
         }
     }
 

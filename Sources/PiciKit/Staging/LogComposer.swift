@@ -131,17 +131,17 @@ struct LogComposer {
         guard fstat(fd, &info) == 0 else { return from }
         var end = Int(info.st_size)
         var seen = 0
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while end > from {
-            let n = min(chunk.count, end - from)
-            let got = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, n, off_t(end - n)) }
-            guard got == n else { return from }
-            let found = chunk.withUnsafeBufferPointer { ByteScan.afterNewline(lines + 1 - seen, fromEndOf: UnsafeBufferPointer(rebasing: $0[..<n])) }
-            if let index = found.index { return end - n + index }
-            seen += found.newlines
-            end -= n
+        return FileSystem.withScratch { chunk in
+            while end > from {
+                let n = min(chunk.count, end - from)
+                guard pread(fd, chunk.baseAddress!, n, off_t(end - n)) == n else { return from }
+                let found = ByteScan.afterNewline(lines + 1 - seen, fromEndOf: UnsafeBufferPointer(rebasing: chunk[..<n]))
+                if let index = found.index { return end - n + index }
+                seen += found.newlines
+                end -= n
+            }
+            return from
         }
-        return from
     }
 
     /// Writes the lines of the file from `from` to `to` (a line's start) as `writeFirst` would
@@ -150,9 +150,8 @@ struct LogComposer {
     /// longer than its buffer (the line reader takes it). Returns where it stopped and how
     /// many lines of the file it wrote.
     private mutating func copyLines(_ fd: Int32, from: Int, to: Int, after queue: inout ByteLines) -> (end: Int, lines: Int) {
-        var buffer = [UInt8](repeating: 0, count: 1 << 18)
         var at = from, filled = 0, lines = 0
-        buffer.withUnsafeMutableBufferPointer { b in
+        FileSystem.withScratch(1 << 18) { b in
             let base = b.baseAddress!
             while at + filled < to {
                 let n = pread(fd, base + filled, min(b.count - filled, to - at - filled), off_t(at + filled))

@@ -147,23 +147,25 @@ public final class Child {
 
     /// Reads until the pipe is empty; false at EOF or on an error.
     private func drain(_ fd: Int32, into sink: inout [UInt8]) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n > 0 {
-                let room = Child.captureLimit - sink.count
-                if n > room {
-                    sink.append(contentsOf: buffer[0..<max(0, room)])
-                    cut = true
-                    _ = kill(SIGKILL)
-                    return false
+        // A history comes in several reads: scratch memory, not a zeroed buffer each time.
+        FileSystem.withScratch { buffer in
+            while true {
+                let n = read(fd, buffer.baseAddress!, buffer.count)
+                if n > 0 {
+                    let room = Child.captureLimit - sink.count
+                    if n > room {
+                        sink.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<max(0, room)]))
+                        cut = true
+                        _ = kill(SIGKILL)
+                        return false
+                    }
+                    sink.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<n]))
+                    continue
                 }
-                sink.append(contentsOf: buffer[0..<n])
-                continue
+                if n == 0 { return false }
+                if errno == EINTR { continue }
+                return errno == EAGAIN || errno == EWOULDBLOCK
             }
-            if n == 0 { return false }
-            if errno == EINTR { continue }
-            return errno == EAGAIN || errno == EWOULDBLOCK
         }
     }
 

@@ -80,14 +80,21 @@ public enum FileSystem {
         guard fd >= 0 else { throw FileError("open", path) }
         defer { close(fd) }
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while out.count < limit {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw FileError("read", path) }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
+        try withScratch { chunk in
+            while out.count < limit {
+                let n = read(fd, chunk.baseAddress!, chunk.count)
+                if n < 0 { if errno == EINTR { continue }; throw FileError("read", path) }
+                if n == 0 { break }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[..<n]))
+            }
         }
         return out
+    }
+
+    /// Calls `body` with scratch memory that is not cleared first: most files read are small,
+    /// and clearing a 64 KB buffer for each cost more than reading them.
+    static func withScratch<R>(_ count: Int = 65536, _ body: (UnsafeMutableBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count, body)
     }
 
     public static func readText(_ path: String) throws -> String {
@@ -178,12 +185,13 @@ extension FileSystem {
     /// Everything a descriptor holds until EOF (stdin for `--input -`).
     public static func readAll(fd: Int32) throws -> [UInt8] {
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw FileError("read", "stdin") }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
+        return try withScratch { chunk in
+            while true {
+                let n = read(fd, chunk.baseAddress!, chunk.count)
+                if n < 0 { if errno == EINTR { continue }; throw FileError("read", "stdin") }
+                if n == 0 { return out }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[..<n]))
+            }
         }
     }
 }
