@@ -189,8 +189,41 @@ public struct HistoryRows: Sendable {
         var outside = Builder()  // used only when there is no div
         let n = b.count
         var i = 0
+        // The rows' text is gathered here and moved to `rows.plain` a buffer at a time: a
+        // history is short runs of text between character references, and an append to the
+        // array for each cost more than the run.
+        let pendingSize = 4096
+        let pending = UnsafeMutablePointer<UInt8>.allocate(capacity: pendingSize)
+        defer { pending.deallocate() }
+        var pendingCount = 0
+        func flushPlain() {
+            guard pendingCount > 0 else { return }
+            rows.plain.append(contentsOf: UnsafeBufferPointer(start: pending, count: pendingCount))
+            pendingCount = 0
+        }
+        func addPlain(_ text: UnsafeBufferPointer<UInt8>) {
+            if pendingCount + text.count > pendingSize {
+                flushPlain()
+                if text.count > pendingSize { return rows.plain.append(contentsOf: text) }
+            }
+            var to = pending + pendingCount
+            for c in text {
+                to.pointee = c
+                to += 1
+            }
+            pendingCount += text.count
+        }
+        func addPlain(scalar: UInt32) {
+            guard scalar < 0x80, pendingCount < pendingSize else {
+                flushPlain()
+                return HistoryRows.append(scalar, to: &rows.plain)
+            }
+            pending[pendingCount] = UInt8(scalar)
+            pendingCount += 1
+        }
 
         func finishRow() {
+            flushPlain()
             for t in open.reversed() {
                 rows.html += "</".utf8
                 rows.html += t.name
@@ -263,7 +296,7 @@ public struct HistoryRows: Sendable {
                 let raw = UnsafeBufferPointer(rebasing: b[i..<entity.end])
                 if depth > 0 {
                     if html { rows.html.append(contentsOf: raw) }
-                    HistoryRows.append(entity.scalar, to: &rows.plain)
+                    addPlain(scalar: entity.scalar)
                     inRow = true
                 } else {
                     if html { outside.html.append(contentsOf: raw) }
@@ -282,13 +315,13 @@ public struct HistoryRows: Sendable {
                     while j < n, !HistoryRows.isSpecial(b[j]) { j += 1 }
                     let text = UnsafeBufferPointer(rebasing: b[i..<j])
                     if html { rows.html.append(contentsOf: text) }
-                    rows.plain.append(contentsOf: text)
+                    addPlain(text)
                     inRow = true
                     i = j
                     continue
                 } else {
                     if html { appendEscaping(c, to: &rows.html) }
-                    rows.plain.append(c)
+                    addPlain(scalar: UInt32(c))
                     inRow = true
                 }
             } else if c == UInt8(ascii: "\n") {
@@ -301,6 +334,7 @@ public struct HistoryRows: Sendable {
         }
         if sawDiv {
             // zmx leaves the last row's newline out of the div.
+            flushPlain()
             if inRow || rows.html.count > rowHTML || rows.plain.count > rowPlain { finishRow() }
             adopt(rows)
         } else {

@@ -118,6 +118,30 @@ final class LogFragmentTests: XCTestCase {
         XCTAssertEqual(short.hiddenLines, 0)
     }
 
+    /// The rows' text is gathered a buffer at a time: whatever the runs, references and row
+    /// ends, and wherever the buffer fills, the rows read back as the text HistoryText (a
+    /// parser of its own) reads from the same fragment.
+    func testTheRowsHoldTheFragmentsText() {
+        let pieces = [
+            "plain ", "&amp;", "&lt;ok&gt;", "&quot;q&quot;", "&#39;", "&#233;", "&nbsp;", "&#x1F600;", "&bogus;", "a < b",
+            "\n", "\n", "<br>", "é日本", String(repeating: "x", count: 300), String(repeating: "y", count: 5000),
+            #"<span style="color: red">red</span>"#, "\u{1B}[0m", "&",
+        ]
+        var seed: UInt64 = 0xD1B5_4A32_D192_ED03
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        for round in 0..<200 {
+            let body = (0..<(1 + next(round % 2 == 0 ? 40 : 4000))).map { _ in pieces[next(pieces.count)] }.joined()
+            let fragment = "<style>:root{--vt-palette-1: #cc6666;}</style>\n" + #"<div style="font-family: monospace; white-space: pre;">"# + body + "</div>"
+            for textFirst in [true, false] {
+                let rows = HistoryRows(fragment: Array(fragment.utf8), textFirst: textFirst)
+                XCTAssertEqual(rows.rows.map { $0.plain + "\n" }.joined(), HistoryText.plain(fromHTML: fragment), "round \(round)")
+            }
+        }
+    }
+
     /// A log whose history has no markup takes the page's lines from the `.txt`'s last lines
     /// (no String a line); it is the log the lines themselves give.
     func testAPlainLogsPageIsTheTextsLastLines() {
