@@ -166,6 +166,13 @@ public enum LogCleaner {
 
     // MARK: The marker
 
+    /// Whether the last byte of `line` but trailing blanks (as `markerAtEnd` skips them) is a
+    /// digit.
+    static func endsInDigit(_ line: String) -> Bool {
+        for b in line.utf8.reversed() where b != UInt8(ascii: " ") && b != UInt8(ascii: "\r") { return isDigit(b) }
+        return false
+    }
+
     /// Where a marker `ZMX_TASK_COMPLETED:<hex>:<code>` ends `line` (trailing blanks
     /// allowed): its start, hex and code.
     static func markerAtEnd(_ line: [UInt8]) -> (start: Int, hex: [UInt8], code: Int)? {
@@ -187,11 +194,15 @@ public enum LogCleaner {
         if let hex {
             let wanted = Array(hex.utf8)
             var i = lines.count - 1
+            // A running build has no marker yet, so every line is looked at: first its end,
+            // which a marker's code ends (blanks after it at most), without copying it.
             while i >= 0 {
-                let bytes = Array(lines[i].utf8)
-                if Masker.find(markerWord, in: bytes, from: 0) != nil, let m = markerAtEnd(bytes), m.hex == wanted {
-                    cut(&lines, at: i, keeping: bytes[0..<m.start])
-                    return true
+                if endsInDigit(lines[i]) {
+                    let bytes = Array(lines[i].utf8)
+                    if Masker.find(markerWord, in: bytes, from: 0) != nil, let m = markerAtEnd(bytes), m.hex == wanted {
+                        cut(&lines, at: i, keeping: bytes[0..<m.start])
+                        return true
+                    }
                 }
                 i -= 1
             }

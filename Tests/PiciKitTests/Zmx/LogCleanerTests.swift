@@ -121,4 +121,42 @@ final class LogCleanerTests: XCTestCase {
         }
         return out
     }
+
+    /// With the hex known, the marker is looked for from the last line up, each line's end
+    /// first: lines ending in every way (a digit, blanks or CR after it, look-alike markers
+    /// with another hex or no code) give what a look at every whole line gives.
+    func testTheMarkerIsFoundWhereverItEndsALine() {
+        let pieces = [
+            "ok", "line 12", "ZMX_TASK_COMPLETED:dbd4:0", "ZMX_TASK_COMPLETED:dbd4:17  ", "ZMX_TASK_COMPLETED:dbd4:3\r",
+            "ZMX_TASK_COMPLETED:beef:0", "ZMX_TASK_COMPLETED:dbd4:", "ZMX_TASK_COMPLETED:dbd4:x1", "echo ZMX_TASK_COMPLETED:dbd4:$?",
+            " ", "\r", "$ ", "9", "é 7",
+        ]
+        var seed: UInt64 = 0x94D0_49BB_1331_11EB
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        for _ in 0..<3000 {
+            let lines = (0..<(1 + next(6))).map { _ in (0..<(1 + next(3))).map { _ in pieces[next(pieces.count)] }.joined() }
+            var stripped = lines
+            let found = LogCleaner.stripMarker(&stripped, hex: "dbd4", exitCode: nil)
+            // The definition: the last line whose end is a marker of this hex is cut there.
+            var expected = lines, expectedFound = false
+            for i in lines.indices.reversed() {
+                var end = lines[i].endIndex
+                while end > lines[i].startIndex, [" ", "\r"].contains(lines[i][lines[i].index(before: end)]) { end = lines[i].index(before: end) }
+                let body = lines[i][..<end]
+                guard let colon = body.lastIndex(of: ":"), body[body.index(after: colon)...].allSatisfy(\.isASCII),
+                      !body[body.index(after: colon)...].isEmpty, body[body.index(after: colon)...].allSatisfy({ $0.isNumber }),
+                      body[..<colon].hasSuffix("ZMX_TASK_COMPLETED:dbd4") else { continue }
+                let start = body[..<colon].range(of: "ZMX_TASK_COMPLETED:dbd4", options: .backwards)!.lowerBound
+                expected = Array(lines[..<i])
+                if start > lines[i].startIndex { expected.append(String(lines[i][..<start])) }
+                expectedFound = true
+                break
+            }
+            XCTAssertEqual(found, expectedFound, "\(lines)")
+            XCTAssertEqual(stripped, expected, "\(lines)")
+        }
+    }
 }
