@@ -132,7 +132,7 @@ final class LogFragmentTests: XCTestCase {
             seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((seed >> 33) % UInt64(n))
         }
-        for round in 0..<200 {
+        for round in 0..<120 {
             let body = (0..<(1 + next(round % 2 == 0 ? 40 : 4000))).map { _ in pieces[next(pieces.count)] }.joined()
             let fragment = "<style>:root{--vt-palette-1: #cc6666;}</style>\n" + #"<div style="font-family: monospace; white-space: pre;">"# + body + "</div>"
             for textFirst in [true, false] {

@@ -60,8 +60,8 @@ final class TextBytesTests: XCTestCase {
         }
     }
 
-    /// Text is looked at eight bytes at a time: every scalar under U+0100 (and a C1 control cut
-    /// by a word's end) at every place in and across those words.
+    /// Every scalar under U+0100 at every place of a 20-byte text, alone and after a `<` (so
+    /// after a replacement): the copy of what needs no escaping stops and starts anywhere.
     func testEveryCharacterAtEveryPlaceInAWordEscapesAsItsDefinition() {
         for value in 0..<0x100 {
             let c = String(Unicode.Scalar(UInt8(value)))
