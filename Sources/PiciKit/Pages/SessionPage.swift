@@ -105,7 +105,7 @@ public struct SessionPage: Equatable, Sendable {
         }
         out += "<div class=\"log\">\n"
         var page: [UInt8] = []
-        page.reserveCapacity(out.utf8.count + log.runs.reduce(1024) { $0 + $1.text.utf8.count + 16 })
+        page.reserveCapacity(out.utf8.count + log.byteCountEstimate + 1024)
         page.append(utf8: out)
         log.write(to: &page)
         out = "\n</div>\n</section>\n</main>\n"

@@ -114,10 +114,13 @@ public struct ZmxHTML: Equatable, Sendable {
     /// `html` as UTF-8, written straight into one buffer (a page is rebuilt every pass).
     public var bytes: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(runs.reduce(64) { $0 + $1.text.utf8.count + 16 })
+        out.reserveCapacity(byteCountEstimate)
         write(to: &out)
         return out
     }
+
+    /// About how many bytes `write` adds: the runs' text and a little markup each.
+    var byteCountEstimate: Int { runs.reduce(64) { $0 + $1.text.utf8.count + 16 } }
 
     /// `bytes` appended to `out`.
     func write(to out: inout [UInt8]) {

@@ -57,16 +57,10 @@ extension Publisher {
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw FileError("open", path, EINVAL) }
         guard Int(st.st_size) <= limit else { throw FileError("read", path, EFBIG) }
-        var out: [UInt8] = []
-        return try FileSystem.withScratch { chunk in
-            while true {
-                let n = read(fd, chunk.baseAddress!, chunk.count)
-                if n < 0 { if errno == EINTR { continue }; throw FileError("read", path) }
-                if n == 0 { return out }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[..<n]))
-                if out.count > limit { throw FileError("read", path, EFBIG) }
-            }
-        }
+        // A file that grew past `limit` since the check: refused once more than it is read.
+        let bytes = try FileSystem.read(fd: fd, untilAtLeast: limit + 1, name: path)
+        guard bytes.count <= limit else { throw FileError("read", path, EFBIG) }
+        return bytes
     }
 
     /// The push that superseded a cancelled job, from its cancelled.json.

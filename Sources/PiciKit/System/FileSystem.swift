@@ -79,11 +79,17 @@ public enum FileSystem {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError("open", path) }
         defer { close(fd) }
+        return try read(fd: fd, untilAtLeast: limit, name: path)
+    }
+
+    /// What `fd` holds from where it is to its end, or until `limit` bytes or more were read
+    /// (the read that reaches it is kept whole); `name` names it in an error.
+    static func read(fd: Int32, untilAtLeast limit: Int = .max, name: String) throws -> [UInt8] {
         var out: [UInt8] = []
         try withScratch { chunk in
             while out.count < limit {
-                let n = read(fd, chunk.baseAddress!, chunk.count)
-                if n < 0 { if errno == EINTR { continue }; throw FileError("read", path) }
+                let n = Glibc.read(fd, chunk.baseAddress!, chunk.count)
+                if n < 0 { if errno == EINTR { continue }; throw FileError("read", name) }
                 if n == 0 { break }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[..<n]))
             }
@@ -184,14 +190,6 @@ public enum FileSystem {
 extension FileSystem {
     /// Everything a descriptor holds until EOF (stdin for `--input -`).
     public static func readAll(fd: Int32) throws -> [UInt8] {
-        var out: [UInt8] = []
-        return try withScratch { chunk in
-            while true {
-                let n = read(fd, chunk.baseAddress!, chunk.count)
-                if n < 0 { if errno == EINTR { continue }; throw FileError("read", "stdin") }
-                if n == 0 { return out }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[..<n]))
-            }
-        }
+        try read(fd: fd, name: "stdin")
     }
 }
