@@ -84,6 +84,9 @@ public struct HistoryRows: Sendable {
     /// The number of rows.
     public var count: Int { ends.count }
 
+    /// The bytes of all the rows' plain text.
+    var plainByteCount: Int { plainBytes.count }
+
     /// The rows as Strings.
     public var rows: [Row] {
         let full = withHTML
@@ -134,6 +137,39 @@ public struct HistoryRows: Sendable {
         return plainBytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
+    /// The lines' plain text as `LogCleaner` reads it, when every row's bytes are valid
+    /// UTF-8 (then each line's bytes are its String's, `plainLine(l)`); otherwise nil.
+    var utf8Lines: PlainLines? {
+        let valid = plainBytes.withUnsafeBufferPointer { p in
+            HistoryRows.isASCII(p) || ends.indices.allSatisfy { r in
+                let row = UnsafeBufferPointer(rebasing: p[plainStart(r)..<ends[r].plain])
+                return row.allSatisfy { $0 < 0x80 } || String(validating: row, as: UTF8.self) != nil
+            }
+        }
+        return valid ? PlainLines(rows: self) : nil
+    }
+
+    /// The lines' plain text, a line's bytes at a time.
+    struct PlainLines: CleanerLines {
+        let rows: HistoryRows
+        var count: Int { rows.lineCount }
+        func withLine<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { rows.withPlainLine(i, body) }
+
+        func forEachLine(_ lines: Range<Int>, _ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
+            rows.plainBytes.withUnsafeBufferPointer { p in
+                rows.ends.withUnsafeBufferPointer { ends in
+                    rows.lineStarts.withUnsafeBufferPointer { starts in
+                        for l in lines {
+                            let first = starts[l], next = l + 1 < starts.count ? starts[l + 1] : ends.count
+                            let start = first == 0 ? 0 : ends[first - 1].plain
+                            body(l, UnsafeBufferPointer(rebasing: p[start..<ends[next - 1].plain]))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private func plainStart(_ row: Int) -> Int { row == 0 ? 0 : ends[row - 1].plain }
     private func htmlStart(_ row: Int) -> Int { row == 0 ? 0 : ends[row - 1].html }
 
@@ -152,12 +188,13 @@ public struct HistoryRows: Sendable {
         var html: [UInt8] = []
         var ends: [End] = []
 
-        mutating func endRow() {
+        /// Ends a row; `plainEnd` when its text is not all in `plain` yet.
+        mutating func endRow(plainEnd: Int? = nil) {
             let start = ends.last?.html ?? 0
             let markup = html.withUnsafeBufferPointer { h in
                 h.count > start && memchr(h.baseAddress! + start, 0x3C, h.count - start) != nil
             }
-            ends.append(End(plain: plain.count, html: html.count, markup: markup))
+            ends.append(End(plain: plainEnd ?? plain.count, html: html.count, markup: markup))
         }
     }
 
@@ -222,18 +259,66 @@ public struct HistoryRows: Sendable {
             pendingCount += 1
         }
 
+        // The rows' text so far, the pending part included.
+        var plainCount: Int { rows.plain.count + pendingCount }
+
         func finishRow() {
-            flushPlain()
             for t in open.reversed() {
                 rows.html += "</".utf8
                 rows.html += t.name
                 rows.html.append(UInt8(ascii: ">"))
             }
-            rows.endRow()
+            rows.endRow(plainEnd: plainCount)
             for t in open { rows.html.append(contentsOf: UnsafeBufferPointer(rebasing: b[t.tag])) }
             rowHTML = rows.html.count
-            rowPlain = rows.plain.count
+            rowPlain = plainCount
             inRow = false
+        }
+        // The rows' text up to the next tag: runs, references and row ends, all of most
+        // histories. A run is copied as it is looked at, eight bytes at a time: a word is
+        // stored whole and counted up to its first special byte.
+        func readText() {
+            let src = b.baseAddress!
+            while i < n {
+                if pendingCount > pendingSize - 8 { flushPlain() }
+                var k = pendingCount
+                let runStart = i
+                while i + 8 <= n && k + 8 <= pendingSize {
+                    let word = UInt64(littleEndian: UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self))
+                    UnsafeMutableRawPointer(pending + k).storeBytes(of: word.littleEndian, as: UInt64.self)
+                    let special = HistoryRows.specialBytes(word)
+                    let plain = special == 0 ? 8 : special.trailingZeroBitCount >> 3
+                    k += plain
+                    i += plain
+                    if plain < 8 { break }
+                }
+                while i < n && k < pendingSize && !HistoryRows.isSpecial(src[i]) {
+                    pending[k] = src[i]
+                    k += 1
+                    i += 1
+                }
+                pendingCount = k
+                if i > runStart { inRow = true }
+                guard i < n else { return }
+                switch src[i] {
+                case UInt8(ascii: "\n"):
+                    finishRow()
+                    i += 1
+                case UInt8(ascii: "&"):
+                    let entity = HistoryText.entityAt(b, i)
+                    addPlain(scalar: entity?.scalar ?? UInt32(UInt8(ascii: "&")))
+                    i = entity?.end ?? i + 1
+                    inRow = true
+                case UInt8(ascii: ">"):
+                    addPlain(scalar: UInt32(UInt8(ascii: ">")))
+                    i += 1
+                    inRow = true
+                case UInt8(ascii: "<"):
+                    return
+                default:
+                    break  // the pending buffer is full
+                }
+            }
         }
         func appendEscaping(_ c: UInt8, to out: inout [UInt8]) {
             // A bare `<` or `>` that is not markup is escaped, so a row stays well formed.
@@ -242,6 +327,10 @@ public struct HistoryRows: Sendable {
 
         while i < n {
             let c = b[i]
+            if !html && depth > 0 && c != UInt8(ascii: "<") {
+                readText()
+                continue
+            }
             if c == UInt8(ascii: "<"), let tag = HistoryText.tagAt(b, i) {
                 let raw = i..<min(tag.end, n)
                 i = tag.end
@@ -310,7 +399,7 @@ public struct HistoryRows: Sendable {
                     finishRow()
                 } else if c != UInt8(ascii: "<") && c != UInt8(ascii: ">") && c != UInt8(ascii: "&") {
                     // Text up to the next markup, line end or entity, as it is in both forms:
-                    // most of a history, copied a run at a time.
+                    // copied a run at a time.
                     var j = i + 1
                     while j < n, !HistoryRows.isSpecial(b[j]) { j += 1 }
                     let text = UnsafeBufferPointer(rebasing: b[i..<j])
@@ -334,8 +423,8 @@ public struct HistoryRows: Sendable {
         }
         if sawDiv {
             // zmx leaves the last row's newline out of the div.
+            if inRow || rows.html.count > rowHTML || plainCount > rowPlain { finishRow() }
             flushPlain()
-            if inRow || rows.html.count > rowHTML || rows.plain.count > rowPlain { finishRow() }
             adopt(rows)
         } else {
             if outside.plain.count > (outside.ends.last?.plain ?? 0) { outside.endRow() }
@@ -346,11 +435,40 @@ public struct HistoryRows: Sendable {
 
     static let div = Array("div".utf8)
 
+    /// Whether every byte is under 0x80, looked at a word at a time.
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= bytes.count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            high |= UInt64(bytes[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
+    }
+
     /// A byte the parser looks at on its own: markup, a line end, an entity.
     @inline(__always)
     static func isSpecial(_ c: UInt8) -> Bool {
-        c == UInt8(ascii: "<") || c == UInt8(ascii: ">") || c == UInt8(ascii: "&") || c == UInt8(ascii: "\n")
+        c < 0x40 && (specials >> UInt64(c)) & 1 != 0
     }
+
+    /// The bytes of a word (the first in the low byte) that `isSpecial`, as their top bits.
+    /// Exact up to the first: a byte's borrow can only mark bytes above it.
+    @inline(__always)
+    static func specialBytes(_ word: UInt64) -> UInt64 {
+        @inline(__always) func zeros(_ x: UInt64) -> UInt64 { (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 }
+        return zeros(word ^ 0x3C3C_3C3C_3C3C_3C3C) | zeros(word ^ 0x3E3E_3E3E_3E3E_3E3E)
+            | zeros(word ^ 0x2626_2626_2626_2626) | zeros(word ^ 0x0A0A_0A0A_0A0A_0A0A)
+    }
+
+    /// `<`, `>`, `&` and `\n` as bits.
+    private static let specials: UInt64 = 1 << 0x3C | 1 << 0x3E | 1 << 0x26 | 1 << 0x0A
 
     private static let inline = Array("display: inline".utf8)
 

@@ -141,92 +141,108 @@ public enum LogCleaner {
         return nil
     }
 
-    /// Drops the typed line and its echo after the prompt from the front of `lines`; returns
-    /// the hex, or nil (and leaves the lines alone) when the first line is not a typed line.
-    /// When the typed line filled its last row exactly, the prompt line was joined to it by
-    /// `unwrap`; what follows the typed part is then split off again.
-    public static func stripHead(_ lines: inout [String]) -> String? {
-        guard let first = lines.first else { return nil }
-        let l0 = Array(first.utf8)
+    /// What the head of a session's lines is: the typed line and its echo, on the first line
+    /// or the first two.
+    struct Head: Equatable {
+        /// The session's marker hex, from the typed line.
+        var hex: String
+        /// How many of the first lines the head takes.
+        var lines: Int
+        /// What followed the echo on the last of them: the build's first output, kept as the
+        /// first line (when not empty).
+        var rest: [UInt8]
+    }
+
+    /// The head of `lines`, or nil when the first line is not a typed line. When the typed
+    /// line filled its last row exactly, the prompt line was joined to it by `unwrap`; what
+    /// follows the typed part is then split off again.
+    static func head<L: CleanerLines>(of lines: L) -> Head? {
+        guard lines.count > 0 else { return nil }
+        let l0 = lines.withLine(0) { Array($0) }
         guard let (end, hex) = typedLineEnd(l0) else { return nil }
         let typed = Array(l0[0..<end])
         var rest = Array(l0[end...])
-        lines.removeFirst()
-        if rest.isEmpty, let next = lines.first {
-            rest = Array(next.utf8)
-            lines.removeFirst()
+        var taken = 1
+        if rest.isEmpty, lines.count > 1 {
+            rest = lines.withLine(1) { Array($0) }
+            taken = 2
         }
         // The prompt and the typed line again: a short prompt before it, nothing else.
         if let at = Masker.find(typed, in: rest, from: 0), at <= 256, Masker.find(markerWord, in: Array(rest[0..<at]), from: 0) == nil {
             rest = Array(rest[(at + typed.count)...])
         }
-        if !rest.isEmpty { lines.insert(String(decoding: rest, as: UTF8.self), at: 0) }
-        return hex
+        return Head(hex: hex, lines: taken, rest: rest)
+    }
+
+    /// Drops the typed line and its echo after the prompt from the front of `lines`; returns
+    /// the hex, or nil (and leaves the lines alone) when the first line is not a typed line.
+    public static func stripHead(_ lines: inout [String]) -> String? {
+        guard let head = head(of: lines) else { return nil }
+        lines.removeFirst(head.lines)
+        if !head.rest.isEmpty { lines.insert(String(decoding: head.rest, as: UTF8.self), at: 0) }
+        return head.hex
     }
 
     // MARK: The marker
 
     /// Whether the last byte of `line` but trailing blanks (as `markerAtEnd` skips them) is a
     /// digit.
-    static func endsInDigit(_ line: String) -> Bool {
-        for b in line.utf8.reversed() where b != UInt8(ascii: " ") && b != UInt8(ascii: "\r") { return isDigit(b) }
+    static func endsInDigit(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in line.reversed() where b != UInt8(ascii: " ") && b != UInt8(ascii: "\r") { return isDigit(b) }
         return false
     }
 
     /// Where a marker `ZMX_TASK_COMPLETED:<hex>:<code>` ends `line` (trailing blanks
     /// allowed): its start, hex and code.
-    static func markerAtEnd(_ line: [UInt8]) -> (start: Int, hex: [UInt8], code: Int)? {
+    static func markerAtEnd(_ line: UnsafeBufferPointer<UInt8>) -> (start: Int, hex: [UInt8], code: Int)? {
         var end = line.count
         while end > 0, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\r") { end -= 1 }
         var j = end
         while j > 0, isDigit(line[j - 1]) { j -= 1 }
         guard j < end, end - j <= 10, j > 0, line[j - 1] == UInt8(ascii: ":") else { return nil }
-        let code = Int(String(decoding: line[j..<end], as: UTF8.self)) ?? -1
+        let code = Int(String(decoding: UnsafeBufferPointer(rebasing: line[j..<end]), as: UTF8.self)) ?? -1
         let hexEnd = j - 1
         var h = hexEnd
         while h > 0, hexEnd - h < 16, isHex(line[h - 1]) { h -= 1 }
-        guard h < hexEnd, h >= markerWord.count, Array(line[(h - markerWord.count)..<h]) == markerWord else { return nil }
+        guard h < hexEnd, h >= markerWord.count, line[(h - markerWord.count)..<h].elementsEqual(markerWord) else { return nil }
         return (h - markerWord.count, Array(line[h..<hexEnd]), code)
+    }
+
+    /// Where the session's marker is in `lines`: its line, and how many bytes of that line
+    /// came before it (the build's, kept). Everything from the marker on is zmx's.
+    static func marker<L: CleanerLines>(in lines: L, hex: String?, exitCode: Int?) -> (line: Int, kept: Int)? {
+        if let hex {
+            let wanted = Array(hex.utf8)
+            // A running build has no marker yet, so every line is looked at: first its end,
+            // which a marker's code ends (blanks after it at most), without copying it.
+            for i in stride(from: lines.count - 1, through: 0, by: -1) {
+                let start: Int? = lines.withLine(i) { b in
+                    guard endsInDigit(b), Masker.find(markerWord, in: Array(b), from: 0) != nil, let m = markerAtEnd(b), m.hex == wanted else { return nil }
+                    return m.start
+                }
+                if let start { return (i, start) }
+            }
+            return nil
+        }
+        // Unknown hex: only the very end, with the session's own exit code.
+        guard let exitCode else { return nil }
+        var i = lines.count - 1
+        while i >= 0, lines.withLine(i, { $0.allSatisfy { $0 == UInt8(ascii: " ") } }) { i -= 1 }
+        for _ in 0..<2 where i >= 0 {
+            if let m = lines.withLine(i, markerAtEnd), m.code == exitCode { return (i, m.start) }
+            guard isPrompt(lines.withLine(i) { String(decoding: $0, as: UTF8.self) }) else { return nil }
+            i -= 1
+        }
+        return nil
     }
 
     /// Cuts the session's marker and everything after it; true when it was there.
     public static func stripMarker(_ lines: inout [String], hex: String?, exitCode: Int?) -> Bool {
-        if let hex {
-            let wanted = Array(hex.utf8)
-            var i = lines.count - 1
-            // A running build has no marker yet, so every line is looked at: first its end,
-            // which a marker's code ends (blanks after it at most), without copying it.
-            while i >= 0 {
-                if endsInDigit(lines[i]) {
-                    let bytes = Array(lines[i].utf8)
-                    if Masker.find(markerWord, in: bytes, from: 0) != nil, let m = markerAtEnd(bytes), m.hex == wanted {
-                        cut(&lines, at: i, keeping: bytes[0..<m.start])
-                        return true
-                    }
-                }
-                i -= 1
-            }
-            return false
-        }
-        // Unknown hex: only the very end, with the session's own exit code.
-        guard let exitCode else { return false }
-        var i = lines.count - 1
-        while i >= 0, lines[i].allSatisfy({ $0 == " " }) { i -= 1 }
-        for _ in 0..<2 where i >= 0 {
-            let bytes = Array(lines[i].utf8)
-            if let m = markerAtEnd(bytes), m.code == exitCode {
-                cut(&lines, at: i, keeping: bytes[0..<m.start])
-                return true
-            }
-            guard isPrompt(lines[i]) else { return false }
-            i -= 1
-        }
-        return false
-    }
-
-    private static func cut(_ lines: inout [String], at i: Int, keeping prefix: ArraySlice<UInt8>) {
+        guard let (i, kept) = marker(in: lines, hex: hex, exitCode: exitCode) else { return false }
+        let prefix = lines.withLine(i) { Array($0[..<kept]) }
         lines.removeSubrange(i...)
         if !prefix.isEmpty { lines.append(String(decoding: prefix, as: UTF8.self)) }
+        return true
     }
 
     /// A shell prompt as bash shows it: `user@host:dir$` or `…#`, maybe with a space.
@@ -240,5 +256,52 @@ public enum LogCleaner {
     private static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
     private static func isHex(_ c: UInt8) -> Bool {
         isDigit(c) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F"))
+    }
+}
+
+/// A session's lines as `LogCleaner` reads them: Strings, or a history's rows joined into lines
+/// without a String each (`HistoryRows`).
+protocol CleanerLines {
+    var count: Int { get }
+    /// Calls `body` with line `i`'s UTF-8.
+    func withLine<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R
+    /// Calls `body` with each line of `lines` in turn, and its UTF-8.
+    func forEachLine(_ lines: Range<Int>, _ body: (Int, UnsafeBufferPointer<UInt8>) -> Void)
+}
+
+extension CleanerLines {
+    func forEachLine(_ lines: Range<Int>, _ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
+        for i in lines { withLine(i) { body(i, $0) } }
+    }
+}
+
+extension Array: CleanerLines where Element == String {
+    func withLine<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var line = self[i]
+        return line.withUTF8(body)
+    }
+}
+
+/// Lines with their head taken off (`LogCleaner.head`): what followed the echo, when
+/// anything did, then the lines after the head.
+struct LinesAfterHead<Lines: CleanerLines>: CleanerLines {
+    let lines: Lines
+    let head: LogCleaner.Head?
+
+    private var restLines: Int { head.map { $0.rest.isEmpty ? 0 : 1 } ?? 0 }
+    private var taken: Int { head?.lines ?? 0 }
+
+    var count: Int { lines.count - taken + restLines }
+
+    func withLine<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if i < restLines, let head { return head.rest.withUnsafeBufferPointer(body) }
+        return lines.withLine(i - restLines + taken, body)
+    }
+
+    func forEachLine(_ range: Range<Int>, _ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
+        if restLines == 1, range.contains(0), let head { head.rest.withUnsafeBufferPointer { body(0, $0) } }
+        let shift = taken - restLines
+        let rest = max(range.lowerBound, restLines)..<max(range.upperBound, restLines)
+        lines.forEachLine((rest.lowerBound + shift)..<(rest.upperBound + shift)) { body($0 - shift, $1) }
     }
 }

@@ -142,6 +142,27 @@ final class LogFragmentTests: XCTestCase {
         }
     }
 
+    /// The rows' text is read eight bytes at a time: in any word (bytes of every value,
+    /// UTF-8's included), the first byte the parser looks at on its own is the one found.
+    func testTheFirstSpecialByteOfAWordIsFound() {
+        var seed: UInt64 = 0xA076_1D64_78BD_642F
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        let specials: [UInt8] = [0x3C, 0x3E, 0x26, 0x0A]
+        for _ in 0..<20_000 {
+            // Mostly bytes next to the special ones (a borrow's neighbours), some anything.
+            var bytes = (0..<8).map { _ in next(3) == 0 ? UInt8(next(256)) : [0x3B, 0x3D, 0x3F, 0x25, 0x27, 0x09, 0x0B, 0x00, 0x01, 0x80, 0xBC, 0xFF][next(12)] }
+            if next(2) == 0 { bytes[next(8)] = specials[next(4)] }
+            if next(4) == 0 { bytes[next(8)] = specials[next(4)] }
+            let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            let found = HistoryRows.specialBytes(word)
+            let first = bytes.firstIndex(where: HistoryRows.isSpecial)
+            XCTAssertEqual(found == 0 ? nil : found.trailingZeroBitCount >> 3, first, "\(bytes)")
+        }
+    }
+
     /// A log whose history has no markup takes the page's lines from the `.txt`'s last lines
     /// (no String a line); it is the log the lines themselves give.
     func testAPlainLogsPageIsTheTextsLastLines() {
