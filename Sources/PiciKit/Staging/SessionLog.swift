@@ -44,7 +44,8 @@ public struct SessionLog {
     }
 
     /// `init(lines:…)` of `LogCleaner.clean(lines…)`'s lines, masked, with the gap note where
-    /// the head was lost: each line's bytes copied once, straight into the `.txt`.
+    /// the head was lost: straight into the `.txt`, each line's bytes copied once when no
+    /// secret is declared.
     private init<Lines: CleanerLines>(cleaning lines: Lines, history: HistoryRows, hex: String?, exitCode: Int?, masker: Masker) {
         let head = LogCleaner.head(of: lines)
         let build = LinesAfterHead(lines: lines, head: head)
@@ -59,7 +60,7 @@ public struct SessionLog {
         // changes (a secret of at least 4 bytes in every form becomes `***`).
         let bound = history.plainByteCount + (gap?.utf8.count ?? 0) + kept + gapLines
         let text = [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
-            let to = buffer.baseAddress!
+            guard let to = buffer.baseAddress else { return }  // nothing to write
             func add(_ line: UnsafeBufferPointer<UInt8>) {
                 precondition(count + line.count < buffer.count, "a log line outgrew the rows")
                 if !line.isEmpty { (to + count).update(from: line.baseAddress!, count: line.count) }

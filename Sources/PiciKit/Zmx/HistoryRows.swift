@@ -141,10 +141,11 @@ public struct HistoryRows: Sendable {
     /// UTF-8 (then each line's bytes are its String's, `plainLine(l)`); otherwise nil.
     var utf8Lines: PlainLines? {
         let valid = plainBytes.withUnsafeBufferPointer { p in
-            HistoryRows.isASCII(p) || ends.indices.allSatisfy { r in
-                let row = UnsafeBufferPointer(rebasing: p[plainStart(r)..<ends[r].plain])
-                return row.allSatisfy { $0 < 0x80 } || String(validating: row, as: UTF8.self) != nil
-            }
+            // Rows that are valid together, none starting inside a character (on a
+            // continuation byte), are each valid on their own.
+            HistoryRows.isASCII(p)
+                || (JSONParser.utf8String(UnsafeRawBufferPointer(p), ascii: false) != nil
+                    && ends.dropLast().allSatisfy { $0.plain >= p.count || p[$0.plain] & 0xC0 != 0x80 })
         }
         return valid ? PlainLines(rows: self) : nil
     }

@@ -142,6 +142,22 @@ final class LogFragmentTests: XCTestCase {
         }
     }
 
+    /// Where a run of text fills the rows' 4 KB buffer, whatever comes next (a reference, a
+    /// row end, a tag, a character of several bytes, the end) is read whole.
+    func testTheRowsTextIsWholeAtTheBuffersEdge() {
+        let wrapper = #"<div style="font-family: monospace; white-space: pre;">"#
+        for lead in ["", "ab\n", "&amp;x"] {
+            for length in (4_080...4_110).map({ $0 }) + [8, 16, 8_184, 8_192] {
+                for next in ["&lt;", "\n", "<br>", ">", "&", "<3", "é", "&#233;", "</div>", ""] {
+                    let fragment = wrapper + lead + String(repeating: "x", count: length) + next + "y</div>"
+                    let rows = HistoryRows(fragment: Array(fragment.utf8), textFirst: true)
+                    XCTAssertEqual(rows.rows.map { $0.plain + "\n" }.joined(), HistoryText.plain(fromHTML: fragment),
+                                   "\(lead.debugDescription) + \(length) bytes + \(next.debugDescription)")
+                }
+            }
+        }
+    }
+
     /// The rows' text is read eight bytes at a time: in any word (bytes of every value,
     /// UTF-8's included), the first byte the parser looks at on its own is the one found.
     func testTheFirstSpecialByteOfAWordIsFound() {

@@ -14,6 +14,8 @@ final class SessionLogTests: XCTestCase {
             "", "   ", "$ ", "user@host:~$", "ZMX_TASK_COMPLETED:c0ffee:0", "ZMX_TASK_COMPLETED:c0ffee:2  ", "ZMX_TASK_COMPLETED:beef:0",
             "tail ZMX_TASK_COMPLETED:c0ffee:0", "key hunter22 and hunter22", "hunter2", String(repeating: "w", count: 120),
             String(repeating: "v", count: 119) + "日", String(repeating: "t", count: 120 - typed.count) + typed, "9",
+            // A secret with characters HTML and JSON write otherwise, in its plain and JSON forms.
+            HTML.escape(#"key p&ss"w<o>rd'x here"#), HTML.escape(#"json "p&ss\"w<o>rd'x""#),
         ]
         let marked = #"<span style="color: red">red</span>"#
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -21,7 +23,7 @@ final class SessionLogTests: XCTestCase {
             seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((seed >> 33) % UInt64(n))
         }
-        let secrets = try Masker(secrets: ["hunter22"])
+        let secrets = try Masker(secrets: ["hunter22", #"p&ss"w<o>rd'x"#])
         var fromBytes = 0
         for round in 0..<1500 {
             let count = round % 50 == 0 ? LogFragment.shownLines - 2 + next(6) : next(12)
@@ -52,5 +54,16 @@ final class SessionLogTests: XCTestCase {
         // Most took the rows' bytes; the rest (markup, a byte not UTF-8) the lines.
         XCTAssertGreaterThan(fromBytes, 1000)
         XCTAssertLessThan(fromBytes, 1400)
+    }
+
+    /// A character cut by a row's end is not UTF-8 on either row, though the rows' bytes
+    /// together are: the rows' bytes are not taken as the lines' (each row shows U+FFFD).
+    func testACharacterCutByARowsEndIsNotTakenFromTheBytes() {
+        let x = String(repeating: "x", count: 119)
+        let bytes = Array(#"<div style="font-family: monospace; white-space: pre;">\#(x)"#.utf8) + [0xE4, 0xB8, 0x0A, 0xAD] + Array("b</div>".utf8)
+        let history = HistoryRows(fragment: bytes)
+        XCTAssertNil(history.utf8Lines)
+        let log = SessionLog(history: bytes, session: SessionRecord(name: "ci.r.0badc0de.step.t", created: 1, status: .success), masker: Masker())
+        XCTAssertEqual(String(decoding: log.text, as: UTF8.self), x + "\u{FFFD}\u{FFFD}b\n")
     }
 }

@@ -45,6 +45,25 @@ final class LogCleanerTests: XCTestCase {
             ["ZMX_TASK_COMPLETED:beef:0", "echo ZMX_TASK_COMPLETED:dbd4:$?", "x ZMX_TASK_COMPLETED:dbd4:7 y"])
     }
 
+    /// The typed line's echo is dropped after a prompt of at most 256 bytes; after a longer
+    /// one, the line is the build's.
+    func testTheEchosPromptIsAtMost256Bytes() {
+        for (length, dropped) in [(255, true), (256, true), (257, false)] {
+            let echo = String(repeating: "p", count: length) + typed
+            let c = LogCleaner.clean([typed, echo, "out"])
+            XCTAssertEqual(c.lines, dropped ? ["out"] : [echo, "out"], "a prompt of \(length) bytes")
+            XCTAssertTrue(c.headFound)
+        }
+    }
+
+    /// A marker's code has at most ten digits: with eleven, the line is the build's.
+    func testAMarkersCodeHasAtMostTenDigits() {
+        for (code, isMarker) in [("0", true), ("0000000000", true), ("00000000000", false)] {
+            let lines = ["out", "ZMX_TASK_COMPLETED:dbd4:" + code, "$"]
+            XCTAssertEqual(LogCleaner.clean(lines, hex: "dbd4").lines, isMarker ? ["out"] : lines, "code \(code)")
+        }
+    }
+
     func testTypedLineWrappedOverSeveralRows() {
         let long = "bash -c 'echo " + String(repeating: "x", count: 200) + "'; echo ZMX_TASK_COMPLETED:a1b2:$?"
         let prompted = "root@vm:/tmp/pici-ABCDEF# " + long
