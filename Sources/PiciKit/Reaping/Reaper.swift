@@ -68,6 +68,9 @@ public struct Reaper {
         for job in jobs where SafeName.isSafe(job.name) && SafeName.isSafe(job.jobID) {
             let key = Reaper.key(job.name, job.jobID)
             inStream.insert(key)
+            // Without --keep only a running job can be killed: a finished one's sentinel is
+            // not even looked for (most of a pass's jobs, at the end of pici-stage's pass).
+            if options.keep == nil && job.status != .running { continue }
             // Its sentinel is read only for --keep: every finished job of an all-finished pass
             // has one, and parsing them all was a tenth of the pass's pici-stage.
             if isPublished(job.name, job.jobID) {
