@@ -36,8 +36,28 @@ enum ByteScan {
         return (lines, any & highs == 0, crs != 0)
     }
 
+    /// The high bit of each byte of `w` that is `byte`, exact up to the lowest (a borrow only
+    /// marks bytes above it): all a search for the first needs, in fewer steps.
+    @inline(__always)
+    static func bytesUpToFirst(_ w: UInt64, equalTo byte: UInt8) -> UInt64 {
+        let x = w ^ (UInt64(byte) &* ones)
+        return (x &- ones) & ~x & highs
+    }
+
     /// Whether every byte is ASCII.
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { scan(bytes).ascii }
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let raw = UnsafeRawBufferPointer(bytes)
+        var any: UInt64 = 0, i = 0
+        while i + 8 <= raw.count {
+            any |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < raw.count {
+            any |= UInt64(raw[i])
+            i += 1
+        }
+        return any & highs == 0
+    }
 
     /// Counting back from the end: the index just after the `n`-th newline (n ≥ 1), or
     /// nil and how many newlines there are when fewer.

@@ -143,7 +143,7 @@ public struct HistoryRows: Sendable {
         let valid = plainBytes.withUnsafeBufferPointer { p in
             // Rows that are valid together, none starting inside a character (on a
             // continuation byte), are each valid on their own.
-            HistoryRows.isASCII(p)
+            ByteScan.isASCII(p)
                 || (JSONParser.utf8String(UnsafeRawBufferPointer(p), ascii: false) != nil
                     && ends.dropLast().allSatisfy { $0.plain >= p.count || p[$0.plain] & 0xC0 != 0x80 })
         }
@@ -436,36 +436,18 @@ public struct HistoryRows: Sendable {
 
     static let div = Array("div".utf8)
 
-    /// Whether every byte is under 0x80, looked at a word at a time.
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        let raw = UnsafeRawPointer(base)
-        var i = 0
-        var high: UInt64 = 0
-        while i + 8 <= bytes.count {
-            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        while i < bytes.count {
-            high |= UInt64(bytes[i])
-            i += 1
-        }
-        return high & 0x8080_8080_8080_8080 == 0
-    }
-
     /// A byte the parser looks at on its own: markup, a line end, an entity.
     @inline(__always)
     static func isSpecial(_ c: UInt8) -> Bool {
         c < 0x40 && (specials >> UInt64(c)) & 1 != 0
     }
 
-    /// The bytes of a word (the first in the low byte) that `isSpecial`, as their top bits.
-    /// Exact up to the first: a byte's borrow can only mark bytes above it.
+    /// The bytes of a word (the first in the low byte) that `isSpecial`, as their top bits,
+    /// exact up to the first.
     @inline(__always)
     static func specialBytes(_ word: UInt64) -> UInt64 {
-        @inline(__always) func zeros(_ x: UInt64) -> UInt64 { (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 }
-        return zeros(word ^ 0x3C3C_3C3C_3C3C_3C3C) | zeros(word ^ 0x3E3E_3E3E_3E3E_3E3E)
-            | zeros(word ^ 0x2626_2626_2626_2626) | zeros(word ^ 0x0A0A_0A0A_0A0A_0A0A)
+        ByteScan.bytesUpToFirst(word, equalTo: 0x3C) | ByteScan.bytesUpToFirst(word, equalTo: 0x3E)
+            | ByteScan.bytesUpToFirst(word, equalTo: 0x26) | ByteScan.bytesUpToFirst(word, equalTo: 0x0A)
     }
 
     /// `<`, `>`, `&` and `\n` as bits.

@@ -17,6 +17,7 @@ final class ByteScanTests: XCTestCase {
                     let scan = ByteScan.scan(b)
                     XCTAssertEqual(scan.newlines, newlines, "\(buffer)")
                     XCTAssertEqual(scan.ascii, ascii, "\(buffer)")
+                    XCTAssertEqual(ByteScan.isASCII(b), ascii, "\(buffer)")
                     XCTAssertEqual(scan.cr, buffer.contains(0x0D), "\(buffer)")
                     for n in 1...(newlines + 1) {
                         let ends = buffer.indices.filter { buffer[$0] == 0x0A }.reversed().map { $0 + 1 }
