@@ -22,8 +22,8 @@ workspace copy removed. A pass with nothing due makes no extra zmx call.
                        fetched from the host its record names
   --zmx CMD            the zmx command line (default: $PICI_ZMX, else zmx)
   --timeout DUR        kill each zmx call after DUR (default 30s)
-  --jobs N             run up to N zmx history calls at once (default: online CPUs);
-                       records still leave in input order
+  --jobs N             run up to N zmx history calls at once (default: online CPUs
+                       + 1); records still leave in input order
   --job-timeout DUR    the deadline of a job that recorded none (default: none)
   --keep DUR           kill a published job's sessions and remove its workspace copy
                        DUR after it was published (default: never; 0: at once)
@@ -79,7 +79,7 @@ Tool.main("pici-stage", help: help, options: [
         }
         return Follower.run(session: session, artifactDir: ArtifactDir.resolve(args), generation: generation, zmx: onHost, clientsBefore: clients)
     }
-    let jobs = try args.count("jobs", default: ChildPool.onlineCPUs)
+    let jobs = try args.count("jobs", default: ChildPool.onlineCPUs + 1)
     var reaping = try Reaper.Options(args, artifactDir: ArtifactDir.resolve(args), zmx: zmx)
     let input = StagingInput.read(fd: 0)
     var staging = Staging(

@@ -143,11 +143,6 @@ public enum Follower {
     /// tail`s, the histories they take) shared two cores with the pass's own 1,000 history
     /// fetches and held every status line of a monitor's first pass back by ~0.4 s.
     public final class Starting: @unchecked Sendable {
-        /// glibc's pipe2(2), which the Glibc module leaves out: a pipe that no spawn by
-        /// another thread can inherit between its making and an fcntl.
-        @_silgen_name("pipe2")
-        private static func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
-
         private var asked: [(session: String, claim: () -> [String]?)] = []
         private var launched: (starter: Starter, sessions: [String], executables: [String])? = nil
 
@@ -251,7 +246,7 @@ public enum Follower {
             failure[0] = Int32(truncatingIfNeeded: argvs.count)
             failure[1] = 0
             var fds: [Int32] = [-1, -1]
-            guard Starting.pipe2(&fds, O_CLOEXEC) == 0 else { throw Spawn.Failure(command: argvs.first?.first ?? "pici-stage", errno: errno) }
+            guard Spawn.pipe2(&fds, O_CLOEXEC) == 0 else { throw Spawn.Failure(command: argvs.first?.first ?? "pici-stage", errno: errno) }
             let (readEnd, writeEnd) = (fds[0], fds[1])
             let null = open("/dev/null", O_RDWR | O_CLOEXEC)
             let count = argvs.count

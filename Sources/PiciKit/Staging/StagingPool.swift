@@ -1,10 +1,11 @@
-/// pici-stage's pass with several histories fetched at once (`--jobs N`): most of a fetch is
-/// waiting on zmx, so N `zmx history` calls run side by side in one `ChildPool`, while the
-/// records still leave in input order.
+/// pici-stage's pass with several histories fetched at once (`--jobs N`): N `zmx history`
+/// calls run side by side on a thread of their own (`BackgroundPool`), which starts the next
+/// call as soon as one ends, while this thread writes the histories; the records still leave
+/// in input order.
 ///
-/// Memory stays bounded: a history is held only while its call runs (at most N of them) and
-/// is written to its files as soon as the call ends; a record waits only for the jobs before
-/// it, which hold no history.
+/// Memory stays bounded: at most 3N calls are queued, running, or ended and waiting, so at
+/// most 3N histories are held; each is written to its files as soon as this thread takes it.
+/// A record waits only for the jobs before it, which hold no history.
 extension Staging {
     public typealias InputRecord = (line: Int, record: Record, bytes: [UInt8])
 
@@ -14,14 +15,18 @@ extension Staging {
     /// Stages every job of `records` and hands each record to `emit`, in input order; a job
     /// with an unsafe name is not handed on (as `stage` says).
     public mutating func stageAll(_ records: [InputRecord], jobs: Int, emit: ([UInt8]) throws -> Void) throws {
-        let pool = ChildPool(limit: jobs)
+        // The calls run on a thread of their own: while this one writes a history, the next
+        // call is already running.
+        let pool = BackgroundPool(limit: jobs)
+        defer { pool.stop() }
         var works: [Int: Work] = [:]  // by record index, from begin to emit
-        var launched: [Int: Int] = [:]  // fetches started, per record
-        var outstanding: [Int: Int] = [:]  // fetches started and not yet stored
-        var calls: [Int: (record: Int, fetch: Fetch, started: Int)] = [:]  // by pool tag
+        var outstanding: [Int: Int] = [:]  // calls queued and not yet stored, per record
+        var calls: [Int: (record: Int, fetch: Fetch)] = [:]  // by pool tag
         var nextTag = 0
+        var queuedCalls = 0  // queued and not yet handed back
         var nextRecord = 0  // the next record to begin
-        var current: Int? = nil  // the record whose fetches are being started
+        var current: Int? = nil  // the record whose calls are being queued
+        var launched = 0  // how many of them are
         var emitted = 0
         // The files are synced together (`SyncBatch`), and a record goes on only once its
         // job's files are committed: pici-publish acts on the whole stream, at its end.
@@ -38,34 +43,31 @@ extension Staging {
         defer { if !closed { _ = SyncBatch.end() } }
 
         while true {
-            // Fill the pool, in input order.
-            while !pool.isFull {
-                if let r = current, let work = works[r], launched[r, default: 0] < work.fetches.count {
-                    let fetch = work.fetches[launched[r, default: 0]]
-                    launched[r, default: 0] += 1
-                    let started = Clock.nowNanoseconds() / 1_000_000_000
+            // Calls queued ahead, in input order, so that a slot never waits for this loop: N
+            // to run, N more while this thread writes, N to start meanwhile.
+            while queuedCalls < 3 * pool.limit {
+                if let r = current, launched < works[r]!.fetches.count {
+                    let fetch = works[r]!.fetches[launched]
+                    launched += 1
                     countFetch()
-                    do {
-                        let child = try zmx(on: fetch.session.host).start(Staging.historyArguments(fetch.session.name))
-                        calls[nextTag] = (r, fetch, started)
-                        pool.add(child, tag: nextTag)
-                        nextTag += 1
-                        outstanding[r, default: 0] += 1
-                    } catch {
-                        store(.failure(error), of: fetch, in: &works[r]!, fetchStarted: started)
-                    }
+                    let zmx = zmx(on: fetch.session.host)
+                    let arguments = Staging.historyArguments(fetch.session.name)
+                    calls[nextTag] = (r, fetch)
+                    pool.submit(tag: nextTag) { try zmx.start(arguments) }
+                    nextTag += 1
+                    outstanding[r, default: 0] += 1
+                    queuedCalls += 1
                     continue
                 }
                 current = nil
                 guard nextRecord < records.count else { break }
                 let r = nextRecord
                 nextRecord += 1
-                if case .job(let job) = records[r].record {
-                    // nil: not passed on; the record is dropped when its turn comes.
-                    if let work = begin(job, line: records[r].line) {
-                        works[r] = work
-                        current = r
-                    }
+                // nil: not passed on; the record is dropped when its turn comes.
+                if case .job(let job) = records[r].record, let work = begin(job, line: records[r].line) {
+                    works[r] = work
+                    current = r
+                    launched = 0
                 }
             }
 
@@ -82,25 +84,26 @@ extension Staging {
                         break
                     }
                     finish(&work)
-                    launched[r] = nil
                     outstanding[r] = nil
                 }
                 ready.append(records[r].bytes)
                 emitted += 1
                 if SyncBatch.count >= Staging.batchSize { try commit(closing: false) }
             }
-            if pool.isEmpty && nextRecord == records.count && emitted == records.count {
+            if nextRecord == records.count && emitted == records.count {
                 try commit(closing: true)
                 return saveJobsAtRest()
             }
 
-            for (tag, result) in pool.next() {
-                guard let call = calls.removeValue(forKey: tag) else { continue }
-                let zmx = zmx(on: call.fetch.session.host)
-                let history = Result { try Staging.history(try zmx.checked(result, Staging.historyArguments(call.fetch.session.name), cutOK: true), of: call.fetch.session.name, zmx: zmx) }
-                store(history, of: call.fetch, in: &works[call.record]!, fetchStarted: call.started)
-                outstanding[call.record, default: 0] -= 1
+            guard let ended = pool.next() else { continue }
+            queuedCalls -= 1
+            guard let call = calls.removeValue(forKey: ended.tag) else { continue }
+            let zmx = zmx(on: call.fetch.session.host)
+            let history = ended.result.flatMap { result in
+                Result { try Staging.history(try zmx.checked(result, Staging.historyArguments(call.fetch.session.name), cutOK: true), of: call.fetch.session.name, zmx: zmx) }
             }
+            store(history, of: call.fetch, in: &works[call.record]!, fetchStarted: ended.started)
+            outstanding[call.record, default: 0] -= 1
         }
     }
 }

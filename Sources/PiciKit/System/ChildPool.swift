@@ -33,9 +33,9 @@ public final class ChildPool {
     }
 
     /// Waits until at least one child has ended, or until `deadline` (monotonic seconds) has
-    /// passed, and returns the children that ended, with their tags. Empty when the pool is
-    /// empty or the deadline came first.
-    public func next(until deadline: Double? = nil) -> [(tag: Int, result: Spawn.Result)] {
+    /// passed, or `wake` is readable (another thread's word), and returns the children that
+    /// ended, with their tags. Empty when the pool is empty or the deadline or wake came first.
+    public func next(until deadline: Double? = nil, wake: Int32 = -1) -> [(tag: Int, result: Spawn.Result)] {
         while true {
             let ended = collect()
             // An empty pool with a deadline waits for it, so a loop can wait on its timer here.
@@ -49,13 +49,14 @@ public final class ChildPool {
             for (_, child) in children { child.requests(into: &fds, owners: &owners) }
             let signalFD = ExitNotice.signalFD
             if signalFD >= 0 { fds.append(pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)) }
+            if wake >= 0 { fds.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0)) }
 
             // Until the nearest deadline: the caller's or a child's timeout.
-            var wake = deadline
+            var until = deadline
             for (_, child) in children {
-                if let d = child.deadline { wake = min(wake ?? d, d) }
+                if let d = child.deadline { until = min(until ?? d, d) }
             }
-            let wait: Int32 = wake.map { Int32(clamping: Int(max(0, ($0 - now) * 1000).rounded(.up))) } ?? -1
+            let wait: Int32 = until.map { Int32(clamping: Int(max(0, ($0 - now) * 1000).rounded(.up))) } ?? -1
             let ready = poll(&fds, nfds_t(fds.count), wait)
             // A signal ends the wait: the caller may have been asked to stop.
             if ready < 0 && errno != EAGAIN { return collect() }
@@ -71,6 +72,7 @@ public final class ChildPool {
             }
             let after = Clock.monotonicSeconds()
             for (_, child) in children { child.expireIfDue(now: after) }
+            if wake >= 0, ready > 0, fds[fds.count - 1].revents != 0 { return collect() }
         }
     }
 

@@ -7,6 +7,11 @@ import Glibc
 /// holding the pipe (`zmx run -d` does); here the child's exit ends the wait and the pipes
 /// are drained then.
 public enum Spawn {
+    /// glibc's pipe2(2), which the Glibc module leaves out: a pipe made close-on-exec at once,
+    /// so that no spawn by another thread inherits it before an fcntl.
+    @_silgen_name("pipe2")
+    static func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
+
     /// The child gets default signal handling (we ignore SIGPIPE) and an empty mask, with
     /// `flags` (a process group, a session) besides.
     static func resetSignals(_ attr: inout posix_spawnattr_t, flags: Int32) {
@@ -74,8 +79,7 @@ public enum Spawn {
         // Close-on-exec, so that no other child started meanwhile keeps a pipe open.
         func makePipe() -> [Int32]? {
             var fds: [Int32] = [-1, -1]
-            guard pipe(&fds) == 0 else { return nil }
-            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            guard Spawn.pipe2(&fds, O_CLOEXEC) == 0 else { return nil }
             return fds
         }
         for (wanted, which) in [(input != nil, 0), (stdout == .capture, 1), (stderr == .capture, 2)] where wanted {
@@ -109,8 +113,9 @@ public enum Spawn {
         case .discard: posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         case .inherit: break
         }
-        // Glibc's addchdir_np is not visible to Swift; our tools are single-threaded, so the
-        // parent steps into the directory for the spawn and back out after it.
+        // Glibc's addchdir_np is not visible to Swift, so the parent steps into the directory
+        // for the spawn and back out after it. Only pici-run spawns with a directory, and it
+        // has one thread (pici-stage's calls on a thread of their own have none).
         var savedCWD: Int32 = -1
         if let cwd {
             savedCWD = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)

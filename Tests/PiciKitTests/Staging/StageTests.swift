@@ -605,6 +605,14 @@ final class StageTests: XCTestCase {
         let serial = world.sh("PICI_ZMX='\(zmx)' pici-stage --jobs 1 --artifact-dir '\(serialArt)'", input: input)
         XCTAssertEqual(serial.stdout, expected)
         XCTAssertEqual(mostInFlight(log), 1)
+
+        // No --jobs: one call more than there are online CPUs, one for each CPU while the
+        // histories that came back are written.
+        try? FileManager.default.removeItem(atPath: log)
+        let defaultArt = Support.tempDir(self, "artD")
+        let byDefault = world.sh("PICI_ZMX='\(zmx)' pici-stage --artifact-dir '\(defaultArt)'", input: input)
+        XCTAssertEqual(byDefault.stdout, expected)
+        XCTAssertEqual(mostInFlight(log), min(12, ChildPool.onlineCPUs + 1))
     }
 
     func testJobsKeepFailuresAndUnsafeJobsAsTheyWere() throws {

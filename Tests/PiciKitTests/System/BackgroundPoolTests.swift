@@ -1,0 +1,139 @@
+import Foundation
+@testable import PiciKit
+import XCTest
+
+/// Calls run on a thread of their own (`BackgroundPool`), as pici-stage's `zmx history` calls
+/// are: every call comes back once, under its tag; at most `limit` run at once; the next one
+/// starts while the caller is busy with the last; stop ends them. Each case runs threaded and
+/// on the caller's thread (where there is no pidfd, or no thread to be had).
+final class BackgroundPoolTests: XCTestCase {
+    override func setUp() {
+        super.setUp()
+        Terminal.ignoreSIGPIPE()
+    }
+
+    private func bash(_ script: String) -> BackgroundPool.Start {
+        { try Spawn.start(["bash", "-c", script], timeout: 30) }
+    }
+
+    func testEveryQueuedCallComesBackOnceUnderItsTag() {
+        for threaded in [true, false] {
+            let pool = BackgroundPool(limit: 3, threaded: threaded)
+            defer { pool.stop() }
+            for i in 0..<10 { pool.submit(tag: i, bash("echo \(i); exit \(i)")) }
+            var got: [Int: (Int32, String)] = [:]
+            while let ended = pool.next() {
+                XCTAssertNil(got[ended.tag], "tag \(ended.tag) came back twice")
+                guard case .success(let r) = ended.result else { return XCTFail("\(ended.result)") }
+                got[ended.tag] = (r.status, r.stdoutText)
+            }
+            XCTAssertEqual(got.keys.sorted(), Array(0..<10), "threaded \(threaded)")
+            for (tag, (status, out)) in got {
+                XCTAssertEqual(status, Int32(tag))
+                XCTAssertEqual(out, "\(tag)\n")
+            }
+            XCTAssertNil(pool.next(), "nothing queued: nil at once")
+        }
+    }
+
+    func testAtMostLimitCallsRunAtOnceAndThatManyDo() throws {
+        for threaded in [true, false] {
+            let log = Support.tempDir(self, "pool") + "/log"
+            let pool = BackgroundPool(limit: 2, threaded: threaded)
+            defer { pool.stop() }
+            for i in 0..<6 { pool.submit(tag: i, bash("echo + >>\(log); sleep 0.3; echo - >>\(log)")) }
+            while pool.next() != nil {}
+            var running = 0, most = 0
+            for line in try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n") {
+                running += line == "+" ? 1 : -1
+                most = max(most, running)
+            }
+            XCTAssertEqual(most, 2, "threaded \(threaded)")
+        }
+    }
+
+    func testTheNextCallStartsWhileTheCallerIsBusy() throws {
+        // Limit 1: the second call can start only once the first has ended. With a thread it
+        // starts then, while the caller still works on the first; without, at the caller's
+        // next `next`.
+        for threaded in [true, false] {
+            let pool = BackgroundPool(limit: 1, threaded: threaded)
+            defer { pool.stop() }
+            for i in 0..<2 { pool.submit(tag: i, bash("date +%s%N")) }
+            XCTAssertEqual(pool.next()?.tag, 0)
+            usleep(300_000)  // the caller writing the first history
+            let asked = Clock.nowNanoseconds()
+            guard let second = pool.next(), case .success(let r) = second.result, let started = Int(r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                return XCTFail("no second result")
+            }
+            if threaded {
+                XCTAssertLessThan(started, asked, "the second call waited for the caller")
+            } else {
+                XCTAssertGreaterThanOrEqual(started, asked)
+            }
+        }
+    }
+
+    func testACallThatCannotStartComesBackAsItsFailure() {
+        for threaded in [true, false] {
+            let pool = BackgroundPool(limit: 2, threaded: threaded)
+            defer { pool.stop() }
+            pool.submit(tag: 7) { try Spawn.start(["/nonexistent/zmx", "history", "x"]) }
+            pool.submit(tag: 8, bash("exit 0"))
+            var failures: [Int] = [], successes: [Int] = []
+            while let ended = pool.next() {
+                switch ended.result {
+                case .success: successes.append(ended.tag)
+                case .failure(let error):
+                    failures.append(ended.tag)
+                    XCTAssertTrue("\(error)".contains("/nonexistent/zmx"), "\(error)")
+                }
+            }
+            XCTAssertEqual(failures, [7], "threaded \(threaded)")
+            XCTAssertEqual(successes, [8])
+        }
+    }
+
+    func testStopEndsWhatRunsAndStartsNothingMore() throws {
+        for threaded in [true, false] {
+            let dir = Support.tempDir(self, "pool")
+            let pool = BackgroundPool(limit: 1, threaded: threaded)
+            pool.submit(tag: 0, bash("echo $$ >\(dir)/pid.new; mv \(dir)/pid.new \(dir)/pid; exec sleep 30"))
+            pool.submit(tag: 1, bash("touch \(dir)/second; sleep 30"))
+            var pid: pid_t = 0
+            if threaded {
+                // The thread starts the first call on its own; without one, nothing runs
+                // until the caller asks.
+                for _ in 0..<250 where pid == 0 {
+                    usleep(20_000)
+                    pid = pid_t((try? String(contentsOfFile: dir + "/pid", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+                }
+                XCTAssertGreaterThan(pid, 0, "the first call never started")
+            }
+            let before = Date()
+            pool.stop()
+            XCTAssertLessThan(Date().timeIntervalSince(before), 10, "stop waited for the call to end")
+            if pid > 0 { XCTAssertNotEqual(kill(pid, 0), 0, "the running call outlived stop") }
+            usleep(200_000)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/second"), "a queued call started")
+            XCTAssertNil(pool.next(), "a stopped pool hands back nothing more")
+        }
+    }
+
+    func testWithoutPidfdsTheCallsRunOnTheCallersThread() {
+        // A SIGCHLD wakes one poll of two: the pool then keeps to the caller's thread (a call
+        // starts only when the caller asks), and still works.
+        ExitNotice.forceSignalPath = true
+        defer { ExitNotice.forceSignalPath = false }
+        let pool = BackgroundPool(limit: 1)
+        defer { pool.stop() }
+        for i in 0..<2 { pool.submit(tag: i, bash("date +%s%N; exit \(i + 3)")) }
+        XCTAssertEqual(pool.next()?.tag, 0)
+        usleep(300_000)
+        let asked = Clock.nowNanoseconds()
+        guard let second = pool.next(), case .success(let r) = second.result else { return XCTFail("no second result") }
+        XCTAssertEqual(r.status, 4)
+        XCTAssertGreaterThanOrEqual(Int(r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, asked, "a thread started it")
+        XCTAssertNil(pool.next())
+    }
+}
