@@ -366,7 +366,7 @@ struct AtomicFile {
     init(_ path: String) throws {
         self.path = path
         var template = Array("\(FileSystem.dirname(path))/.\(path.split(separator: "/").last ?? "log").tmp.XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = template.withUnsafeMutableBufferPointer { FileSystem.mkostemp($0.baseAddress!, O_CLOEXEC) }
         guard fd >= 0 else { throw FileError("create temp file for", path) }
         self.fd = fd
         temp = String(cString: template)

@@ -13,7 +13,9 @@ import Glibc
 /// At most `limit` calls run at once. Ended calls wait until the caller takes them: the
 /// caller bounds what is held by how many calls it queues ahead. Without pidfds (a SIGCHLD
 /// would wake one poll of two) or a thread, `next` runs the calls on the caller's thread, as a
-/// `ChildPool` would.
+/// `ChildPool` would. One thread owns a pool (submits, takes, stops) and must `stop` it: the
+/// pool's thread holds it until then. While it runs, no other spawn may change the process's
+/// directory (`Spawn.start`'s `cwd`).
 public final class BackgroundPool: @unchecked Sendable {
     public typealias Start = () throws -> Child
 
@@ -128,6 +130,7 @@ public final class BackgroundPool: @unchecked Sendable {
             queued = FIFO()
             ended = FIFO()
             running = 0
+            pthread_cond_broadcast(changed)
         }
     }
 
@@ -219,9 +222,10 @@ public final class BackgroundPool: @unchecked Sendable {
     }
 }
 
-/// A first-in, first-out queue that hands out in order without moving what is left.
-private struct FIFO<Element> {
-    private var items: [Element] = []
+/// A first-in, first-out queue that hands out in order without moving what is left, and
+/// keeps nothing it handed out (a history is let go as soon as the caller has it).
+struct FIFO<Element> {
+    private var items: [Element?] = []
     private var head = 0
 
     var isEmpty: Bool { head == items.count }
@@ -230,10 +234,10 @@ private struct FIFO<Element> {
 
     /// The oldest item; the queue must not be empty.
     mutating func removeFirst() -> Element {
-        let item = items[head]
+        let item = items[head].take()!
         head += 1
-        // What was handed out goes once it is most of the array: a queue that is never empty
-        // does not keep every item it ever held.
+        // The emptied slots go once they are most of the array: a queue that is never empty
+        // does not grow with every item it ever held.
         if head == items.count {
             items.removeAll(keepingCapacity: true)
             head = 0

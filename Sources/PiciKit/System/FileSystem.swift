@@ -20,12 +20,20 @@ public enum FileSystem {
     /// go to a temp file beside it, are synced, and the temp file is renamed over the target
     /// (with a `SyncBatch` open, at its commit). `modified` (unix seconds) sets its time.
     /// The secrets of `Masking.active` never reach it.
+    /// glibc's mkostemp(3) and mkostemps, which the Glibc module leaves out: a temp file made
+    /// close-on-exec at once, so that no child spawned meanwhile by another thread (pici-stage's
+    /// `BackgroundPool`) inherits it.
+    @_silgen_name("mkostemp")
+    static func mkostemp(_ template: UnsafeMutablePointer<CChar>, _ flags: Int32) -> Int32
+    @_silgen_name("mkostemps")
+    static func mkostemps(_ template: UnsafeMutablePointer<CChar>, _ suffixLength: Int32, _ flags: Int32) -> Int32
+
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, modified: Int? = nil) throws {
         let bytes = Masking.active.isEmpty ? bytes : Masking.active.mask(bytes)
         let dir = dirname(path)
         let base = String(path[path.index(after: path.lastIndex(of: "/") ?? path.index(before: path.startIndex))...])
         var template = Array("\(dir)/\(TempFiles.prefix(for: base))XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = template.withUnsafeMutableBufferPointer { mkostemp($0.baseAddress!, O_CLOEXEC) }
         guard fd >= 0 else { throw FileError("create temp file for", path) }
         let tmp = String(cString: template)
         do {

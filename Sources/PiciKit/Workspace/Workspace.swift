@@ -135,7 +135,7 @@ public struct Workspace: Equatable, Sendable {
 
     static func makeTemporaryFile(_ template: String, suffixLength: Int32) throws -> String {
         var bytes = Array(template.utf8CString)
-        let fd = bytes.withUnsafeMutableBufferPointer { mkstemps($0.baseAddress!, suffixLength) }
+        let fd = bytes.withUnsafeMutableBufferPointer { FileSystem.mkostemps($0.baseAddress!, suffixLength, O_CLOEXEC) }
         guard fd >= 0 else { throw WorkspaceError.temporary(path: template, errno: errno) }
         close(fd)
         return String(cString: bytes)

@@ -612,7 +612,11 @@ final class StageTests: XCTestCase {
         let defaultArt = Support.tempDir(self, "artD")
         let byDefault = world.sh("PICI_ZMX='\(zmx)' pici-stage --artifact-dir '\(defaultArt)'", input: input)
         XCTAssertEqual(byDefault.stdout, expected)
-        XCTAssertEqual(mostInFlight(log), min(12, ChildPool.onlineCPUs + 1))
+        // The first 8 calls take 0.2 s or more, so that many overlap whatever the machine;
+        // past 8 a fast call may end before a slow one starts.
+        let most = mostInFlight(log)
+        XCTAssertEqual(min(most, 8), min(8, ChildPool.onlineCPUs + 1))
+        XCTAssertLessThanOrEqual(most, ChildPool.onlineCPUs + 1)
     }
 
     func testJobsKeepFailuresAndUnsafeJobsAsTheyWere() throws {

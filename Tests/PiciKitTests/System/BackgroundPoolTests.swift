@@ -61,7 +61,7 @@ final class BackgroundPoolTests: XCTestCase {
             defer { pool.stop() }
             for i in 0..<2 { pool.submit(tag: i, bash("date +%s%N")) }
             XCTAssertEqual(pool.next()?.tag, 0)
-            usleep(300_000)  // the caller writing the first history
+            usleep(1_000_000)  // the caller writing the first history (long, for a loaded machine)
             let asked = Clock.nowNanoseconds()
             guard let second = pool.next(), case .success(let r) = second.result, let started = Int(r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 return XCTFail("no second result")
@@ -135,5 +135,24 @@ final class BackgroundPoolTests: XCTestCase {
         XCTAssertEqual(r.status, 4)
         XCTAssertGreaterThanOrEqual(Int(r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, asked, "a thread started it")
         XCTAssertNil(pool.next())
+    }
+
+    func testTheQueueKeepsNothingItHandedOut() {
+        // The caller slower than the calls: the queue of ended calls is never empty, and a
+        // history handed out must still be let go at once (the 3N bound of pici-stage).
+        final class History {}
+        var fifo = FIFO<History>()
+        weak var first: History?
+        do {
+            let h = History()
+            first = h
+            fifo.append(h)
+        }
+        for _ in 0..<200 {
+            fifo.append(History())
+            _ = fifo.removeFirst()
+            XCTAssertNil(first, "a history handed out is still held")
+        }
+        XCTAssertFalse(fifo.isEmpty)
     }
 }

@@ -35,6 +35,18 @@ final class SyncBatchTests: XCTestCase {
         XCTAssertEqual(SyncBatch.count, 0)
     }
 
+    func testAChildStartedWhileATempFileIsOpenDoesNotInheritIt() throws {
+        // pici-stage's calls start on another thread while this one writes: a temp file is
+        // made close-on-exec at once, or zmx (and whatever it leaves running) holds it open.
+        let dir = Support.tempDir(self)
+        let file = try AtomicFile(dir + "/log")
+        defer { file.abandon() }
+        XCTAssertEqual(fcntl(file.fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC)
+        let listing = try Spawn.run(["bash", "-c", "ls -l /proc/$$/fd/"], timeout: 10)
+        XCTAssertEqual(listing.status, 0, listing.stderrText)
+        XCTAssertFalse(listing.stdoutText.contains(dir), listing.stdoutText)
+    }
+
     func testAFileThatCannotBeRenamedStopsThoseAfterIt() throws {
         let dir = Support.tempDir(self)
         // A non-empty directory under the second name: its rename fails.
