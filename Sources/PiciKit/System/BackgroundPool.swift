@@ -14,8 +14,7 @@ import Glibc
 /// caller bounds what is held by how many calls it queues ahead. Without pidfds (a SIGCHLD
 /// would wake one poll of two) or a thread, `next` runs the calls on the caller's thread, as a
 /// `ChildPool` would. One thread owns a pool (submits, takes, stops) and must `stop` it: the
-/// pool's thread holds it until then. While it runs, no other spawn may change the process's
-/// directory (`Spawn.start`'s `cwd`).
+/// pool's thread holds it until then.
 public final class BackgroundPool: @unchecked Sendable {
     public typealias Start = () throws -> Child
 

@@ -12,6 +12,10 @@ public enum Spawn {
     @_silgen_name("pipe2")
     static func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
 
+    /// glibc's posix_spawn_file_actions_addchdir_np (2.29), which the Glibc module leaves out.
+    @_silgen_name("posix_spawn_file_actions_addchdir_np")
+    static func addChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
+
     /// The child gets default signal handling (we ignore SIGPIPE) and an empty mask, with
     /// `flags` (a process group, a session) besides.
     static func resetSignals(_ attr: inout posix_spawnattr_t, flags: Int32) {
@@ -113,23 +117,19 @@ public enum Spawn {
         case .discard: posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         case .inherit: break
         }
-        // Glibc's addchdir_np is not visible to Swift, so the parent steps into the directory
-        // for the spawn and back out after it. Only pici-run spawns with a directory, and it
-        // has one thread (pici-stage's calls on a thread of their own have none).
-        var savedCWD: Int32 = -1
+        // The child steps into the directory, not this process: another thread may be
+        // spawning meanwhile (pici-stage's `BackgroundPool`). Checked here first, so that a
+        // missing directory is reported as such rather than as a missing command.
         if let cwd {
-            savedCWD = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard chdir(cwd) == 0 else {
-                let e = errno
-                if savedCWD >= 0 { close(savedCWD) }
+            var st = stat()
+            let e = stat(cwd, &st) != 0 ? errno : (st.st_mode & S_IFMT) != S_IFDIR ? ENOTDIR : access(cwd, X_OK) != 0 ? errno : 0
+            guard e == 0 else {
                 closeAll()
                 throw Failure(command: "cd \(cwd)", errno: e)
             }
-        }
-        defer {
-            if savedCWD >= 0 {
-                _ = fchdir(savedCWD)
-                close(savedCWD)
+            guard Spawn.addChdir(&actions, cwd) == 0 else {
+                closeAll()
+                throw Failure(command: "cd \(cwd)", errno: ENOMEM)
             }
         }
 

@@ -134,8 +134,18 @@ final class SpawnTests: XCTestCase {
         let r = try Spawn.run(["pwd", "-P"], cwd: dir)
         XCTAssertEqual(r.stdoutText, URL(fileURLWithPath: dir).resolvingSymlinksInPath().path + "\n")
         XCTAssertEqual(FileManager.default.currentDirectoryPath, before)
-        XCTAssertThrowsError(try Spawn.run(["pwd"], cwd: dir + "/missing"))
+        XCTAssertThrowsError(try Spawn.run(["pwd"], cwd: dir + "/missing")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("cd \(dir)/missing: "), "\(error)")
+        }
+        FileManager.default.createFile(atPath: dir + "/file", contents: Data())
+        XCTAssertThrowsError(try Spawn.run(["pwd"], cwd: dir + "/file")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("cd \(dir)/file: "), "\(error)")
+        }
         XCTAssertEqual(FileManager.default.currentDirectoryPath, before)
+        // A relative command is found in the directory, as a shell's `cd DIR && ./x` would.
+        try "#!/bin/sh\necho here\n".write(toFile: dir + "/x", atomically: true, encoding: .utf8)
+        chmod(dir + "/x", 0o755)
+        XCTAssertEqual(try Spawn.run(["./x"], cwd: dir).stdoutText, "here\n")
     }
 
     func testEnvironmentIsPassedWhenGiven() throws {
