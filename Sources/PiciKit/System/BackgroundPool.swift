@@ -68,16 +68,7 @@ public final class BackgroundPool: @unchecked Sendable {
         // Before any thread may spawn: the SIGCHLD handler, where there are no pidfds.
         ExitNotice.prepare()
         guard ExitNotice.signalFD < 0, Spawn.pipe2(&wake, O_CLOEXEC | O_NONBLOCK) == 0 else { return }
-        var t = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        if pthread_create(&t, nil, { context in
-            Unmanaged<BackgroundPool>.fromOpaque(context!).takeRetainedValue().run()
-            return nil
-        }, context) == 0 {
-            thread = t
-        } else {
-            Unmanaged<BackgroundPool>.fromOpaque(context).release()
-        }
+        thread = Parallel.thread { self.run() }
     }
 
     deinit {

@@ -16,10 +16,6 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
 
 /// The few file operations pici needs, on Glibc.
 public enum FileSystem {
-    /// Writes a file that others read the way they must see it: whole or not at all. The bytes
-    /// go to a temp file beside it, are synced, and the temp file is renamed over the target
-    /// (with a `SyncBatch` open, at its commit). `modified` (unix seconds) sets its time.
-    /// The secrets of `Masking.active` never reach it.
     /// glibc's mkostemp(3) and mkostemps, which the Glibc module leaves out: a temp file made
     /// close-on-exec at once, so that no child spawned meanwhile by another thread (pici-stage's
     /// `BackgroundPool`) inherits it.
@@ -28,6 +24,10 @@ public enum FileSystem {
     @_silgen_name("mkostemps")
     static func mkostemps(_ template: UnsafeMutablePointer<CChar>, _ suffixLength: Int32, _ flags: Int32) -> Int32
 
+    /// Writes a file that others read the way they must see it: whole or not at all. The bytes
+    /// go to a temp file beside it, are synced, and the temp file is renamed over the target
+    /// (with a `SyncBatch` open, at its commit). `modified` (unix seconds) sets its time.
+    /// The secrets of `Masking.active` never reach it.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, modified: Int? = nil) throws {
         let bytes = Masking.active.isEmpty ? bytes : Masking.active.mask(bytes)
         let dir = dirname(path)

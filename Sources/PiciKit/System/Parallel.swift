@@ -13,19 +13,29 @@ enum Parallel {
             return
         }
         let work = Work(count: count, body: body)
-        var started: [pthread_t] = []
-        for _ in 1..<n {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(work).toOpaque()
-            let rc = pthread_create(&thread, nil, { context in
-                Unmanaged<Work>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            }, context)
-            // A thread that cannot be had leaves its share to the others.
-            if rc == 0 { started.append(thread) } else { Unmanaged<Work>.fromOpaque(context).release() }
-        }
+        // A thread that cannot be had leaves its share to the others.
+        let started = (1..<n).compactMap { _ in thread { work.run() } }
         work.run()
         for thread in started { pthread_join(thread, nil) }
+    }
+
+    /// Runs `body` on a new thread, to be joined; nil when no thread can be had.
+    static func thread(_ body: @escaping () -> Void) -> pthread_t? {
+        final class Body: @unchecked Sendable {
+            let run: () -> Void
+            init(_ run: @escaping () -> Void) { self.run = run }
+        }
+        var t = pthread_t()
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let rc = pthread_create(&t, nil, { context in
+            Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+            return nil
+        }, context)
+        guard rc == 0 else {
+            Unmanaged<Body>.fromOpaque(context).release()
+            return nil
+        }
+        return t
     }
 
     /// The indexes still to run, handed out under a lock.

@@ -122,7 +122,14 @@ public enum Spawn {
         // missing directory is reported as such rather than as a missing command.
         if let cwd {
             var st = stat()
-            let e = stat(cwd, &st) != 0 ? errno : (st.st_mode & S_IFMT) != S_IFDIR ? ENOTDIR : access(cwd, X_OK) != 0 ? errno : 0
+            var e: Int32 = 0
+            if stat(cwd, &st) != 0 {
+                e = errno
+            } else if st.st_mode & S_IFMT != S_IFDIR {
+                e = ENOTDIR
+            } else if access(cwd, X_OK) != 0 {
+                e = errno
+            }
             guard e == 0 else {
                 closeAll()
                 throw Failure(command: "cd \(cwd)", errno: e)
