@@ -70,24 +70,29 @@ Tool.main("pici-publish", help: help, options: [
         return .usage
     }
 
-    // The whole stream first: a job's absence means something only once the listing is read.
     var reader = RecordReader()
-    var jobs: [JobRecord] = []
-    var listing: ListingRecord? = nil
-    while let record = reader.next() {
-        switch record {
-        case .job(let j): jobs.append(j)
-        case .listing(let l): listing = l
-        case .session, .other: break
-        }
-    }
     if args.has("view") {
+        var jobs: [JobRecord] = []
+        while let record = reader.next() { if case .job(let j) = record { jobs.append(j) } }
         let human = options.human || Terminal.isTerminal(1)
         try Output.standard.write(View.render(jobs, human: human, colour: Terminal.colourAllowed(fd: 1), now: Clock.nowSeconds()))
         return reader.malformed == 0 ? .ok : .dataError
     }
     do {
-        return try Publisher(options: options).run(jobs: jobs, listing: listing, malformedInput: reader.malformed > 0)
+        // Each record as it comes (a running job's pages while pici-stage still works); a
+        // job's absence, and so a terminal status, means something only once the listing,
+        // which ends the stream, is read.
+        let publisher = Publisher(options: options)
+        try publisher.begin()
+        var listing: ListingRecord? = nil
+        while let record = reader.next() {
+            switch record {
+            case .job(let j): publisher.take(j)
+            case .listing(let l): listing = l
+            case .session, .other: break
+            }
+        }
+        return try publisher.end(listing: listing, malformedInput: reader.malformed > 0)
     } catch Output.WriteError.closed {
         // Unlike a filter feeding `head -1`, the last stage must say so: a monitor that went
         // on would commit statuses no one sees. What is committed stays in the outbox.

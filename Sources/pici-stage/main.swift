@@ -105,7 +105,10 @@ Tool.main("pici-stage", help: help, options: [
         for (_, record, _) in input.records { if case .job(let j) = record { for s in j.sessions { present.insert(s.name) } } }
         staging.sweepFollowers(present: present)
     }
-    try staging.stageAll(input.records, jobs: jobs) { try out.writeLine($0) }
+    try staging.stageAll(input.records, jobs: jobs) { committed in
+        for record in committed { try out.writeLine(record) }
+        try out.flush()
+    }
     // Once every record is out: their start-up no longer shares the cores with the fetches.
     staging.follow?.starting?.launch()
     if staging.follow != nil { staging.removeIdleListings() }

@@ -104,33 +104,54 @@ public enum TopIndex {
         return out
     }
 
-    /// Every job the tree holds a `published.json` for, plus `live` (jobs not yet published),
-    /// which win over the tree.
+    /// The front page's jobs: `live` (the jobs of this pass still running, or shown so) and
+    /// every other job published under `artifactDir`.
     public static func scan(artifactDir: String, live: [Entry]) -> [Entry] {
-        var seen = Set(live.map { $0.name + "\u{0}" + $0.jobID })
-        func launched(_ repo: String, _ jobID: String) -> Int? {
-            FileSystem.info(artifactDir + "/" + repo + "/" + jobID + "/artifacts/event.json")?.modifiedNanoseconds
-        }
+        merge(live: live, published: published(artifactDir: artifactDir, except: Set(live.map(key))), artifactDir: artifactDir)
+    }
+
+    /// `live` first, then each of `published` not among them; `launched` set for the live.
+    public static func merge(live: [Entry], published: [Entry], artifactDir: String) -> [Entry] {
+        let seen = Set(live.map(key))
         var entries = live.map { entry in
             var e = entry
-            if SafeName.isSafe(e.name) && SafeName.isSafe(e.jobID) { e.launched = launched(e.name, e.jobID) }
+            if SafeName.isSafe(e.name) && SafeName.isSafe(e.jobID) { e.launched = launched(artifactDir, e.name, e.jobID) }
             return e
+        }
+        for entry in published where !seen.contains(key(entry)) { entries.append(entry) }
+        return entries
+    }
+
+    /// Every job under `artifactDir` with a status in its `published.json`, but those of
+    /// `except` (`key`s), in no order. `jobs` limits the look to those jobs (name, job id).
+    public static func published(artifactDir: String, except: Set<String> = [], jobs: [(String, String)]? = nil) -> [Entry] {
+        var entries: [Entry] = []
+        func look(_ repo: String, _ jobID: String) {
+            guard !except.contains(repo + "\u{0}" + jobID) else { return }
+            let sentinel = artifactDir + "/" + repo + "/" + jobID + "/artifacts/published.json"
+            guard let bytes = try? FileSystem.readFile(sentinel, limit: 1 << 20),
+                  case .object(let o)? = try? JSONParser.parse(bytes),
+                  var entry = Entry(name: repo, jobID: jobID, sentinel: o)
+            else { return }
+            entry.launched = launched(artifactDir, repo, jobID)
+            entries.append(entry)
+        }
+        if let jobs {
+            for (repo, jobID) in jobs where SafeName.isSafe(repo) && SafeName.isSafe(jobID) { look(repo, jobID) }
+            return entries
         }
         for repo in FileSystem.list(artifactDir) where SafeName.isSafe(repo) {
             let repoDir = artifactDir + "/" + repo
             guard FileSystem.isDirectory(repoDir) else { continue }
-            for jobID in FileSystem.list(repoDir) where SafeName.isSafe(jobID) {
-                guard !seen.contains(repo + "\u{0}" + jobID) else { continue }
-                let sentinel = repoDir + "/" + jobID + "/artifacts/published.json"
-                guard let bytes = try? FileSystem.readFile(sentinel, limit: 1 << 20),
-                      case .object(let o)? = try? JSONParser.parse(bytes),
-                      var entry = Entry(name: repo, jobID: jobID, sentinel: o)
-                else { continue }
-                entry.launched = launched(repo, jobID)
-                seen.insert(repo + "\u{0}" + jobID)
-                entries.append(entry)
-            }
+            for jobID in FileSystem.list(repoDir) where SafeName.isSafe(jobID) { look(repo, jobID) }
         }
         return entries
+    }
+
+    static func key(_ e: Entry) -> String { e.name + "\u{0}" + e.jobID }
+
+    /// When pici-run wrote the job's event: the mtime of its `artifacts/event.json` (ns).
+    static func launched(_ artifactDir: String, _ repo: String, _ jobID: String) -> Int? {
+        FileSystem.info(artifactDir + "/" + repo + "/" + jobID + "/artifacts/event.json")?.modifiedNanoseconds
     }
 }

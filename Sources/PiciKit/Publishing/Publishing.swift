@@ -81,65 +81,128 @@ public final class Publisher {
 
     // MARK: The pass
 
-    /// Runs one pass. `listing` is the stream's listing record, if it carried one: only a
-    /// complete listing lets a job missing from `jobs` be declared vanished.
+    /// Runs one pass over records read already: `begin`, `take` for each job, `end`.
+    /// `listing` is the stream's listing record, if it carried one: only a complete listing
+    /// lets a job missing from `jobs` be declared vanished.
     public func run(jobs: [JobRecord], listing: ListingRecord?, malformedInput: Bool = false) throws -> ExitStatus {
-        if malformedInput { worsen(.dataError) }
-        self.listing = listing
+        try begin()
+        for job in jobs { take(job) }
+        return try end(listing: listing, malformedInput: malformedInput)
+    }
+
+    /// What `take` leaves to `end`, in input order: the lines go out in the stream's order.
+    enum Pending {
+        /// Running, its pages written: only its running line (`--include-running`) is left.
+        case running(JobRecord)
+        /// Anything else (finished and not at rest, timed out, published before): all of it
+        /// is left, since a terminal status is final only once the stream's listing is read.
+        /// A finished job's times were taken as it came (`SettledJobs.Times`).
+        case job(JobRecord, times: SettledJobs.Times?)
+    }
+
+    /// The pass's state between `begin` and `end`.
+    struct PassState {
+        var lock: FileLock? = nil
+        /// The lines of `--human --include-running` the last pass left on the screen, and
+        /// whether they are still to be erased (just before this pass first prints).
+        var previousLines = 0
+        var erased = false
+        var pending: [Pending] = []
+        var inStream = Set<String>()
+        /// The same jobs' state file names (`StateFileName`).
+        var inStreamFiles = Set<String>()
+        var settledBefore = SettledJobs()
+        var settled = SettledJobs()
+        /// The jobs published before, for the front page, read while the stream comes once a
+        /// running job says the page will be written (`TopIndex.published`); and the jobs
+        /// published since.
+        var published: [TopIndex.Entry]? = nil
+        var publishedNow: [(String, String)] = []
+    }
+    var pass = PassState()
+
+    /// Starts a pass, before its first record: the lock, and what a pass that died left.
+    public func begin() throws {
         try FileSystem.makeDirectories(outboxDir)
         try FileSystem.makeDirectories(syncDir)
-        let lock = try FileLock(path: lockPath)
-        defer { lock.release() }
+        pass.lock = try FileLock(path: lockPath)
 
         // The head of a line a pass killed mid-write left in a stdout file goes first, so
         // that what this pass writes starts on a line of its own.
         let cut = WholeLines.cutPartialLastLine(1)
         if cut > 0 { Diagnostics.error("stdout: removed the first \(cut) bytes of a line a killed pass left unfinished") }
 
-        let redraw = options.human && options.includeRunning && tty
-        let previousLines = redraw ? readHumanLines() : 0
-        if previousLines > 0 { try out.write(HumanOutput.erase(lines: previousLines)) }
-
+        // The running lines a person sees are erased just before this pass prints, not
+        // while it reads: a pass takes as long as its records take to come.
+        pass.previousLines = redraw ? readHumanLines() : 0
+        if pass.previousLines > 0, FileSystem.list(outboxDir).contains(where: { $0.hasSuffix(".json") && !$0.hasPrefix(".") }) { try eraseRunningLines() }
         try recoverOutbox()
         for dir in [root, stateDir, outboxDir, syncDir, OpenJobs.directory(artifactDir: root)] { TempFiles.removeLeftovers(in: dir) }
 
-        var inStream = Set<String>()
-        // Published jobs at rest are not looked at again (`SettledJobs`); the file keeps
-        // only the jobs of this stream.
-        let settledBefore = SettledJobs.read(artifactDir: root)
-        var settled = SettledJobs()
-        for job in jobs {
-            do {
-                try SafeName.check(job.name)
-                try SafeName.check(job.jobID)
-            } catch {
-                report(.dataError, "job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID)): \(error); skipped")
-                continue
+        // The jobs at rest (`SettledJobs`); the file keeps only the jobs of this stream.
+        pass.settledBefore = SettledJobs.read(artifactDir: root)
+    }
+
+    /// One job record of the stream, as it comes. A running job's pages are written at once,
+    /// while the stages before this one still work; the rest waits for `end`.
+    public func take(_ job: JobRecord) {
+        do {
+            try SafeName.check(job.name)
+            try SafeName.check(job.jobID)
+        } catch {
+            report(.dataError, "job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID)): \(error); skipped")
+            return
+        }
+        pass.inStream.insert(Publisher.key(job.name, job.jobID))
+        pass.inStreamFiles.insert(StateFileName.of(name: job.name, jobID: job.jobID))
+        if job.status.isTerminal {
+            // Published jobs at rest are not looked at again (`SettledJobs`).
+            let key = SettledJobs.key(job.name, job.jobID)
+            let times = SettledJobs.Times(jobDir: jobDir(job.name, job.jobID))
+            if let times, pass.settledBefore.isSettled(key, times) {
+                pass.settled.record(key, times)
+                return
             }
-            inStream.insert(Publisher.key(job.name, job.jobID))
-            let settledKey = SettledJobs.key(job.name, job.jobID)
-            let times = job.status.isTerminal ? SettledJobs.Times(jobDir: jobDir(job.name, job.jobID)) : nil
-            if let times, settledBefore.isSettled(settledKey, times) {
-                settled.record(settledKey, times)
-                continue
-            }
-            // What a killed writer left in the job's directory; a write still going in
-            // pici-stage has a live writer and stays.
-            let left = TempFiles.sweep(in: jobDir(job.name, job.jobID)).left + TempFiles.sweep(in: artifactsDir(job.name, job.jobID)).left
-            if job.status.isTerminal {
-                if try finished(job), left == 0, let times { settled.record(settledKey, times) }
-            } else {
-                try running(job)
+            pass.pending.append(.job(job, times: times))
+        } else if prepareRunning(job) {
+            pass.pending.append(.running(job))
+        } else {
+            pass.pending.append(.job(job, times: nil))
+        }
+    }
+
+    /// Ends the pass once the stream has: the terminal statuses (with `listing`, the stream's
+    /// listing record, if it carried one: only a complete listing lets a job missing from the
+    /// stream be declared vanished), the front page, and the syncs.
+    public func end(listing: ListingRecord?, malformedInput: Bool = false) throws -> ExitStatus {
+        defer { pass.lock?.release() }
+        if malformedInput { worsen(.dataError) }
+        self.listing = listing
+        try eraseRunningLines()
+        for pending in pass.pending {
+            switch pending {
+            case .running(let job):
+                // pici-stage's reaper kills a job at its deadline after handing on its record
+                // (its logs staged first): published in this pass, as when it is read late.
+                if FileSystem.info(JobEnding.timeoutPath(artifactDir: root, name: job.name, jobID: job.jobID)) != nil,
+                   let ending = JobEnding.read(artifactDir: root, name: job.name, jobID: job.jobID), ending.status == .timeout {
+                    live.removeAll { $0.name == job.name && $0.jobID == job.jobID }
+                    try publish(ending.applied(to: job))
+                } else {
+                    try printRunning(job)
+                }
+            case .job(let job, let times): try decide(job, times: times)
             }
         }
-        if settled.jobs != settledBefore.jobs { settled.write(artifactDir: root) }
-        try settleOpenJobs(inStream: inStream, listing: listing)
+        pass.pending = []
+        if pass.settled.jobs != pass.settledBefore.jobs { pass.settled.write(artifactDir: root) }
+        try settleOpenJobs(inStream: pass.inStream, files: pass.inStreamFiles, listing: listing)
         try showQueue()
 
         if options.human && options.includeRunning && !humanRunning.isEmpty {
             try out.write(humanRunning.joined(separator: "\n") + "\n")
         }
-        if redraw && humanRunning.count != previousLines {
+        if redraw && humanRunning.count != pass.previousLines {
             do { try FileSystem.writeAtomically(humanLinesPath, "\(humanRunning.count)\n") } catch { report(.cannotCreate, "\(error)") }
         }
         writeTopIndex()
@@ -147,6 +210,28 @@ public final class Publisher {
         // Only now: no line waits for an rsync.
         if options.sync && options.syncInline { runSync() }
         return status
+    }
+
+    /// Whether running lines are redrawn: a person at a terminal.
+    var redraw: Bool { options.human && options.includeRunning && tty }
+
+    func eraseRunningLines() throws {
+        guard pass.previousLines > 0, !pass.erased else { return }
+        try out.write(HumanOutput.erase(lines: pass.previousLines))
+        pass.erased = true
+    }
+
+    /// A job finished and not at rest, or running but published before or killed at its
+    /// deadline.
+    func decide(_ job: JobRecord, times: SettledJobs.Times?) throws {
+        // What a killed writer left in the job's directory; a write still going in
+        // pici-stage has a live writer and stays.
+        let left = TempFiles.sweep(in: jobDir(job.name, job.jobID)).left + TempFiles.sweep(in: artifactsDir(job.name, job.jobID)).left
+        if job.status.isTerminal {
+            if try finished(job), left == 0, let times { pass.settled.record(SettledJobs.key(job.name, job.jobID), times) }
+        } else {
+            try running(job)
+        }
     }
 
     /// A job whose sessions have all ended: published unless its sentinel says it was. True
@@ -183,22 +268,46 @@ public final class Publisher {
         if let ending = JobEnding.read(artifactDir: root, name: job.name, jobID: job.jobID), ending.status == .timeout {
             return try publish(ending.applied(to: job))
         }
+        renderRunning(job)
+        try printRunning(job)
+    }
+
+    /// `running` ahead of the stream's end, without the line: false, with nothing done, for a
+    /// job published already (it stays so) or killed at its deadline (`running` publishes it).
+    func prepareRunning(_ job: JobRecord) -> Bool {
+        if FileSystem.exists(sentinelPath(job.name, job.jobID)) { return false }
+        if let ending = JobEnding.read(artifactDir: root, name: job.name, jobID: job.jobID), ending.status == .timeout { return false }
+        // What a killed writer left in the job's directory; a write still going in
+        // pici-stage has a live writer and stays.
+        _ = TempFiles.sweep(in: jobDir(job.name, job.jobID))
+        _ = TempFiles.sweep(in: artifactsDir(job.name, job.jobID))
+        renderRunning(job)
+        return true
+    }
+
+    /// A running job's pages, and its place on the front page and in the syncs.
+    func renderRunning(_ job: JobRecord) {
+        if pass.published == nil { pass.published = TopIndex.published(artifactDir: root) }
         live.append(TopIndex.Entry(job: job))
         renderIndex(job)
         if options.sync { markForSync(job.name, job.jobID) }
-        if options.includeRunning {
-            if options.human {
-                humanRunning += HumanOutput.runningLines(job: job, now: now, colour: colour)
-            } else {
-                try out.writeLine(StatusLine.bytes(for: job, timestamp: Clock.nowSeconds()))
-            }
+    }
+
+    /// Its running line, with `--include-running`.
+    func printRunning(_ job: JobRecord) throws {
+        guard options.includeRunning else { return }
+        if options.human {
+            humanRunning += HumanOutput.runningLines(job: job, now: now, colour: colour)
+        } else {
+            try out.writeLine(StatusLine.bytes(for: job, timestamp: Clock.nowSeconds()))
         }
     }
 
     /// Open jobs (staged, not yet published) that this stream did not carry: vanished, when a
-    /// complete listing taken after they were last seen proves it.
-    func settleOpenJobs(inStream: Set<String>, listing: ListingRecord?) throws {
-        for (path, open) in OpenJobs.all(artifactDir: root) {
+    /// complete listing taken after they were last seen proves it. The files of the jobs in
+    /// the stream are not read: only a job missing from it is acted on.
+    func settleOpenJobs(inStream: Set<String>, files: Set<String>, listing: ListingRecord?) throws {
+        for (path, open) in OpenJobs.all(artifactDir: root, except: files) {
             guard let open else {
                 report(.dataError, "\(path): not a readable open-job file; left alone")
                 continue
@@ -324,6 +433,7 @@ public final class Publisher {
         do { try FileSystem.remove(outbox) } catch { report(.cannotCreate, "\(error)") }
         do { try OpenJobs.remove(artifactDir: root, name: job.name, jobID: job.jobID) } catch { report(.cannotCreate, "\(error)") }
         published += 1
+        pass.publishedNow.append((job.name, job.jobID))
         changed = true
         return true
     }
@@ -421,7 +531,13 @@ public final class Publisher {
         let page = root + "/index.html", styles = root + "/styles.css"
         let running = live.contains { $0.status == "running" }
         guard changed || running || !FileSystem.exists(page) || !FileSystem.exists(styles) else { return }
-        let entries = TopIndex.scan(artifactDir: root, live: live)
+        let published: [TopIndex.Entry]
+        if let before = pass.published {
+            published = before + TopIndex.published(artifactDir: root, except: Set(before.map(TopIndex.key)), jobs: pass.publishedNow)
+        } else {
+            published = TopIndex.published(artifactDir: root, except: Set(live.map(TopIndex.key)))
+        }
+        let entries = TopIndex.merge(live: live, published: published, artifactDir: root)
         let html = TopIndex.html(entries, now: now)
         writeBadges(entries)
         if changed || !FileSystem.exists(root + "/" + Publisher.feedName) { writeFeed() }

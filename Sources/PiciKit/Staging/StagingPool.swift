@@ -5,16 +5,18 @@
 ///
 /// Memory stays bounded: at most 3N calls are queued, running, or ended and waiting, so at
 /// most 3N histories are held; each is written to its files as soon as this thread takes it.
-/// A record waits only for the jobs before it, which hold no history.
+/// A record waits only for the jobs before it, which hold no history, and goes on as soon as
+/// its job's files are committed, before this thread takes the next history.
 extension Staging {
     public typealias InputRecord = (line: Int, record: Record, bytes: [UInt8])
 
     /// Files held for one commit, at most (a bound on the temp files a kill leaves behind).
     static let batchSize = 512
 
-    /// Stages every job of `records` and hands each record to `emit`, in input order; a job
+    /// Stages every job of `records` and hands the records to `emit`, in input order, a
+    /// commit's at a time (the caller flushes them then, for the next stage to go on); a job
     /// with an unsafe name is not handed on (as `stage` says).
-    public mutating func stageAll(_ records: [InputRecord], jobs: Int, emit: ([UInt8]) throws -> Void) throws {
+    public mutating func stageAll(_ records: [InputRecord], jobs: Int, emit: ([[UInt8]]) throws -> Void) throws {
         // The calls run on a thread of their own: while this one writes a history, the next
         // call is already running.
         let pool = BackgroundPool(limit: jobs)
@@ -28,8 +30,9 @@ extension Staging {
         var current: Int? = nil  // the record whose calls are being queued
         var launched = 0  // how many of them are
         var emitted = 0
-        // The files are synced together (`SyncBatch`), and a record goes on only once its
-        // job's files are committed: pici-publish acts on the whole stream, at its end.
+        // The files are synced together (`SyncBatch`), and a record goes on once its job's
+        // files are committed: pici-publish writes a running job's pages as its record comes,
+        // while the calls of the jobs after it still run.
         SyncBatch.begin()
         writeFollowedAhead(records, jobs: jobs)
         var ready: [[UInt8]] = []
@@ -37,7 +40,7 @@ extension Staging {
         func commit(closing: Bool) throws {
             closed = closing
             for failure in closing ? SyncBatch.end() : SyncBatch.commit() { writeFailed("\(failure)") }
-            for bytes in ready { try emit(bytes) }
+            if !ready.isEmpty { try emit(ready) }
             ready.removeAll()
         }
         defer { if !closed { _ = SyncBatch.end() } }
@@ -94,6 +97,8 @@ extension Staging {
                 try commit(closing: true)
                 return saveJobsAtRest()
             }
+            // Before waiting for a call: what is done goes on now, not at the pass's end.
+            if !ready.isEmpty { try commit(closing: false) }
 
             guard let ended = pool.next() else { continue }
             queuedCalls -= 1

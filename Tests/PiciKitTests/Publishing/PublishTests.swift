@@ -452,6 +452,92 @@ final class PublishTests: XCTestCase {
         XCTAssertEqual(publish(dir, env, input, flags: "--no-sync").stdout, "", "no running lines without the flag")
     }
 
+    func testLinesGoOutInTheOrderOfTheStream() {
+        // A running job's pages are written as its record comes, its line only at the end:
+        // a finished job before it still prints first.
+        let (dir, env) = world()
+        let input = PublishTests.stream([PublishTests.finishedJob(), PublishTests.runningJob()])
+        let lines = statusLines(publish(dir, env, input, flags: "--include-running --no-sync").stdout)
+        XCTAssertEqual(lines.map { $0["job_id"] as? String }, ["abcd1234", "beef0001"])
+        XCTAssertEqual(lines.map { $0["status"] as? String }, ["failed", "running"])
+    }
+
+    /// The stream from a shell that sends `first`, waits (up to 10 s) until `path` exists
+    /// under the artifact dir, runs `meanwhile`, then sends `rest`; "TIMEOUT" on stderr if it
+    /// waited in vain.
+    func publishWaiting(_ dir: String, _ env: [String: String], first: String, until path: String, meanwhile: String = ":", rest: String, flags: String) -> Support.Ran {
+        let script = """
+            { printf '%s' '\(first)'
+              i=0; until [ -e '\(dir)/\(path)' ]; do i=$((i + 1)); [ $i -le 200 ] || { echo TIMEOUT >&2; break; }; sleep 0.05; done
+              \(meanwhile)
+              printf '%s' '\(rest)'
+            } | pici-publish --artifact-dir '\(dir)' \(flags)
+            """
+        return Support.sh(script, env: env)
+    }
+
+    func testARunningJobsPagesAreWrittenAsItsRecordComes() {
+        let (dir, env) = world()
+        let running = PublishTests.stream([PublishTests.runningJob()], listing: nil)
+        let rest = PublishTests.stream([PublishTests.finishedJob()])
+        let ran = publishWaiting(dir, env, first: running, until: "demo/beef0001/index.html", rest: rest, flags: "--include-running --no-sync")
+        XCTAssertFalse(ran.stderr.contains("TIMEOUT"), "the running job's index came only with the end of the stream")
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertEqual(statusLines(ran.stdout).map { $0["status"] as? String }, ["running", "failed"])
+    }
+
+    func testAJobKilledAtItsDeadlineAfterItsRecordCameIsPublishedInThatPass() throws {
+        // pici-stage's reaper kills a job at its deadline once the job's record has gone on:
+        // the marker comes after the record, before the stream ends.
+        let (dir, env) = world()
+        let running = PublishTests.stream([PublishTests.runningJob()], listing: nil)
+        let marker = #"{"job_id":"beef0001","timed_out_at":"2026-11-27T23:55:00Z","reason":"deadline 1m"}"#
+        let ran = publishWaiting(
+            dir, env, first: running, until: "demo/beef0001/index.html",
+            meanwhile: "mkdir -p '\(dir)/demo/beef0001/artifacts' && printf '%s\\n' '\(marker)' >'\(dir)/demo/beef0001/artifacts/timeout.json'",
+            rest: PublishTests.stream([]), flags: "--include-running --no-sync")
+        XCTAssertFalse(ran.stderr.contains("TIMEOUT"), ran.stderr)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        let lines = statusLines(ran.stdout)
+        XCTAssertEqual(lines.map { $0["status"] as? String }, ["timeout"], "published, not shown running")
+        XCTAssertEqual(lines.first?["exit_code"] as? Int, 124)
+        let front = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
+        XCTAssertTrue(front.contains(" 1 timeout</span>"), front)
+        XCTAssertFalse(front.contains(" running</span>"), "the front page still shows it running")
+    }
+
+    /// The front page's summary: "N repositories, M jobs" and the tally.
+    func frontSummary(_ dir: String) throws -> String {
+        let page = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
+        return PagesTests.matches(page, "<p class=\"summary\">(.*)</p>").first ?? page
+    }
+
+    func testTheFrontPageHoldsTheJobsPublishedBeforeAndInThePass() throws {
+        // A running job has the pass read the published jobs while the stream comes; a job
+        // published later in the pass is on the page too, once.
+        let (dir, env) = world()
+        publish(dir, env, PublishTests.stream([PublishTests.finishedJob("old", "0000aaaa")]), flags: "--no-sync")
+        let ran = publish(dir, env, PublishTests.stream([PublishTests.finishedJob(), PublishTests.runningJob("demo", "beef0002")]), flags: "--no-sync")
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        let summary = try frontSummary(dir)
+        XCTAssertTrue(summary.contains("2 repositories, 3 jobs"), summary)
+        XCTAssertTrue(summary.contains(" 1 running</span>") && summary.contains(" 2 failed</span>"), summary)
+    }
+
+    func testAJobRecoveredFromTheOutboxIsOnTheFrontPageOnce() throws {
+        let (dir, env) = world()
+        var faulty = env
+        faulty["PICI_FAULT"] = "after-outbox"
+        let crashed = publish(dir, faulty, PublishTests.stream([PublishTests.finishedJob()]), flags: "--no-sync")
+        XCTAssertEqual(crashed.status, 137)
+        // The next pass finishes it first, then a running job has it read the published jobs.
+        let ran = publish(dir, env, PublishTests.stream([PublishTests.finishedJob(), PublishTests.runningJob()]), flags: "--no-sync")
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertEqual(statusLines(ran.stdout).count, 1)
+        let summary = try frontSummary(dir)
+        XCTAssertTrue(summary.contains("1 repository, 2 jobs"), summary)
+    }
+
     // MARK: Human output
 
     func testHumanOutputWhenNotATerminal() throws {

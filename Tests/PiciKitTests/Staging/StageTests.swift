@@ -619,6 +619,39 @@ final class StageTests: XCTestCase {
         XCTAssertLessThanOrEqual(most, ChildPool.onlineCPUs + 1)
     }
 
+    func testAJobsRecordGoesOnOnceItsFilesAreCommittedNotAtTheEnd() throws {
+        let world = Support.ZmxWorld(self)
+        let flag = world.dir + "/go-on"
+        let zmx = world.dir + "/held-zmx"
+        // The second job's history waits (up to 20 s) until the reader has the first record.
+        try """
+            #!/usr/bin/env bash
+            case $2 in *.00000001.*) i=0; until [ -e '\(flag)' ] || [ $i -ge 400 ]; do i=$((i + 1)); sleep 0.05; done ;; esac
+            printf '<div>history of %s</div>' "$2"
+
+            """.write(toFile: zmx, atomically: true, encoding: .utf8)
+        chmod(zmx, 0o755)
+        let art = Support.tempDir(self, "art")
+        var input = ""
+        for j in 0..<2 {
+            let id = String(format: "%08x", j)
+            input += line(job("demo", id, [session("ci.demo.\(id).s\(j)", short: "s\(j)", ended: 1_700_000_005, exitCode: 0, status: .success)]))
+        }
+        input += "{\"type\":\"listing\",\"complete\":true,\"sessions\":2,\"at\":1700000010}\n"
+        let ran = world.sh("""
+            PICI_ZMX='\(zmx)' pici-stage --jobs 2 --artifact-dir '\(art)' | {
+              IFS= read -r -t 10 first || echo TIMEOUT >&2
+              [ -f '\(art)/demo/00000000/s0.txt' ] && echo 'first log in place' >&2
+              touch '\(flag)'
+              printf '%s\\n' "$first"; cat
+            }
+            """, input: input)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        XCTAssertFalse(ran.stderr.contains("TIMEOUT"), "the first job's record waited for the second job's history")
+        XCTAssertTrue(ran.stderr.contains("first log in place"), "a record went on before its job's files were in place")
+        XCTAssertEqual(ran.stdout, input)
+    }
+
     func testJobsKeepFailuresAndUnsafeJobsAsTheyWere() throws {
         // A failing call among calls in flight is reported against its own session, an unsafe
         // job is still dropped, and the exit status is what one call at a time gives.
