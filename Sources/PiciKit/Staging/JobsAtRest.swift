@@ -22,13 +22,21 @@ struct JobsAtRest: Equatable {
     static func key(_ job: JobRecord) -> String { RestFile.key(job.name, job.jobID) }
 
     /// A hash of what decides whether a session is staged: its names, end and exit code.
+    /// (Each session's name, short name, end and exit code, `-` for none, a line each; made
+    /// without a String, since a pass over finished jobs hashes every job.)
     static func ends(of job: JobRecord) -> UInt64 {
         var hash = FNV1a()
+        func line(_ n: Int?) {
+            if let n { hash.add(decimal: n) } else { hash.add(UInt8(ascii: "-")) }
+            hash.add(0x0A)
+        }
         for s in job.sessions {
-            for field in [s.name, s.short ?? "", s.ended.map(String.init) ?? "-", s.exitCode.map(String.init) ?? "-"] {
-                hash.add(field.utf8)
-                hash.add(CollectionOfOne(0x0A))
-            }
+            hash.add(s.name.utf8)
+            hash.add(0x0A)
+            hash.add((s.short ?? "").utf8)
+            hash.add(0x0A)
+            line(s.ended)
+            line(s.exitCode)
         }
         return hash.value
     }
@@ -41,16 +49,16 @@ struct JobsAtRest: Equatable {
         return atRest
     }
 
-    func holds(_ job: JobRecord, dirTime: Int?) -> Bool {
+    func holds(_ job: JobRecord, dirTime: Int?, ends: UInt64? = nil) -> Bool {
         guard let dirTime, let entry = jobs[JobsAtRest.key(job)] else { return false }
-        return entry.dirTime == dirTime && entry.ends == JobsAtRest.ends(of: job)
+        return entry.dirTime == dirTime && entry.ends == (ends ?? JobsAtRest.ends(of: job))
     }
 
     /// Records a job found at rest, its directory's time taken before the look; not a time
     /// under a second old (`RestFile.isOld`).
-    mutating func record(_ job: JobRecord, dirTime: Int, nowNanoseconds: Int = Clock.nowNanoseconds()) {
+    mutating func record(_ job: JobRecord, dirTime: Int, ends: UInt64? = nil, nowNanoseconds: Int = Clock.nowNanoseconds()) {
         guard RestFile.isOld(dirTime, nowNanoseconds: nowNanoseconds) else { return }
-        jobs[JobsAtRest.key(job)] = Entry(dirTime: dirTime, ends: JobsAtRest.ends(of: job))
+        jobs[JobsAtRest.key(job)] = Entry(dirTime: dirTime, ends: ends ?? JobsAtRest.ends(of: job))
     }
 
     func bytes() -> [UInt8] { RestFile.bytes(jobs.map { ($0.key, [$0.value.dirTime, Int(Int64(bitPattern: $0.value.ends))]) }) }

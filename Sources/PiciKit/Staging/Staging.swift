@@ -113,8 +113,14 @@ public struct Staging {
     /// them were written.
     public struct Work {
         public let job: JobRecord
-        let label: String
+        /// The job's input line, for messages.
+        let line: Int?
         let jobDir: String
+        /// How messages name the job: `line N: job NAME ID`.
+        var label: String { Work.label(job, line: line) }
+        static func label(_ job: JobRecord, line: Int?) -> String {
+            "\(line.map { "line \($0): " } ?? "")job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))"
+        }
         fileprivate var dir: DirectoryHandle
         /// The sessions whose history is to be fetched, in the job's order.
         public internal(set) var fetches: [Fetch] = []
@@ -141,7 +147,8 @@ public struct Staging {
     /// Checks the job's names and decides which histories must be fetched (the ended
     /// sessions already staged are not); nil when the job is not to be passed on.
     public mutating func begin(_ job: JobRecord, line: Int? = nil) -> Work? {
-        let label = "\(line.map { "line \($0): " } ?? "")job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))"
+        // Made when a message needs it: most jobs have none.
+        var label: String { Work.label(job, line: line) }
         do {
             try SafeName.check(job.name)
             try SafeName.check(job.jobID)
@@ -154,13 +161,14 @@ public struct Staging {
         // Only a job whose sessions have all ended can be at rest: no stat for the others.
         let dirTime = job.sessions.allSatisfy(\.hasEnded) ? FileSystem.info(jobDir)?.modifiedNanoseconds : nil
         if jobsAtRestBefore == nil { jobsAtRestBefore = JobsAtRest.read(artifactDir: artifactDir) }
-        if let dirTime, jobsAtRestBefore!.holds(job, dirTime: dirTime) {
-            jobsAtRest.record(job, dirTime: dirTime)
-            var work = Work(job: job, label: label, jobDir: jobDir, dir: DirectoryHandle(path: jobDir), finals: StagedLogs())
+        let ends = dirTime == nil ? nil : JobsAtRest.ends(of: job)
+        if let dirTime, jobsAtRestBefore!.holds(job, dirTime: dirTime, ends: ends) {
+            jobsAtRest.record(job, dirTime: dirTime, ends: ends)
+            var work = Work(job: job, line: line, jobDir: jobDir, dir: DirectoryHandle(path: jobDir), finals: StagedLogs())
             work.atRest = true
             return work
         }
-        var work = Work(job: job, label: label, jobDir: jobDir, dir: DirectoryHandle(path: jobDir),
+        var work = Work(job: job, line: line, jobDir: jobDir, dir: DirectoryHandle(path: jobDir),
                         finals: job.sessions.contains(where: \.hasEnded) ? StagedLogs.read(jobDir: jobDir) : StagedLogs())
         work.dirTime = dirTime
         var allStaged = !job.sessions.isEmpty

@@ -9,11 +9,35 @@ enum RestFile {
     static func read(_ path: String, count: Int) -> [(key: String, numbers: [Int])] {
         guard let bytes = try? FileSystem.readFile(path) else { return [] }
         return bytes.split(separator: 0x0A).compactMap { line in
-            let f = line.split(separator: 0x09, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-            let numbers = f.dropFirst(2).compactMap { Int($0) }
-            guard f.count == count + 2, numbers.count == count else { return nil }
-            return (key(f[0], f[1]), numbers)
+            let f = line.split(separator: 0x09, omittingEmptySubsequences: false)
+            guard f.count == count + 2 else { return nil }
+            let numbers = f.dropFirst(2).compactMap(number)
+            guard numbers.count == count else { return nil }
+            return (key(String(decoding: f[0], as: UTF8.self), String(decoding: f[1], as: UTF8.self)), numbers)
         }
+    }
+
+    /// `Int(String(decoding: field))` without the String (a pass reads one per job): an
+    /// optional sign and decimal digits; nil for anything else or a number past Int's range.
+    static func number(_ field: ArraySlice<UInt8>) -> Int? {
+        var digits = field[...]
+        var negative = false
+        if let sign = digits.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
+            negative = sign == UInt8(ascii: "-")
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty else { return nil }
+        // Counted towards the negative side, which holds one more than the positive.
+        var n = 0
+        for d in digits {
+            guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
+            let (times, o1) = n.multipliedReportingOverflow(by: 10)
+            let (next, o2) = times.subtractingReportingOverflow(Int(d - UInt8(ascii: "0")))
+            guard !o1, !o2 else { return nil }
+            n = next
+        }
+        if negative { return n }
+        return n == Int.min ? nil : -n
     }
 
     static func bytes(_ entries: [(key: String, numbers: [Int])]) -> [UInt8] {

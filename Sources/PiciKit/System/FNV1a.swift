@@ -9,4 +9,22 @@ struct FNV1a {
             value = value &* 0x100_0000_01b3
         }
     }
+
+    mutating func add(_ byte: UInt8) {
+        value ^= UInt64(byte)
+        value = value &* 0x100_0000_01b3
+    }
+
+    /// The decimal digits of `n`, as `String(n)` spells them, without making the String.
+    mutating func add(decimal n: Int) {
+        if n < 0 { add(UInt8(ascii: "-")) }
+        var m = n.magnitude
+        var divisor: UInt = 1
+        while m / divisor >= 10 { divisor *= 10 }
+        repeat {
+            add(UInt8(ascii: "0") + UInt8(m / divisor))
+            m %= divisor
+            divisor /= 10
+        } while divisor > 0
+    }
 }

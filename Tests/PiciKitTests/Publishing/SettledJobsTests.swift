@@ -99,4 +99,20 @@ final class SettledJobsTests: XCTestCase {
         try? FileSystem.writeAtomically(SettledJobs.path(artifactDir: dir), bytes)
         XCTAssertEqual(SettledJobs.read(artifactDir: dir).jobs, settled.jobs, "a line it cannot read is left out")
     }
+    func testARestFileNumberReadsAsIntOfItsText() {
+        // The numbers of `.pici/settled` and `.pici/at-rest` are read from their bytes; they
+        // must read as `Int(String)` read them, or a cache would be read otherwise than it
+        // was written.
+        var texts = ["0", "7", "-7", "+7", "007", "-0", "", "-", "+", "--1", "+-1", "1-", "1 ", " 1", "x", "1x", "١",
+                     "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+                     "99999999999999999999", "1700000000123456789", "-1700000000123456789"]
+        var random = SeededRandom(seed: 12)
+        for _ in 0..<2_000 {
+            let n = Int(bitPattern: UInt(random.next()))
+            texts += [String(n), String(n / 1_000_000), String(n).replacingOccurrences(of: "3", with: "a")]
+        }
+        for text in texts {
+            XCTAssertEqual(RestFile.number(ArraySlice(Array(text.utf8))), Int(text), text)
+        }
+    }
 }

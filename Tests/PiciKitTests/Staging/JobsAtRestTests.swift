@@ -79,4 +79,29 @@ final class JobsAtRestTests: XCTestCase {
         try? FileSystem.writeAtomically(JobsAtRest.path(artifactDir: dir), atRest.bytes() + Array("torn\nr\t2\tx\tzz\n".utf8))
         XCTAssertEqual(JobsAtRest.read(artifactDir: dir), atRest, "a line it cannot read is left out")
     }
+    func testTheEndsHashIsTheOneEarlierPassesWrote() {
+        // `.pici/at-rest` keeps the hash: the same job must hash as before the hash was made
+        // without Strings, or every job at rest would be looked at again once.
+        func stringHash(_ job: JobRecord) -> UInt64 {
+            var hash = FNV1a()
+            for s in job.sessions {
+                for field in [s.name, s.short ?? "", s.ended.map(String.init) ?? "-", s.exitCode.map(String.init) ?? "-"] {
+                    hash.add(field.utf8)
+                    hash.add(CollectionOfOne(0x0A))
+                }
+            }
+            return hash.value
+        }
+        let numbers: [Int?] = [nil, 0, 1, 9, 10, 99, 100, 101, 255, 1_700_000_005, 9_000_000_000, -1, -10]
+        for ended in numbers {
+            for exit in numbers {
+                let sessions = [
+                    SessionRecord(name: "ci.r.00000001.runner", short: nil, created: 1, ended: ended, exitCode: exit, status: .running),
+                    SessionRecord(name: "ci.r.00000001.step.é", short: "step.é", created: 1, ended: exit, exitCode: ended, status: .running),
+                ]
+                let job = JobGrouping.job(name: "r", jobID: "00000001", sessions: sessions, now: 0)
+                XCTAssertEqual(JobsAtRest.ends(of: job), stringHash(job), "ended \(String(describing: ended)), exit \(String(describing: exit))")
+            }
+        }
+    }
 }
