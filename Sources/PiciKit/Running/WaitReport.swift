@@ -112,14 +112,14 @@ public enum WaitReport {
     }
 
     /// The seed's block for a failed session: a rule, its name and code, a rule, and the last
-    /// lines of its plain history, indented.
+    /// lines of its history's text, indented.
     static func failureBlock(_ s: SessionRecord, zmx: ZmxCommand, environment: [String], lines count: Int) -> String {
         let rule = String(repeating: "─", count: 50)
         let short = s.short ?? s.name
         var out = "\(rule)\nSession: \(short) (exit \(s.exitCode.map(String.init) ?? "?"))\n\(rule)\n\n"
         do {
-            let history = try zmx.run(["history", s.name], environment: environment)
-            out += historyTail(buildOutput(history.stdoutText, exitCode: s.exitCode), lines: count)
+            let history = try zmx.historyText(s.name, environment: environment)
+            out += historyTail(buildOutput(history, exitCode: s.exitCode), lines: count)
         } catch {
             out += "   (history unavailable: \(error))\n"
         }

@@ -275,8 +275,8 @@ struct FollowCapture {
 
     /// The session's history, rows joined into lines; nil when it could not be had.
     private func history() -> [String]? {
-        guard let result = try? zmx.run(["history", session]), result.status == 0 else { return nil }
-        return LogCleaner.unwrap(LogCleaner.rows(result.stdoutText))
+        guard let text = try? zmx.historyText(session) else { return nil }
+        return LogCleaner.unwrap(LogCleaner.rows(text))
     }
 
     /// What `zmx list` says of the session: its `clients`, and whether its task has ended.

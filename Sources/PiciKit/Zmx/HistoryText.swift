@@ -1,5 +1,6 @@
-/// The plain text of zmx's `history NAME --html` fragment: the same text `zmx history NAME`
-/// prints, so one zmx call per session gives both the page and the `.txt` (the seed made two).
+/// The plain text of zmx's `history NAME --html` fragment: the text `zmx history NAME` prints
+/// but for the rows' trailing blanks, which the fragment keeps and plain `history` drops; so
+/// one zmx call per session gives both the page and the `.txt` (the seed made two).
 ///
 /// The fragment is `<style>…</style>`, then a `white-space: pre` `<div>` holding the escaped,
 /// styled text. The text is what the divs hold (all of it when there is no div), with tags

@@ -68,6 +68,15 @@ public struct ZmxCommand: Sendable {
         return result
     }
 
+    /// A session's history as plain text, its rows as the terminal holds them: the text of
+    /// `history NAME --html` (`HistoryText`). Plain `zmx history` drops each row's trailing
+    /// blanks, a wrapped row's too, so a line wrapped at a blank would read as two lines (a
+    /// typed command line among them), and a line the build ended with blanks would differ
+    /// from the same line through `zmx tail`.
+    public func historyText(_ session: String, environment: [String]? = nil) throws -> String {
+        HistoryText.plain(fromHTML: try run(["history", session, "--html"], environment: environment).stdout)
+    }
+
     /// `zmx list`, parsed.
     public func list() throws -> (list: ZmxList, startedNanoseconds: Int) {
         let started = Clock.nowNanoseconds()

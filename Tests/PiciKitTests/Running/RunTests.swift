@@ -133,7 +133,7 @@ final class RunTests: XCTestCase {
         // The seed's zmx run, exactly; history fetched for the failed sessions only.
         XCTAssertTrue(s.callLog.contains("run ci.demo.\(id).runner -d ZMX_SESSION_PREFIX=ci.demo.\(id).step. bash \(dir)/pico.sh"), "\(s.callLog)")
         // (The runner's follower takes one history of the runner too.)
-        XCTAssertEqual(Set(s.callLog.filter { $0.hasPrefix("history ") }), ["history ci.demo.\(id).runner", "history ci.demo.\(id).step.bad"])
+        XCTAssertEqual(Set(s.callLog.filter { $0.hasPrefix("history ") }), ["history ci.demo.\(id).runner --html", "history ci.demo.\(id).step.bad --html"])
         // pico.sh ran in the workspace with the job's variables.
         XCTAssertEqual(read(dir + "/seen-env"), "\(id)|demo|push|ci.demo.\(id).step.|\(dir)\n")
         // The workspace: pico.sh copied, .git not.

@@ -1,4 +1,5 @@
 import Foundation
+import PiciKit
 import XCTest
 
 /// `zmx history NAME --html` as the real zmx 0.7 writes it (ghostty's HTML formatter,
@@ -108,6 +109,32 @@ final class StandInHTMLTests: XCTestCase {
             XCTAssertTrue(plain.contains("\nlink green after\nscript link\ntitle gone\ncafé <&> \"q\" 's'\n"), plain)
             let vt = world.sh("'\(zmx)' history plain-check --vt").stdout
             XCTAssertTrue(vt.contains("\u{1B}[1;31mbold red\u{1B}[0m"), vt)
+        }
+    }
+    /// Plain `history` drops every row's trailing blanks, a wrapped row's too (so a line
+    /// wrapped at a blank is a row of 119 columns and the rest); `--html` and `--vt` keep
+    /// them. Measured on the real zmx 0.7 (2026-12-02); pici reads the text of `--html`.
+    func testPlainHistoryDropsEachRowsTrailingBlanksTheOthersKeepThem() throws {
+        for (label, zmx) in StandInHTMLTests.zmxes {
+            let world = Support.ZmxWorld(self)
+            var env = world.env
+            env["PATH"] = (zmx as NSString).deletingLastPathComponent + ":" + (env["PATH"] ?? "")
+            let dir = Support.tempDir(self, "ws")
+            try "printf '%0119d %s\\n' 0 after-blank; printf 'blanks   \\n'\n".write(toFile: dir + "/blanks.sh", atomically: true, encoding: .utf8)
+            XCTAssertEqual(Support.sh("zmx run blank-check -d bash '\(dir)/blanks.sh'", env: env).status, 0, label)
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline, !Support.sh("zmx list", env: env).stdout.contains("\tended=") { usleep(100_000) }
+            let zeros = String(repeating: "0", count: 119)
+            let plain = Support.sh("zmx history blank-check", env: env).stdout
+            XCTAssertTrue(plain.contains("\n\(zeros)\nafter-blank\nblanks\n"), "\(label): \(plain)")
+            let vt = Support.sh("zmx history blank-check --vt", env: env).stdout
+            XCTAssertTrue(vt.contains("\n\(zeros) \r\nafter-blank\r\nblanks   \r\n") || vt.contains("\n\(zeros) \nafter-blank\nblanks   \n"), "\(label): \(vt)")
+            let html = Support.sh("zmx history blank-check --html", env: env).stdout
+            XCTAssertTrue(html.contains("\n\(zeros) \nafter-blank\nblanks   \n"), "\(label): \(html.suffix(300))")
+            let text = HistoryText.plain(fromHTML: html)
+            XCTAssertEqual(LogCleaner.unwrap(LogCleaner.rows(text)).filter { $0.hasSuffix("after-blank") || $0.hasPrefix("blanks") },
+                           ["\(zeros) after-blank", "blanks   "], label)
+            Support.sh("zmx kill blank-check >/dev/null 2>&1", env: env)
         }
     }
 }
