@@ -264,9 +264,12 @@ final class PiciWrapperTests: XCTestCase {
         let world = Support.ZmxWorld(self)
         for value in ["", "plain", "a b", "x=y", "q\"q", "tab\tx", "nl\nx", "back\\slash", "esc\u{1B}x", "é/ü", "/k/ci.pem",
                       "d\u{7F}l", "n\u{85}l", "nb\u{A0}sp", "c1\u{90}", "😀"] {
-            let ran = world.sh("'\(PiciWrapperTests.pici)' -log-level debug -pk \"$(cat)\" status", input: value)
-            let first = ran.stderr.split(separator: "\n").first.map(String.init) ?? ""
-            XCTAssertTrue(first.hasSuffix(" service=ci key_loc=\(SeedLog.value(value)) cert_loc=\"\" cmd=status"), "\(value.debugDescription): \(first)")
+            // Whatever the caller's locale: LC_ALL=C too.
+            for locale in ["", "LC_ALL=C "] {
+                let ran = world.sh("\(locale)'\(PiciWrapperTests.pici)' -log-level debug -pk \"$(cat)\" status", input: value)
+                let first = ran.stderr.split(separator: "\n").first.map(String.init) ?? ""
+                XCTAssertTrue(first.hasSuffix(" service=ci key_loc=\(SeedLog.value(value)) cert_loc=\"\" cmd=status"), "\(locale)\(value.debugDescription): \(first)")
+            }
         }
     }
 
