@@ -105,9 +105,18 @@ Tool.main("pici-stage", help: help, options: [
         for (_, record, _) in input.records { if case .job(let j) = record { for s in j.sessions { present.insert(s.name) } } }
         staging.sweepFollowers(present: present)
     }
+    // A stdout that fails (its reader gone, a full disk) ends the records, not the pass:
+    // the jobs are still staged, their followers started and the reaper run, as when the
+    // records went out only at the end; the error then ends pici-stage as it would have.
+    var outputFailed: Output.WriteError? = nil
     try staging.stageAll(input.records, jobs: jobs) { committed in
-        for record in committed { try out.writeLine(record) }
-        try out.flush()
+        guard outputFailed == nil else { return }
+        do {
+            for record in committed { try out.writeLine(record) }
+            try out.flush()
+        } catch let e as Output.WriteError {
+            outputFailed = e
+        }
     }
     // Once every record is out: their start-up no longer shares the cores with the fetches.
     staging.follow?.starting?.launch()
@@ -117,6 +126,7 @@ Tool.main("pici-stage", help: help, options: [
     reaper.run(jobs: input.records.compactMap { if case .job(let j) = $0.record { return j } else { return nil } }, listing: input.listing)
     // pici-publish goes on while the followers start.
     defer { staging.follow?.starting?.wait() }
+    if let outputFailed { throw outputFailed }
     try out.end()
     let status = staging.exitStatus(malformedLines: input.malformed)
     return status == .ok && reaper.failures > 0 ? .unavailable : status

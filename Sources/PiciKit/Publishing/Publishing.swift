@@ -109,8 +109,8 @@ public final class Publisher {
         var erased = false
         var pending: [Pending] = []
         var inStream = Set<String>()
-        /// The same jobs' state file names (`StateFileName`).
-        var inStreamFiles = Set<String>()
+        /// The same jobs by their state files' names (`StateFileName`).
+        var inStreamFiles: [String: (name: String, jobID: String)] = [:]
         var settledBefore = SettledJobs()
         var settled = SettledJobs()
         /// The jobs published before, for the front page, read while the stream comes once a
@@ -122,18 +122,29 @@ public final class Publisher {
     var pass = PassState()
 
     /// Starts a pass, before its first record: the lock, and what a pass that died left.
+    /// The lock is held from here to the end of the pass, so also while the stages before
+    /// this one still work: another pici-publish on the same directory waits that long.
     public func begin() throws {
         try FileSystem.makeDirectories(outboxDir)
         try FileSystem.makeDirectories(syncDir)
-        pass.lock = try FileLock(path: lockPath)
+        let lock = try FileLock(path: lockPath)
+        pass.lock = lock
+        do { try beginLocked() } catch {
+            lock.release()
+            pass.lock = nil
+            throw error
+        }
+    }
 
+    private func beginLocked() throws {
         // The head of a line a pass killed mid-write left in a stdout file goes first, so
         // that what this pass writes starts on a line of its own.
         let cut = WholeLines.cutPartialLastLine(1)
         if cut > 0 { Diagnostics.error("stdout: removed the first \(cut) bytes of a line a killed pass left unfinished") }
 
-        // The running lines a person sees are erased just before this pass prints, not
-        // while it reads: a pass takes as long as its records take to come.
+        // The running lines a person sees are erased just before this pass first prints
+        // (here only when a dead pass's lines are to be printed again), not while it reads:
+        // a pass takes as long as its records take to come.
         pass.previousLines = redraw ? readHumanLines() : 0
         if pass.previousLines > 0, FileSystem.list(outboxDir).contains(where: { $0.hasSuffix(".json") && !$0.hasPrefix(".") }) { try eraseRunningLines() }
         try recoverOutbox()
@@ -154,7 +165,7 @@ public final class Publisher {
             return
         }
         pass.inStream.insert(Publisher.key(job.name, job.jobID))
-        pass.inStreamFiles.insert(StateFileName.of(name: job.name, jobID: job.jobID))
+        pass.inStreamFiles[StateFileName.of(name: job.name, jobID: job.jobID)] = (job.name, job.jobID)
         if job.status.isTerminal {
             // Published jobs at rest are not looked at again (`SettledJobs`).
             let key = SettledJobs.key(job.name, job.jobID)
@@ -202,9 +213,7 @@ public final class Publisher {
         if options.human && options.includeRunning && !humanRunning.isEmpty {
             try out.write(humanRunning.joined(separator: "\n") + "\n")
         }
-        if redraw && humanRunning.count != pass.previousLines {
-            do { try FileSystem.writeAtomically(humanLinesPath, "\(humanRunning.count)\n") } catch { report(.cannotCreate, "\(error)") }
-        }
+        if redraw && humanRunning.count != (pass.erased ? 0 : pass.previousLines) { writeHumanLines(humanRunning.count) }
         writeTopIndex()
         try out.flush()
         // Only now: no line waits for an rsync.
@@ -219,6 +228,14 @@ public final class Publisher {
         guard pass.previousLines > 0, !pass.erased else { return }
         try out.write(HumanOutput.erase(lines: pass.previousLines))
         pass.erased = true
+        // Gone from the screen: a pass stopped before it prints its own must not erase
+        // again, over what came since.
+        try out.flush()
+        writeHumanLines(0)
+    }
+
+    func writeHumanLines(_ count: Int) {
+        do { try FileSystem.writeAtomically(humanLinesPath, "\(count)\n") } catch { report(.cannotCreate, "\(error)") }
     }
 
     /// A job finished and not at rest, or running but published before or killed at its
@@ -305,9 +322,16 @@ public final class Publisher {
 
     /// Open jobs (staged, not yet published) that this stream did not carry: vanished, when a
     /// complete listing taken after they were last seen proves it. The files of the jobs in
-    /// the stream are not read: only a job missing from it is acted on.
-    func settleOpenJobs(inStream: Set<String>, files: Set<String>, listing: ListingRecord?) throws {
-        for (path, open) in OpenJobs.all(artifactDir: root, except: files) {
+    /// the stream are not read, since nothing is done with them: only one left behind by a
+    /// job published already goes.
+    func settleOpenJobs(inStream: Set<String>, files: [String: (name: String, jobID: String)], listing: ListingRecord?) throws {
+        let dir = OpenJobs.directory(artifactDir: root)
+        for file in FileSystem.list(dir) where file.hasSuffix(".json") {
+            guard let job = files[String(file.dropLast(5))], FileSystem.exists(sentinelPath(job.name, job.jobID)) else { continue }
+            // Published already; a stage running beside a publish can leave this behind.
+            do { try FileSystem.remove(dir + "/" + file) } catch { report(.cannotCreate, "\(error)") }
+        }
+        for (path, open) in OpenJobs.all(artifactDir: root, except: Set(files.keys)) {
             guard let open else {
                 report(.dataError, "\(path): not a readable open-job file; left alone")
                 continue

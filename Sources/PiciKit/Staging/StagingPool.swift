@@ -5,13 +5,21 @@
 ///
 /// Memory stays bounded: at most 3N calls are queued, running, or ended and waiting, so at
 /// most 3N histories are held; each is written to its files as soon as this thread takes it.
-/// A record waits only for the jobs before it, which hold no history, and goes on as soon as
-/// its job's files are committed, before this thread takes the next history.
+/// A record waits only for the jobs before it, which hold no history, and goes on once its
+/// job's files are committed: what is ready is, before this thread waits for a call, and
+/// every `commitInterval` while it need not.
 extension Staging {
     public typealias InputRecord = (line: Int, record: Record, bytes: [UInt8])
 
     /// Files held for one commit, at most (a bound on the temp files a kill leaves behind).
     static let batchSize = 512
+
+    /// While the pass runs, what is ready is committed and handed on before this thread would
+    /// wait for a call, and else at most this often (ns, from the end of the last commit):
+    /// soon enough that pici-publish works beside the fetches, seldom enough while histories
+    /// keep coming that a disk's journal is committed a few times a pass, not once a job
+    /// (`SyncBatch`).
+    static let commitInterval = 20_000_000
 
     /// Stages every job of `records` and hands the records to `emit`, in input order, a
     /// commit's at a time (the caller flushes them then, for the next stage to go on); a job
@@ -37,9 +45,11 @@ extension Staging {
         writeFollowedAhead(records, jobs: jobs)
         var ready: [[UInt8]] = []
         var closed = false
+        var lastCommit = Clock.nowNanoseconds()
         func commit(closing: Bool) throws {
             closed = closing
             for failure in closing ? SyncBatch.end() : SyncBatch.commit() { writeFailed("\(failure)") }
+            lastCommit = Clock.nowNanoseconds()
             if !ready.isEmpty { try emit(ready) }
             ready.removeAll()
         }
@@ -97,8 +107,10 @@ extension Staging {
                 try commit(closing: true)
                 return saveJobsAtRest()
             }
-            // Before waiting for a call: what is done goes on now, not at the pass's end.
-            if !ready.isEmpty { try commit(closing: false) }
+            // What is done goes on now, not at the pass's end.
+            if !ready.isEmpty, !pool.hasEnded || Clock.nowNanoseconds() - lastCommit >= Staging.commitInterval {
+                try commit(closing: false)
+            }
 
             guard let ended = pool.next() else { continue }
             queuedCalls -= 1

@@ -102,6 +102,13 @@ public final class BackgroundPool: @unchecked Sendable {
         }
     }
 
+    /// Whether `next` would return at once: a call has ended and waits to be taken, or none
+    /// is left. Without a thread, `next` runs the calls itself, so false while any is queued.
+    public var hasEnded: Bool {
+        guard thread != nil else { return false }
+        return locked { !ended.isEmpty || (running == 0 && queued.isEmpty) }
+    }
+
     /// Drops what is queued, ends what runs (SIGTERM, then SIGKILL, to each call's process
     /// group) and waits for the thread. A stopped pool starts and hands back nothing more.
     public func stop() {

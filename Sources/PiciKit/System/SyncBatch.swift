@@ -1,6 +1,6 @@
 import Glibc
 
-/// The atomic writes of one pici-stage pass, synced together. `FileSystem.writeAtomically`
+/// The atomic writes of a pici-stage pass, synced together in a few batches. `FileSystem.writeAtomically`
 /// and `AtomicFile` write each file to its temp file as always, but with a batch open they
 /// only start its write-out (`sync_file_range`) and hold its rename; `commit` then fsyncs
 /// every held file and only then renames each over its name, in the order written.

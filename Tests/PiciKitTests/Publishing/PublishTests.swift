@@ -538,6 +538,44 @@ final class PublishTests: XCTestCase {
         XCTAssertTrue(summary.contains("1 repository, 2 jobs"), summary)
     }
 
+    func testAnOpenJobFileLeftByAPublishedJobInTheStreamGoes() throws {
+        // A pici-stage beside a publish can write a job's open-job file again after its line
+        // was committed; files of jobs in the stream are not read, but such a one goes.
+        let (dir, env) = world()
+        let job = PublishTests.finishedJob()
+        XCTAssertEqual(statusLines(publish(dir, env, PublishTests.stream([job]), flags: "--no-sync").stdout).count, 1)
+        try OpenJobs.write(OpenJob(job: job, seenAtNanoseconds: 1), artifactDir: dir)
+        let path = OpenJobs.path(artifactDir: dir, name: job.name, jobID: job.jobID)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        let again = publish(dir, env, PublishTests.stream([job]), flags: "--no-sync")
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(again.stdout, "", "published once")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "the open-job file of a published job stays")
+    }
+
+    /// A pass that erased a person's running lines (to print a line a dead pass left) and is
+    /// stopped before it prints its own must leave nothing to erase: the next pass would
+    /// erase what came since, the line it printed.
+    func testARedrawStoppedAfterItErasedLeavesNothingToErase() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
+        let (dir, env) = world()
+        let stream = dir + "/../stream.jsonl"
+        try PublishTests.stream([PublishTests.runningJob()]).write(toFile: stream, atomically: true, encoding: .utf8)
+        let flags = "--artifact-dir '\(dir)' --no-sync --human --include-running"
+        // At a terminal (script(1)): the running job's lines, counted for the next redraw.
+        Support.sh("script -qec \"pici-publish \(flags) < '\(stream)'\" /dev/null >/dev/null", env: env)
+        let counted = dir + "/.pici/human-lines"
+        XCTAssertEqual(try String(contentsOfFile: counted, encoding: .utf8), "3\n")
+        // A pass dies with a finished job's line committed, not printed.
+        var faulty = env
+        faulty["PICI_FAULT"] = "after-outbox"
+        XCTAssertEqual(publish(dir, faulty, PublishTests.stream([PublishTests.finishedJob()]), flags: "--no-sync").status, 137)
+        // The next erases, prints that line, and is killed while its stream has not ended.
+        Support.sh("script -qec \"sleep 5 | timeout -s KILL 1 pici-publish \(flags)\" /dev/null >/dev/null", env: env)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/demo/abcd1234/artifacts/published.json"), "recovered")
+        XCTAssertEqual(try String(contentsOfFile: counted, encoding: .utf8), "0\n")
+    }
+
     // MARK: Human output
 
     func testHumanOutputWhenNotATerminal() throws {

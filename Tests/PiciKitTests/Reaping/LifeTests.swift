@@ -122,6 +122,19 @@ final class LifeTests: XCTestCase {
         XCTAssertFalse(exists("\(w.art)/demo/\(id)/artifacts/published.json"))
     }
 
+    /// pici-stage hands records on as its pass goes; a stdout that fails then (a full disk
+    /// here, a reader gone alike) ends the records, not the pass: the reaper still runs.
+    func testAStdoutThatFailsMidPassStillHasAJobKilledAtItsDeadline() throws {
+        let w = world()
+        let (_, id) = w.run(event("demo", workspace(LifeTests.slow)))
+        sleep(2)
+        let ran = w.sh("pici-list | pici-group | pici-stage --no-follow --job-timeout 1s --artifact-dir '\(w.art)' >/dev/full")
+        XCTAssertEqual(ran.status, 74, ran.stderr)
+        XCTAssertTrue(ran.stderr.contains("stdout: write error"), ran.stderr)
+        XCTAssertTrue(exists("\(w.art)/demo/\(id)/artifacts/timeout.json"), "the reaper did not run")
+        XCTAssertTrue(w.callLog.contains { $0.hasPrefix("kill ") && $0.contains(id) }, "\(w.callLog)")
+    }
+
     func testAPassWithNoJobPastItsDeadlineMakesNoExtraZmxCall() throws {
         let w = world()
         let (_, id) = w.run(event("demo", workspace(LifeTests.slow), #","timeout":"1h""#))

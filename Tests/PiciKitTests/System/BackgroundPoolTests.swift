@@ -155,4 +155,22 @@ final class BackgroundPoolTests: XCTestCase {
         }
         XCTAssertFalse(fifo.isEmpty)
     }
+    func testHasEndedSaysWhetherNextWouldReturnAtOnce() {
+        let pool = BackgroundPool(limit: 2)
+        defer { pool.stop() }
+        pool.submit(tag: 1, bash("sleep 0.3"))
+        XCTAssertFalse(pool.hasEnded, "a call runs: next would wait")
+        let deadline = Date().addingTimeInterval(10)
+        while !pool.hasEnded && Date() < deadline { usleep(20_000) }
+        XCTAssertTrue(pool.hasEnded, "the call ended and waits to be taken")
+        XCTAssertEqual(pool.next()?.tag, 1)
+        XCTAssertTrue(pool.hasEnded, "none left: next returns nil at once")
+        XCTAssertNil(pool.next())
+        // On the caller's thread, next runs what is queued itself: it would not return at once.
+        let inline = BackgroundPool(limit: 2, threaded: false)
+        defer { inline.stop() }
+        inline.submit(tag: 2, bash("true"))
+        XCTAssertFalse(inline.hasEnded)
+        XCTAssertEqual(inline.next()?.tag, 2)
+    }
 }
