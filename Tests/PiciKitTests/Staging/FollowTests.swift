@@ -271,16 +271,21 @@ final class FollowTests: XCTestCase {
         let art = Support.tempDir(self, "art")
         let id = "7a117a11"
         let step = #"sleep 1.5; for i in $(seq 1 200); do printf '\033[31m%d red\033[0m é ✓ \033[1mbold\033[0m\n' $i; if [ $((i % 20)) = 0 ]; then sleep 0.1; fi; done; printf '\xe2\x9d\x8c fail\nnext\n[31mliteral[0m 1m\n'; sleep 0.5"#
-        let script = Support.tempDir(self, "step") + "/step.sh"
-        try step.write(toFile: script, atomically: true, encoding: .utf8)
-        let ran = world.sh("""
-            zmx run ci.demo.\(id).step.colour -d bash '\(script)' &&
-            zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait colour'
-            """)
-        XCTAssertEqual(ran.status, 0, ran.stderr)
+        try startStep(world, id: id, step: "colour", script: step)
         passUntilDone(world, art: art, id: id)
         let txt = try String(contentsOfFile: "\(art)/demo/\(id)/colour.txt", encoding: .utf8)
         XCTAssertEqual(txt, (1...200).map { "\($0) red é ✓ bold\n" }.joined() + "❌ fail\nnext\n[31mliteral[0m 1m\n")
+    }
+
+    /// Job `id` of demo: a step that runs `script`, and a runner that waits for it.
+    func startStep(_ world: Support.ZmxWorld, id: String, step: String, script: String) throws {
+        let path = Support.tempDir(self, "step") + "/step.sh"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let ran = world.sh("""
+            zmx run ci.demo.\(id).step.\(step) -d bash '\(path)' &&
+            zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait \(step)'
+            """)
+        XCTAssertEqual(ran.status, 0, ran.stderr)
     }
 
     /// zmx's plain `history` drops each row's trailing blanks, a wrapped row's too (as the
@@ -292,13 +297,7 @@ final class FollowTests: XCTestCase {
         let id = "b1a4cb1a"
         let step = "printf '%0119d %s\\n' 0 head-after-blank; printf 'head-blanks   \\n'; sleep 3; "
             + "printf '%0119d %s\\n' 0 tail-after-blank; printf 'tail-blanks   \\n'; sleep 1.5"
-        let script = Support.tempDir(self, "step") + "/step.sh"
-        try step.write(toFile: script, atomically: true, encoding: .utf8)
-        let ran = world.sh("""
-            zmx run ci.demo.\(id).step.blank -d bash '\(script)' &&
-            zmx run ci.demo.\(id).runner -d bash -c 'sleep 1; ZMX_SESSION_PREFIX=ci.demo.\(id).step. zmx wait blank'
-            """)
-        XCTAssertEqual(ran.status, 0, ran.stderr)
+        try startStep(world, id: id, step: "blank", script: step)
         // The first pass starts the follower while the step sleeps: the first two lines come
         // from its history, the last two from its tail, checked against later histories.
         Support.waitFor("a follower", seconds: 20) {
