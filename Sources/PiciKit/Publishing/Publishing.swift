@@ -81,15 +81,6 @@ public final class Publisher {
 
     // MARK: The pass
 
-    /// Runs one pass over records read already: `begin`, `take` for each job, `end`.
-    /// `listing` is the stream's listing record, if it carried one: only a complete listing
-    /// lets a job missing from `jobs` be declared vanished.
-    public func run(jobs: [JobRecord], listing: ListingRecord?, malformedInput: Bool = false) throws -> ExitStatus {
-        try begin()
-        for job in jobs { take(job) }
-        return try end(listing: listing, malformedInput: malformedInput)
-    }
-
     /// What `take` leaves to `end`, in input order: the lines go out in the stream's order.
     enum Pending {
         /// Running, its pages written: only its running line (`--include-running`) is left.
