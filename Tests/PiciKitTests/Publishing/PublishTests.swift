@@ -571,7 +571,7 @@ final class PublishTests: XCTestCase {
         faulty["PICI_FAULT"] = "after-outbox"
         XCTAssertEqual(publish(dir, faulty, PublishTests.stream([PublishTests.finishedJob()]), flags: "--no-sync").status, 137)
         // The next erases, prints that line, and is killed while its stream has not ended.
-        Support.sh("script -qec \"sleep 5 | timeout -s KILL 1 pici-publish \(flags)\" /dev/null >/dev/null", env: env)
+        Support.sh("script -qec \"sleep 4 | timeout -s KILL 3 pici-publish \(flags)\" /dev/null >/dev/null", env: env)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/demo/abcd1234/artifacts/published.json"), "recovered")
         XCTAssertEqual(try String(contentsOfFile: counted, encoding: .utf8), "0\n")
     }
