@@ -99,9 +99,8 @@ public final class Publisher {
         var previousLines = 0
         var erased = false
         var pending: [Pending] = []
-        var inStream = Set<String>()
-        /// The same jobs by their state files' names (`StateFileName`).
-        var inStreamFiles: [String: (name: String, jobID: String)] = [:]
+        /// The jobs of the stream, by their state files' names (`StateFileName`).
+        var inStream: [String: (name: String, jobID: String)] = [:]
         var settledBefore = SettledJobs()
         var settled = SettledJobs()
         /// The jobs published before, for the front page, read while the stream comes once a
@@ -155,8 +154,7 @@ public final class Publisher {
             report(.dataError, "job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID)): \(error); skipped")
             return
         }
-        pass.inStream.insert(Publisher.key(job.name, job.jobID))
-        pass.inStreamFiles[StateFileName.of(name: job.name, jobID: job.jobID)] = (job.name, job.jobID)
+        pass.inStream[StateFileName.of(name: job.name, jobID: job.jobID)] = (job.name, job.jobID)
         if job.status.isTerminal {
             // Published jobs at rest are not looked at again (`SettledJobs`).
             let key = SettledJobs.key(job.name, job.jobID)
@@ -198,7 +196,7 @@ public final class Publisher {
         }
         pass.pending = []
         if pass.settled.jobs != pass.settledBefore.jobs { pass.settled.write(artifactDir: root) }
-        try settleOpenJobs(inStream: pass.inStream, files: pass.inStreamFiles, listing: listing)
+        try settleOpenJobs(inStream: pass.inStream, listing: listing)
         try showQueue()
 
         if options.human && options.includeRunning && !humanRunning.isEmpty {
@@ -315,15 +313,16 @@ public final class Publisher {
     /// complete listing taken after they were last seen proves it. The files of the jobs in
     /// the stream are not read, since nothing is done with them: only one left behind by a
     /// job published already goes.
-    func settleOpenJobs(inStream: Set<String>, files: [String: (name: String, jobID: String)], listing: ListingRecord?) throws {
-        let dir = OpenJobs.directory(artifactDir: root)
-        for file in FileSystem.list(dir) where file.hasSuffix(".json") {
-            guard let job = files[String(file.dropLast(5))], FileSystem.exists(sentinelPath(job.name, job.jobID)) else { continue }
-            // Published already; a stage running beside a publish can leave this behind.
-            do { try FileSystem.remove(dir + "/" + file) } catch { report(.cannotCreate, "\(error)") }
-        }
-        for (path, open) in OpenJobs.all(artifactDir: root, except: Set(files.keys)) {
-            guard let open else {
+    func settleOpenJobs(inStream: [String: (name: String, jobID: String)], listing: ListingRecord?) throws {
+        for (name, path) in OpenJobs.files(artifactDir: root) {
+            if let job = inStream[name] {
+                // Published already; a stage running beside a publish can leave this behind.
+                if FileSystem.exists(sentinelPath(job.name, job.jobID)) {
+                    do { try FileSystem.remove(path) } catch { report(.cannotCreate, "\(error)") }
+                }
+                continue
+            }
+            guard let open = try? OpenJobs.read(path: path) else {
                 report(.dataError, "\(path): not a readable open-job file; left alone")
                 continue
             }
@@ -337,7 +336,7 @@ public final class Publisher {
                 do { try FileSystem.remove(path) } catch { report(.cannotCreate, "\(error)") }
                 continue
             }
-            if inStream.contains(Publisher.key(job.name, job.jobID)) { continue }
+            if inStream[StateFileName.of(name: job.name, jobID: job.jobID)] != nil { continue }
             // With several hosts, absence is proved host by host: a host that did not answer
             // proves nothing about its jobs. A job that never had a session (it failed before
             // launch) needs no listing to prove it gone.
@@ -546,13 +545,14 @@ public final class Publisher {
         let page = root + "/index.html", styles = root + "/styles.css"
         let running = live.contains { $0.status == "running" }
         guard changed || running || !FileSystem.exists(page) || !FileSystem.exists(styles) else { return }
-        let published: [TopIndex.Entry]
+        let entries: [TopIndex.Entry]
         if let before = pass.published {
-            published = before + TopIndex.published(artifactDir: root, except: Set(before.map(TopIndex.key)), jobs: pass.publishedNow)
+            // Read while the stream came: only the jobs published since are read now.
+            let since = TopIndex.published(artifactDir: root, except: Set(before.map(TopIndex.key)), jobs: pass.publishedNow)
+            entries = TopIndex.merge(live: live, published: before + since, artifactDir: root)
         } else {
-            published = TopIndex.published(artifactDir: root, except: Set(live.map(TopIndex.key)))
+            entries = TopIndex.scan(artifactDir: root, live: live)
         }
-        let entries = TopIndex.merge(live: live, published: published, artifactDir: root)
         let html = TopIndex.html(entries, now: now)
         writeBadges(entries)
         if changed || !FileSystem.exists(root + "/" + Publisher.feedName) { writeFeed() }

@@ -72,14 +72,17 @@ public enum OpenJobs {
     }
 
     /// Every state file, by name; a file that cannot be read or parsed comes with a nil job so
-    /// the caller can report or remove it. Temp files of unfinished writes are left out, and
-    /// so are the files of the jobs in `except` (`StateFileName` forms), unread.
-    public static func all(artifactDir: String, except: Set<String> = []) -> [(path: String, job: OpenJob?)] {
+    /// the caller can report or remove it. Temp files of unfinished writes are left out.
+    public static func all(artifactDir: String) -> [(path: String, job: OpenJob?)] {
+        files(artifactDir: artifactDir).map { ($0.path, try? read(path: $0.path)) }
+    }
+
+    /// Every state file, unread: its name without `.json` (a `StateFileName`) and its path.
+    public static func files(artifactDir: String) -> [(name: String, path: String)] {
         let dir = directory(artifactDir: artifactDir)
         return FileSystem.list(dir).compactMap { file in
-            guard file.hasSuffix(".json"), !file.hasPrefix("."), !except.contains(String(file.dropLast(5))) else { return nil }
-            let path = dir + "/" + file
-            return (path, try? read(path: path))
+            guard file.hasSuffix(".json"), !file.hasPrefix(".") else { return nil }
+            return (String(file.dropLast(5)), dir + "/" + file)
         }
     }
 
