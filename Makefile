@@ -33,7 +33,7 @@ unit:
 	scripts/test.sh
 
 lint:
-	shellcheck bin/* Tests/Support/bin/zmx Tests/chaos/kill9 bench/monitor bench/canned-fixture.sh bench/versus-seed bench/hosts bench/history bench/tail-fidelity bench/follow-start bench/spawn-bound scripts/*.sh examples/*.sh examples/*/pico.sh examples/git/post-receive
+	shellcheck bin/* Tests/Support/bin/zmx Tests/chaos/kill9 bench/monitor bench/canned-fixture.sh bench/versus-seed bench/hosts bench/history bench/tail-fidelity bench/follow-start bench/spawn-bound bench/budget scripts/*.sh examples/*.sh examples/*/pico.sh examples/git/post-receive
 	mandoc -Tlint -Wwarning man/*.[157]
 
 conformance:
