@@ -4,7 +4,7 @@ import Glibc
 import PiciKit
 
 let help = """
-usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync | --sync-later | --sync-loop] [-pk KEY] [-ck CERT] [--sync-timeout DUR] [--site-dest DEST] [--mask-file FILE] [--view]
+usage: pici-publish [--artifact-dir DIR] [--human] [--include-running] [--no-sync | --sync-later | --sync-loop | --above-running] [-pk KEY] [-ck CERT] [--sync-timeout DUR] [--site-dest DEST] [--mask-file FILE] [--view]
 
 Reads the job records of pici-stage (and its listing record) and, under DIR/.pici/lock,
 prints the terminal status line of every finished job exactly once, writes each job's
@@ -31,6 +31,10 @@ a complete listing.
   --mask-file FILE     secrets to mask as *** (default: $PICI_MASK_FILE)
   --view               only look: print every job as it stands (text at a terminal or with
                        --human, else status lines), touching no file and publishing nothing
+  --above-running      read no records: copy standard input to standard error, whole lines
+                       above the running lines a --human --include-running pass left at the
+                       terminal (erased first; the next pass prints them again), until end
+                       of input (pici-monitor sends its diagnostics through it)
   --help, --version
 
 Exit status: 0 ok, 65 malformed input, 69 rsync failed, 73 cannot write artifacts or state
@@ -44,9 +48,10 @@ whole lines; the line comes on a later pass).
 Tool.main("pici-publish", help: help, options: [
     .init("artifact-dir", value: true), .init("human"), .init("include-running"), .init("no-sync"),
     .init("pk", value: true), .init("ck", value: true), .init("sync-timeout", value: true), .init("view"),
-    .init("sync-later"), .init("sync-loop"), .init("site-dest", value: true),
+    .init("sync-later"), .init("sync-loop"), .init("site-dest", value: true), .init("above-running"),
 ], masks: true) { args in
     var options = Publisher.Options(artifactDir: ArtifactDir.resolve(args))
+    if args.has("above-running") { return RunningLines.printAbove(artifactDir: options.artifactDir) }
     options.human = args.has("human")
     options.includeRunning = args.has("include-running")
     options.sync = !args.has("no-sync")

@@ -70,7 +70,6 @@ public final class Publisher {
     var outboxDir: String { stateDir + "/outbox" }
     var syncDir: String { stateDir + "/sync" }
     var lockPath: String { stateDir + "/lock" }
-    var humanLinesPath: String { stateDir + "/human-lines" }
     func jobDir(_ name: String, _ id: String) -> String { root + "/" + name + "/" + id }
     func artifactsDir(_ name: String, _ id: String) -> String { jobDir(name, id) + "/artifacts" }
     func sentinelPath(_ name: String, _ id: String) -> String { artifactsDir(name, id) + "/published.json" }
@@ -94,9 +93,8 @@ public final class Publisher {
     /// The pass's state between `begin` and `end`.
     struct PassState {
         var lock: FileLock? = nil
-        /// The lines of `--human --include-running` the last pass left on the screen, and
-        /// whether they are still to be erased (just before this pass first prints).
-        var previousLines = 0
+        /// Whether the lines of `--human --include-running` the last pass left on the screen
+        /// were erased (just before this pass first prints).
         var erased = false
         var pending: [Pending] = []
         /// The jobs of the stream, by their state files' names (`StateFileName`).
@@ -135,8 +133,7 @@ public final class Publisher {
         // The running lines a person sees are erased just before this pass first prints
         // (here only when a dead pass's lines are to be printed again), not while it reads:
         // a pass takes as long as its records take to come.
-        pass.previousLines = redraw ? readHumanLines() : 0
-        if pass.previousLines > 0, FileSystem.list(outboxDir).contains(where: { $0.hasSuffix(".json") && !$0.hasPrefix(".") }) { try eraseRunningLines() }
+        if redraw, FileSystem.list(outboxDir).contains(where: { $0.hasSuffix(".json") && !$0.hasPrefix(".") }) { try eraseRunningLines() }
         try recoverOutbox()
         for dir in [root, stateDir, outboxDir, syncDir, OpenJobs.directory(artifactDir: root)] { TempFiles.removeLeftovers(in: dir) }
 
@@ -199,10 +196,17 @@ public final class Publisher {
         try settleOpenJobs(inStream: pass.inStream, listing: listing)
         try showQueue()
 
-        if options.human && options.includeRunning && !humanRunning.isEmpty {
+        if redraw {
+            // Drawn and counted together, so that `RunningLines.printAbove` erases all of them
+            // or none.
+            try RunningLines.locked(stateDir: stateDir) {
+                if !humanRunning.isEmpty { try out.write(humanRunning.joined(separator: "\n") + "\n") }
+                try out.flush()
+                writeHumanLines(humanRunning.count)
+            }
+        } else if options.human && options.includeRunning && !humanRunning.isEmpty {
             try out.write(humanRunning.joined(separator: "\n") + "\n")
         }
-        if redraw && humanRunning.count != (pass.erased ? 0 : pass.previousLines) { writeHumanLines(humanRunning.count) }
         writeTopIndex()
         try out.flush()
         // Only now: no line waits for an rsync.
@@ -213,18 +217,24 @@ public final class Publisher {
     /// Whether running lines are redrawn: a person at a terminal.
     var redraw: Bool { options.human && options.includeRunning && tty }
 
+    /// Erases the lines the last pass left, as many as are on the screen now: none when
+    /// something was printed above them since (`RunningLines.printAbove`).
     func eraseRunningLines() throws {
-        guard pass.previousLines > 0, !pass.erased else { return }
-        try out.write(HumanOutput.erase(lines: pass.previousLines))
+        guard redraw, !pass.erased else { return }
         pass.erased = true
-        // Gone from the screen: a pass stopped before it prints its own must not erase
-        // again, over what came since.
-        try out.flush()
-        writeHumanLines(0)
+        try RunningLines.locked(stateDir: stateDir) {
+            let lines = RunningLines.count(stateDir: stateDir)
+            guard lines > 0 else { return }
+            try out.write(HumanOutput.erase(lines: lines))
+            // Gone from the screen: a pass stopped before it prints its own must not erase
+            // again, over what came since.
+            try out.flush()
+            writeHumanLines(0)
+        }
     }
 
     func writeHumanLines(_ count: Int) {
-        do { try FileSystem.writeAtomically(humanLinesPath, "\(count)\n") } catch { report(.cannotCreate, "\(error)") }
+        do { try RunningLines.setCount(count, stateDir: stateDir) } catch { report(.cannotCreate, "\(error)") }
     }
 
     /// A job finished and not at rest, or running but published before or killed at its
@@ -574,10 +584,6 @@ public final class Publisher {
 
     func worsen(_ outcome: ExitStatus) {
         if outcome.rawValue > status.rawValue { status = outcome }
-    }
-
-    func readHumanLines() -> Int {
-        (try? FileSystem.readText(humanLinesPath)).flatMap { Int($0.split(separator: "\n").first ?? "") } ?? 0
     }
 }
 

@@ -399,6 +399,57 @@ final class MonitorTests: XCTestCase {
         XCTAssertFalse(seen.contains("{"), "human output, not JSON")
     }
 
+    /// At a terminal the running lines are redrawn each pass. A diagnostic printed while they
+    /// are on the screen (here pici-stage's, every pass, for a job whose directory cannot be
+    /// made) comes above them: the next pass's erase takes neither it nor leaves old running
+    /// lines behind.
+    func testAtATerminalDiagnosticsStayAboveTheRunningLines() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
+        let w = world()
+        startJob(w, "7e7a7e7a", runner: "sleep 30")
+        XCTAssertEqual(w.zmx.sh("zmx run ci.blocked.0b0b0b0b.runner -d sleep 30").status, 0)
+        // A file where the job's directory would go: pici-stage says so on every pass.
+        XCTAssertTrue(FileManager.default.createFile(atPath: w.dir + "/blocked", contents: Data()))
+        let typescript = w.dir + "/../typescript"
+        var env = w.zmx.env
+        env["NO_COLOR"] = "1"
+        let monitor = "timeout -s TERM 8 '\(MonitorTests.monitor)' --interval 700ms --human --include-running --no-sync --artifact-dir '\(w.dir)'"
+        Support.sh("script -qec \"\(monitor)\" '\(typescript)' >/dev/null", env: env)
+        _ = w.zmx.sh("zmx kill '*'")
+        let raw = String(decoding: try Data(contentsOf: URL(fileURLWithPath: typescript)), as: UTF8.self)
+        let screen = MonitorTests.screen(raw)
+        let said = raw.components(separatedBy: "blocked 0b0b0b0b").count - 1
+        XCTAssertGreaterThanOrEqual(said, 2, raw)
+        XCTAssertEqual(screen.filter { $0.contains("blocked 0b0b0b0b") }.count, said, "every diagnostic stays:\n" + screen.joined(separator: "\n"))
+        XCTAssertLessThanOrEqual(screen.filter { $0.contains("running, job 7e7a7e7a") }.count, 1, "no old running lines:\n" + screen.joined(separator: "\n"))
+        // Stopped (most likely between two passes): no word from bash about the sleep it ended.
+        XCTAssertFalse(raw.contains("Terminated"), raw)
+    }
+
+    /// What a terminal shows of `raw` (script(1)'s record of it): lines, the cursor moved up
+    /// by ESC [ A, and everything from the cursor's line on cleared by ESC [ J.
+    static func screen(_ raw: String) -> [String] {
+        var lines = [""], row = 0
+        var rest = Substring(raw.replacingOccurrences(of: "\r", with: ""))
+        while let c = rest.first {
+            if rest.hasPrefix("\u{1B}[A") {
+                row = max(0, row - 1)
+                rest = rest.dropFirst(3)
+            } else if rest.hasPrefix("\u{1B}[J") {
+                lines = Array(lines[..<row]) + [""]
+                rest = rest.dropFirst(3)
+            } else if c == "\n" {
+                row += 1
+                if row == lines.count { lines.append("") }
+                rest = rest.dropFirst()
+            } else {
+                lines[row].append(c)
+                rest = rest.dropFirst()
+            }
+        }
+        return lines.filter { !$0.isEmpty }
+    }
+
     /// One destination that never answers (a fake rsync that hangs, on PATH): the other job's
     /// line and files come all the same, a stop ends the hung rsync, and once the destination
     /// answers, a monitor started again sends it the files it missed.

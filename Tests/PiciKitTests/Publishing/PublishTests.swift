@@ -576,6 +576,37 @@ final class PublishTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: counted, encoding: .utf8), "0\n")
     }
 
+    /// `--above-running` at a terminal: the running lines a pass left are erased before what
+    /// it prints, and counted as gone, so the next pass erases nothing of it.
+    func testAboveRunningErasesTheRunningLinesFirstAtATerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
+        let (dir, env) = world()
+        try FileManager.default.createDirectory(atPath: dir + "/.pici", withIntermediateDirectories: true)
+        let counted = dir + "/.pici/human-lines"
+        try "2\n".write(toFile: counted, atomically: true, encoding: .utf8)
+        let typescript = dir + "/../typescript"
+        // Two lines as a pass leaves them, then a message and a line without its end.
+        let body = dir + "/../body.sh"
+        try "printf 'one\\ntwo\\n'; printf 'said\\ncut' | pici-publish --above-running --artifact-dir '\(dir)'; echo \" rc=$?\"\n"
+            .write(toFile: body, atomically: true, encoding: .utf8)
+        Support.sh("script -qec 'bash \(body)' '\(typescript)' >/dev/null", env: env)
+        let raw = try String(contentsOfFile: typescript, encoding: .utf8)
+        XCTAssertTrue(raw.contains("one\r\ntwo\r\n\u{1B}[A\u{1B}[A\r\u{1B}[Jsaid\r\ncut rc=0"), raw)
+        XCTAssertEqual(try String(contentsOfFile: counted, encoding: .utf8), "0\n")
+    }
+
+    /// Elsewhere it only copies: no escape, and the count is left to the passes.
+    func testAboveRunningOnlyCopiesWhenNotAtATerminal() throws {
+        let (dir, env) = world()
+        try FileManager.default.createDirectory(atPath: dir + "/.pici", withIntermediateDirectories: true)
+        try "2\n".write(toFile: dir + "/.pici/human-lines", atomically: true, encoding: .utf8)
+        let ran = Support.sh("pici-publish --above-running --artifact-dir '\(dir)'", env: env, input: "a\nb")
+        XCTAssertEqual(ran.status, 0)
+        XCTAssertEqual(ran.stderr, "a\nb")
+        XCTAssertEqual(ran.stdout, "")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/.pici/human-lines", encoding: .utf8), "2\n")
+    }
+
     // MARK: Human output
 
     func testHumanOutputWhenNotATerminal() throws {
