@@ -33,8 +33,8 @@ a complete listing.
                        --human, else status lines), touching no file and publishing nothing
   --above-running      read no records: copy standard input to standard error, whole lines
                        above the running lines a --human --include-running pass left at the
-                       terminal (erased first; the next pass prints them again), until end
-                       of input (pici-monitor sends its diagnostics through it)
+                       terminal (erased first and drawn again below), until end of input
+                       (pici-monitor sends its diagnostics through it)
   --help, --version
 
 Exit status: 0 ok, 65 malformed input, 69 rsync failed, 73 cannot write artifacts or state

@@ -198,12 +198,17 @@ public final class Publisher {
 
         if redraw {
             // Drawn and counted together, so that `RunningLines.printAbove` erases all of them
-            // or none.
+            // or none, and draws them again.
+            let text = humanRunning.isEmpty ? "" : humanRunning.joined(separator: "\n") + "\n"
+            var failure: (any Error)?
             try RunningLines.locked(stateDir: stateDir) {
-                if !humanRunning.isEmpty { try out.write(humanRunning.joined(separator: "\n") + "\n") }
+                try out.write(text)
                 try out.flush()
-                writeHumanLines(humanRunning.count)
+                do { try RunningLines.setDrawn(text, count: humanRunning.count, stateDir: stateDir) } catch { failure = error }
             }
+            // Said once the lock is free: the message may go through `printAbove`, which
+            // waits for it.
+            if let failure { report(.cannotCreate, "\(failure)") }
         } else if options.human && options.includeRunning && !humanRunning.isEmpty {
             try out.write(humanRunning.joined(separator: "\n") + "\n")
         }
@@ -222,6 +227,7 @@ public final class Publisher {
     func eraseRunningLines() throws {
         guard redraw, !pass.erased else { return }
         pass.erased = true
+        var failure: (any Error)?
         try RunningLines.locked(stateDir: stateDir) {
             let lines = RunningLines.count(stateDir: stateDir)
             guard lines > 0 else { return }
@@ -229,12 +235,9 @@ public final class Publisher {
             // Gone from the screen: a pass stopped before it prints its own must not erase
             // again, over what came since.
             try out.flush()
-            writeHumanLines(0)
+            do { try RunningLines.setCount(0, stateDir: stateDir) } catch { failure = error }
         }
-    }
-
-    func writeHumanLines(_ count: Int) {
-        do { try RunningLines.setCount(count, stateDir: stateDir) } catch { report(.cannotCreate, "\(error)") }
+        if let failure { report(.cannotCreate, "\(failure)") }
     }
 
     /// A job finished and not at rest, or running but published before or killed at its

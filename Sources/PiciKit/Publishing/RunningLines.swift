@@ -1,16 +1,17 @@
 import Glibc
 
 /// The running lines a `--human --include-running` pass leaves at a terminal, redrawn by the
-/// next pass: how many there are (`.pici/human-lines`), and the lock under which they are
-/// drawn, erased, or have something printed above them.
+/// next pass: how many there are (`.pici/human-lines`), their text (`.pici/human-running`),
+/// and the lock under which they are drawn, erased, or have something printed above them.
 ///
 /// The next pass erases them by moving the cursor up over as many lines. Whatever a monitor's
 /// other processes print meanwhile (a stage's diagnostic, a sync that failed) lands below
 /// them, so that erase would take it instead, and leave the first running lines on the
 /// screen, stale. `printAbove` is how such lines reach the terminal: it erases the running
-/// lines first, and the next pass prints them again below.
+/// lines, prints, and draws them again below.
 public enum RunningLines {
     static func countPath(stateDir: String) -> String { stateDir + "/human-lines" }
+    static func textPath(stateDir: String) -> String { stateDir + "/human-running" }
     static func lockPath(stateDir: String) -> String { stateDir + "/human-lines.lock" }
 
     /// How many lines the last pass left on the screen; 0 when none, or none to erase.
@@ -22,17 +23,27 @@ public enum RunningLines {
         try FileSystem.writeAtomically(countPath(stateDir: stateDir), "\(count)\n")
     }
 
-    /// `body` under the lock. Without a state directory there is nothing on the screen to
-    /// guard, and `body` runs alone.
+    /// Counts `text`, just drawn: the text first, so that a count is never of other lines.
+    static func setDrawn(_ text: String, count: Int, stateDir: String) throws {
+        try FileSystem.writeAtomically(textPath(stateDir: stateDir), text)
+        try setCount(count, stateDir: stateDir)
+    }
+
+    /// `body` under the lock, with stops held off: what is on the screen and its count never
+    /// part. Without a state directory there is nothing on the screen to guard, and `body`
+    /// runs alone.
     static func locked<R>(stateDir: String, _ body: () throws -> R) rethrows -> R {
         let lock = try? FileLock(path: lockPath(stateDir: stateDir))
         defer { lock?.release() }
+        let saved = Signals.blockStops()
+        defer { Signals.restore(saved) }
         return try body()
     }
 
     /// `pici-publish --above-running`: copies standard input to standard error a run of whole
-    /// lines at a time, each run printed above the running lines (erased first) when standard
-    /// error is the terminal standard output is; otherwise as it comes. Ends at end of input,
+    /// lines at a time, each run printed above the running lines (erased first, then drawn
+    /// again below) when standard error is the terminal standard output is; otherwise as it
+    /// comes. Ends at end of input,
     /// not at SIGINT or SIGTERM: what the monitor prints as it stops still gets out. Should
     /// standard error fail, the rest is read and dropped: its writers never meet a closed pipe.
     public static func printAbove(artifactDir: String) -> ExitStatus {
@@ -48,11 +59,15 @@ public enum RunningLines {
                 if !shared { return try Output.writeAll(fd: 2, Array(bytes)) }
                 try locked(stateDir: stateDir) {
                     let lines = count(stateDir: stateDir)
-                    if lines > 0 {
-                        try Output.writeAll(fd: 2, Array(HumanOutput.erase(lines: lines).utf8))
+                    guard lines > 0 else { return try Output.writeAll(fd: 2, Array(bytes)) }
+                    // The running lines as they were drawn, to draw again below.
+                    let drawn = try? FileSystem.readFile(textPath(stateDir: stateDir), limit: 1 << 20)
+                    try Output.writeAll(fd: 2, Array(HumanOutput.erase(lines: lines).utf8) + Array(bytes))
+                    if let drawn, drawn.reduce(0, { $1 == 0x0A ? $0 + 1 : $0 }) == lines {
+                        try Output.writeAll(fd: 2, drawn)
+                    } else {
                         try? setCount(0, stateDir: stateDir)
                     }
-                    try Output.writeAll(fd: 2, Array(bytes))
                 }
             } catch {
                 failed = true

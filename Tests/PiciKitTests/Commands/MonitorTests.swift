@@ -422,6 +422,14 @@ final class MonitorTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(said, 2, raw)
         XCTAssertEqual(screen.filter { $0.contains("blocked 0b0b0b0b") }.count, said, "every diagnostic stays:\n" + screen.joined(separator: "\n"))
         XCTAssertLessThanOrEqual(screen.filter { $0.contains("running, job 7e7a7e7a") }.count, 1, "no old running lines:\n" + screen.joined(separator: "\n"))
+        // After each message the running lines are drawn again at once, below it: never a
+        // screen without them until the next pass.
+        for part in raw.components(separatedBy: "pici-monitor: pass failed: ").dropFirst() {
+            guard let end = part.range(of: "\r\n") else { continue }
+            let after = part[end.upperBound...]
+            if after.isEmpty || after.hasPrefix("Script done") { continue }
+            XCTAssertTrue(after.hasPrefix("   blocked      running"), String(after.prefix(200)))
+        }
         // Stopped between two passes (most likely): no word from bash about the sleep it ended.
         XCTAssertFalse(raw.contains("sleep \"$((ms"), raw)
     }

@@ -577,7 +577,26 @@ final class PublishTests: XCTestCase {
     }
 
     /// `--above-running` at a terminal: the running lines a pass left are erased before what
-    /// it prints, and counted as gone, so the next pass erases nothing of it.
+    /// it prints and drawn again below it, as they were drawn; the next pass erases them, and
+    /// nothing of what was printed.
+    func testAboveRunningPrintsAboveTheRunningLinesAtATerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
+        let (dir, env) = world()
+        try FileManager.default.createDirectory(atPath: dir + "/.pici", withIntermediateDirectories: true)
+        try "2\n".write(toFile: dir + "/.pici/human-lines", atomically: true, encoding: .utf8)
+        try "one\ntwo\n".write(toFile: dir + "/.pici/human-running", atomically: true, encoding: .utf8)
+        let typescript = dir + "/../typescript"
+        let body = dir + "/../body.sh"
+        try "printf 'one\\ntwo\\n'; printf 'said\\n' | pici-publish --above-running --artifact-dir '\(dir)'\n"
+            .write(toFile: body, atomically: true, encoding: .utf8)
+        Support.sh("script -qec 'bash \(body)' '\(typescript)' >/dev/null", env: env)
+        let raw = try String(contentsOfFile: typescript, encoding: .utf8)
+        XCTAssertTrue(raw.contains("one\r\ntwo\r\n\u{1B}[A\u{1B}[A\r\u{1B}[Jsaid\r\none\r\ntwo\r\n"), raw)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/.pici/human-lines", encoding: .utf8), "2\n")
+    }
+
+    /// Without the lines' text (or with other text than counted) they are only erased, and
+    /// counted as gone.
     func testAboveRunningErasesTheRunningLinesFirstAtATerminal() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
         let (dir, env) = world()
