@@ -576,42 +576,37 @@ final class PublishTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: counted, encoding: .utf8), "0\n")
     }
 
-    /// `--above-running` at a terminal: the running lines a pass left are erased before what
-    /// it prints and drawn again below it, as they were drawn; the next pass erases them, and
-    /// nothing of what was printed.
-    func testAboveRunningPrintsAboveTheRunningLinesAtATerminal() throws {
+    /// At a terminal (script(1)): two running lines as a pass leaves them (counted 2, their
+    /// text in `human-running` when given), then `input` through `--above-running`. What the
+    /// terminal got, and the count after.
+    func aboveRunningAtATerminal(running: String?, input: String) throws -> (raw: String, count: String) {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
         let (dir, env) = world()
         try FileManager.default.createDirectory(atPath: dir + "/.pici", withIntermediateDirectories: true)
         try "2\n".write(toFile: dir + "/.pici/human-lines", atomically: true, encoding: .utf8)
-        try "one\ntwo\n".write(toFile: dir + "/.pici/human-running", atomically: true, encoding: .utf8)
-        let typescript = dir + "/../typescript"
-        let body = dir + "/../body.sh"
-        try "printf 'one\\ntwo\\n'; printf 'said\\n' | pici-publish --above-running --artifact-dir '\(dir)'\n"
+        try running?.write(toFile: dir + "/.pici/human-running", atomically: true, encoding: .utf8)
+        let body = dir + "/../body.sh", typescript = dir + "/../typescript"
+        try "printf 'one\\ntwo\\n'; printf '\(input)' | pici-publish --above-running --artifact-dir '\(dir)'; echo \" rc=$?\"\n"
             .write(toFile: body, atomically: true, encoding: .utf8)
         Support.sh("script -qec 'bash \(body)' '\(typescript)' >/dev/null", env: env)
-        let raw = try String(contentsOfFile: typescript, encoding: .utf8)
-        XCTAssertTrue(raw.contains("one\r\ntwo\r\n\u{1B}[A\u{1B}[A\r\u{1B}[Jsaid\r\none\r\ntwo\r\n"), raw)
-        XCTAssertEqual(try String(contentsOfFile: dir + "/.pici/human-lines", encoding: .utf8), "2\n")
+        return (try String(contentsOfFile: typescript, encoding: .utf8), try String(contentsOfFile: dir + "/.pici/human-lines", encoding: .utf8))
+    }
+
+    /// `--above-running` at a terminal: the running lines a pass left are erased before what
+    /// it prints and drawn again below it, as they were drawn; the next pass erases them, and
+    /// nothing of what was printed.
+    func testAboveRunningPrintsAboveTheRunningLinesAtATerminal() throws {
+        let seen = try aboveRunningAtATerminal(running: "one\ntwo\n", input: "said\\n")
+        XCTAssertTrue(seen.raw.contains("one\r\ntwo\r\n\u{1B}[A\u{1B}[A\r\u{1B}[Jsaid\r\none\r\ntwo\r\n rc=0"), seen.raw)
+        XCTAssertEqual(seen.count, "2\n")
     }
 
     /// Without the lines' text (or with other text than counted) they are only erased, and
-    /// counted as gone.
+    /// counted as gone. A line without its end still comes out, at the end of the input.
     func testAboveRunningErasesTheRunningLinesFirstAtATerminal() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
-        let (dir, env) = world()
-        try FileManager.default.createDirectory(atPath: dir + "/.pici", withIntermediateDirectories: true)
-        let counted = dir + "/.pici/human-lines"
-        try "2\n".write(toFile: counted, atomically: true, encoding: .utf8)
-        let typescript = dir + "/../typescript"
-        // Two lines as a pass leaves them, then a message and a line without its end.
-        let body = dir + "/../body.sh"
-        try "printf 'one\\ntwo\\n'; printf 'said\\ncut' | pici-publish --above-running --artifact-dir '\(dir)'; echo \" rc=$?\"\n"
-            .write(toFile: body, atomically: true, encoding: .utf8)
-        Support.sh("script -qec 'bash \(body)' '\(typescript)' >/dev/null", env: env)
-        let raw = try String(contentsOfFile: typescript, encoding: .utf8)
-        XCTAssertTrue(raw.contains("one\r\ntwo\r\n\u{1B}[A\u{1B}[A\r\u{1B}[Jsaid\r\ncut rc=0"), raw)
-        XCTAssertEqual(try String(contentsOfFile: counted, encoding: .utf8), "0\n")
+        let seen = try aboveRunningAtATerminal(running: nil, input: "said\\ncut")
+        XCTAssertTrue(seen.raw.contains("one\r\ntwo\r\n\u{1B}[A\u{1B}[A\r\u{1B}[Jsaid\r\ncut rc=0"), seen.raw)
+        XCTAssertEqual(seen.count, "0\n")
     }
 
     /// Elsewhere it only copies: no escape, and the count is left to the passes.
