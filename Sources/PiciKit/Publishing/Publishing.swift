@@ -196,10 +196,10 @@ public final class Publisher {
         try settleOpenJobs(inStream: pass.inStream, listing: listing)
         try showQueue()
 
+        let text = humanRunning.isEmpty ? "" : humanRunning.joined(separator: "\n") + "\n"
         if redraw {
             // Drawn and counted together, so that `RunningLines.printAbove` erases all of them
             // or none, and draws them again.
-            let text = humanRunning.isEmpty ? "" : humanRunning.joined(separator: "\n") + "\n"
             var failure: (any Error)?
             try RunningLines.locked(stateDir: stateDir) {
                 try out.write(text)
@@ -209,8 +209,8 @@ public final class Publisher {
             // Said once the lock is free: the message may go through `printAbove`, which
             // waits for it.
             if let failure { report(.cannotCreate, "\(failure)") }
-        } else if options.human && options.includeRunning && !humanRunning.isEmpty {
-            try out.write(humanRunning.joined(separator: "\n") + "\n")
+        } else if !text.isEmpty {
+            try out.write(text)
         }
         writeTopIndex()
         try out.flush()

@@ -43,9 +43,9 @@ public enum RunningLines {
     /// `pici-publish --above-running`: copies standard input to standard error a run of whole
     /// lines at a time, each run printed above the running lines (erased first, then drawn
     /// again below) when standard error is the terminal standard output is; otherwise as it
-    /// comes. Ends at end of input,
-    /// not at SIGINT or SIGTERM: what the monitor prints as it stops still gets out. Should
-    /// standard error fail, the rest is read and dropped: its writers never meet a closed pipe.
+    /// comes. Ends at end of input, not at SIGINT or SIGTERM: what the monitor prints as it
+    /// stops still gets out. Should standard error fail, the rest is read and dropped: its
+    /// writers never meet a closed pipe.
     public static func printAbove(artifactDir: String) -> ExitStatus {
         for s in [SIGINT, SIGTERM, SIGHUP] { signal(s, SIG_IGN) }
         let stateDir = artifactDir + "/.pici"
@@ -63,7 +63,7 @@ public enum RunningLines {
                     // The running lines as they were drawn, to draw again below.
                     let drawn = try? FileSystem.readFile(textPath(stateDir: stateDir), limit: 1 << 20)
                     try Output.writeAll(fd: 2, Array(HumanOutput.erase(lines: lines).utf8) + Array(bytes))
-                    if let drawn, drawn.reduce(0, { $1 == 0x0A ? $0 + 1 : $0 }) == lines {
+                    if let drawn, drawn.withUnsafeBufferPointer({ ByteScan.scan($0).newlines }) == lines {
                         try Output.writeAll(fd: 2, drawn)
                     } else {
                         try? setCount(0, stateDir: stateDir)
