@@ -22,70 +22,66 @@ public enum HTML {
     /// `escape(text)` appended to `out` (a page written as bytes, without a String per piece).
     public static func append(escaping text: String, to out: inout [UInt8]) {
         var text = text
-        text.withUTF8 { utf8 in
-            let first = firstToEscape(utf8) ?? utf8.count
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<first]))
-            appendEscaped(utf8, from: first, to: &out)
-        }
+        text.withUTF8 { utf8 in appendEscaped(utf8, from: 0, to: &out) }
     }
 
+    /// Every byte from `first` on, through `replacements`: one load and one store a byte,
+    /// with no branch on what the byte is. A log holds a byte to escape every few words, at
+    /// places no branch predictor learns: branching on each byte cost ~3x as much on such
+    /// text (bench/README.md, session 14).
     private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, from first: Int, to out: inout [UInt8]) {
         guard first < utf8.count, let src = utf8.baseAddress else { return }
-        // Into a buffer on the stack, moved to `out` when full: a log line holds several
-        // bytes to escape, and appending each replacement to the array costs more than the
-        // rest of the line.
+        // Into a buffer on the stack, moved to `out` a chunk at a time; each store is a
+        // whole word, of which only the replacement's length counts.
         let size = 4096
+        let table = replacements
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { buffer in
-            let buf = buffer.baseAddress!
-            var k = 0
+            let buf = UnsafeMutableRawPointer(buffer.baseAddress!)
             var i = first
             let n = utf8.count
             while i < n {
-                if k >= size - 8 {
-                    out.append(contentsOf: UnsafeBufferPointer(start: buf, count: k))
-                    k = 0
-                }
-                // What needs no escaping is copied as it is looked at: most of a log line, in
-                // runs too short for a copy call to pay.
-                let limit = min(n, i + size - 8 - k)
-                while i < limit, needsNoEscape(src[i]) {
-                    buf[k] = src[i]
-                    k += 1
+                var k = 0
+                // At most 6 bytes out for one in, and a word stored at the last.
+                let limit = min(n, i + (size - 8) / 6)
+                while i < limit {
+                    var entry = table[Int(src[i])]
+                    if entry == 0 {
+                        // 0xC2: a C1 control with the byte after it (U+FFFD), else itself.
+                        if isC1(utf8, at: i) {
+                            entry = 0xBD_BF_EF | 3 << 56
+                            i += 1
+                        } else {
+                            entry = 0xC2 | 1 << 56
+                        }
+                    }
+                    (buf + k).storeBytes(of: entry.littleEndian, as: UInt64.self)
+                    k += Int(truncatingIfNeeded: entry >> 56)
                     i += 1
                 }
-                guard i < limit else { continue }
-                let b = src[i]
-                switch b {
-                case 0x26: k += put(0x3B_70_6D_61_26, 5, at: buf + k)  // &amp;
-                case 0x3C: k += put(0x3B_74_6C_26, 4, at: buf + k)  // &lt;
-                case 0x3E: k += put(0x3B_74_67_26, 4, at: buf + k)  // &gt;
-                case 0x22: k += put(0x3B_74_6F_75_71_26, 6, at: buf + k)  // &quot;
-                case 0x27: k += put(0x3B_39_33_23_26, 5, at: buf + k)  // &#39;
-                case 0x09, 0x0A:
-                    // Kept (the loop above copies them; here only were it to stop at one).
-                    buf[k] = b
-                    k += 1
-                case 0x00...0x1F, 0x7F: k += put(0xBD_BF_EF, 3, at: buf + k)  // U+FFFD
-                case 0xC2 where isC1(utf8, at: i):
-                    k += put(0xBD_BF_EF, 3, at: buf + k)
-                    i += 1
-                default:
-                    buf[k] = b
-                    k += 1
-                }
-                i += 1
+                out.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: k))
             }
-            out.append(contentsOf: UnsafeBufferPointer(start: buf, count: k))
         }
     }
 
-    /// Stores a replacement (at most 8 bytes, the first in the low byte) as one word, the
-    /// room for which the caller keeps; returns how many of its bytes count.
-    @inline(__always)
-    private static func put(_ bytes: UInt64, _ count: Int, at p: UnsafeMutablePointer<UInt8>) -> Int {
-        UnsafeMutableRawPointer(p).storeBytes(of: bytes.littleEndian, as: UInt64.self)
-        return count
-    }
+    /// What `escape` makes of each byte: its replacement (at most 6 bytes, the first in the
+    /// low byte) and, in the top byte, how many bytes that is; 0 for 0xC2, which depends on
+    /// the byte after it.
+    private static let replacements: UnsafeMutablePointer<UInt64> = {
+        let table = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
+        for b in 0..<256 { table[b] = UInt64(b) | 1 << 56 }
+        for b in 0..<256 where !needsNoEscape(UInt8(b)) {
+            switch b {
+            case 0x26: table[b] = 0x3B_70_6D_61_26 | 5 << 56  // &amp;
+            case 0x3C: table[b] = 0x3B_74_6C_26 | 4 << 56  // &lt;
+            case 0x3E: table[b] = 0x3B_74_67_26 | 4 << 56  // &gt;
+            case 0x22: table[b] = 0x3B_74_6F_75_71_26 | 6 << 56  // &quot;
+            case 0x27: table[b] = 0x3B_39_33_23_26 | 5 << 56  // &#39;
+            case 0xC2: table[b] = 0
+            default: table[b] = 0xBD_BF_EF | 3 << 56  // U+FFFD for a control character
+            }
+        }
+        return table
+    }()
 
     /// A byte that `escape` keeps as it is whatever follows it (the common case).
     @inline(__always)

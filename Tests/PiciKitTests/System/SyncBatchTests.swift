@@ -35,6 +35,28 @@ final class SyncBatchTests: XCTestCase {
         XCTAssertEqual(SyncBatch.count, 0)
     }
 
+    func testABatchLargerThanItsOpenFilesIsCommittedWholeAndLeavesNoneOpen() throws {
+        // The first writes keep their descriptors until the commit syncs them; the rest are
+        // closed and opened again then.
+        let dir = Support.tempDir(self)
+        func openFiles() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count }
+        let before = openFiles()
+        SyncBatch.begin()
+        defer { _ = SyncBatch.end() }
+        let count = SyncBatch.openLimit * 2 + 3
+        for i in 0..<count { try FileSystem.writeAtomically(dir + "/f\(i)", "\(i)") }
+        XCTAssertEqual(openFiles(), before + SyncBatch.openLimit, "only the first writes keep theirs")
+        XCTAssertEqual(SyncBatch.commit(), [])
+        XCTAssertEqual(openFiles(), before)
+        for i in 0..<count { XCTAssertEqual(read(dir + "/f\(i)"), "\(i)") }
+        XCTAssertEqual(temps(dir), [])
+        // And again after the commit: the count of open ones starts afresh.
+        try FileSystem.writeAtomically(dir + "/again", "again")
+        XCTAssertEqual(openFiles(), before + 1)
+        XCTAssertEqual(SyncBatch.commit(), [])
+        XCTAssertEqual(read(dir + "/again"), "again")
+    }
+
     func testAChildStartedWhileATempFileIsOpenDoesNotInheritIt() throws {
         // pici-stage's calls start on another thread while this one writes: a temp file is
         // made close-on-exec at once, or zmx (and whatever it leaves running) holds it open.
