@@ -79,6 +79,7 @@ Tool.main("pici-stage", help: help, options: [
         }
         return Follower.run(session: session, artifactDir: ArtifactDir.resolve(args), generation: generation, zmx: onHost, clientsBefore: clients)
     }
+    FreedMemory.keepForThisPass()
     let jobs = try args.count("jobs", default: ChildPool.onlineCPUs + 1)
     var reaping = try Reaper.Options(args, artifactDir: ArtifactDir.resolve(args), zmx: zmx)
     let input = StagingInput.read(fd: 0)

@@ -3,23 +3,6 @@ import Glibc
 /// The frame every pici executable shares: flags, `--help`, `--version`, SIGPIPE, and the
 /// mapping of what went wrong to an exit status.
 public enum Tool {
-    /// A pass allocates and frees history-sized buffers (tens of KB) hundreds of times. By
-    /// default glibc hands the heap's top back to the kernel and maps larger blocks afresh, so
-    /// each new buffer's pages fault in again: ~1,800 faults in a pici-stage pass over 189
-    /// histories (bench/README.md, session 14). Kept instead, the peak is reached once and
-    /// its pages are reused.
-    static func keepFreedMemory() {
-        _ = mallopt(trimThreshold, 256 << 20)
-        _ = mallopt(mmapThreshold, 32 << 20)
-    }
-
-    /// glibc's mallopt(3) and two of its parameters, from <malloc.h>, which the Glibc module
-    /// leaves out.
-    @_silgen_name("mallopt")
-    private static func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
-    private static let trimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
-    private static let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
-
     /// Parses the flags, answers `--help`/`--version`, runs `body` and exits with its status.
     /// `help` is the text `--help` prints; its first line is the usage line. A tool that
     /// writes or prints job output passes `masks: true`: it takes `--mask-file FILE` (else
@@ -35,7 +18,6 @@ public enum Tool {
         // A file-size limit on stdout is a write error (and the torn line is taken back),
         // never a kill in the middle of a line.
         signal(SIGXFSZ, SIG_IGN)
-        keepFreedMemory()
         let args: Arguments
         do {
             args = try Arguments(Array(CommandLine.arguments.dropFirst()), options: options)
