@@ -196,6 +196,10 @@ public final class Publisher {
         try settleOpenJobs(inStream: pass.inStream, listing: listing)
         try showQueue()
 
+        // At a terminal each line is cut to its width: one row a line, as the next pass
+        // erases them (the last column is left free, as a terminal may wrap on it).
+        let columns = redraw ? Terminal.columns(1) : 0
+        if columns > 0 { humanRunning = humanRunning.map { DisplayWidth.fit($0, columns: columns - 1) } }
         let text = humanRunning.isEmpty ? "" : humanRunning.joined(separator: "\n") + "\n"
         if redraw {
             // Drawn and counted together, so that `RunningLines.printAbove` erases all of them

@@ -15,6 +15,14 @@ public enum Terminal {
         isTerminal(fd) && (getenv("NO_COLOR").map { String(cString: $0).isEmpty } ?? true)
     }
 
+    /// The width of the terminal `fd` is open on, in columns; 0 when it is none or does not
+    /// say.
+    public static func columns(_ fd: Int32) -> Int {
+        var size = winsize()
+        guard ioctl(fd, UInt(TIOCGWINSZ), &size) == 0 else { return 0 }
+        return Int(size.ws_col)
+    }
+
     public static let cursorUp = "\u{1B}[A"
     public static let clearToEndOfLine = "\u{1B}[K"
     public static let clearToEndOfScreen = "\u{1B}[J"

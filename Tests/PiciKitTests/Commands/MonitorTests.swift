@@ -404,19 +404,12 @@ final class MonitorTests: XCTestCase {
     /// made) comes above them: the next pass's erase takes neither it nor leaves old running
     /// lines behind.
     func testAtATerminalDiagnosticsStayAboveTheRunningLines() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
         let w = world()
         startJob(w, "7e7a7e7a", runner: "sleep 30")
         XCTAssertEqual(w.zmx.sh("zmx run ci.blocked.0b0b0b0b.runner -d sleep 30").status, 0)
         // A file where the job's directory would go: pici-stage says so on every pass.
         XCTAssertTrue(FileManager.default.createFile(atPath: w.dir + "/blocked", contents: Data()))
-        let typescript = w.dir + "/../typescript"
-        var env = w.zmx.env
-        env["NO_COLOR"] = "1"
-        let monitor = "timeout -s TERM 8 '\(MonitorTests.monitor)' --interval 700ms --human --include-running --no-sync --artifact-dir '\(w.dir)'"
-        Support.sh("script -qec \"\(monitor)\" '\(typescript)' >/dev/null", env: env)
-        _ = w.zmx.sh("zmx kill '*'")
-        let raw = String(decoding: try Data(contentsOf: URL(fileURLWithPath: typescript)), as: UTF8.self)
+        let raw = try monitorAtATerminal(w, seconds: 8, interval: "700ms")
         let screen = MonitorTests.screen(raw)
         let said = raw.components(separatedBy: "blocked 0b0b0b0b").count - 1
         XCTAssertGreaterThanOrEqual(said, 2, raw)
@@ -436,9 +429,37 @@ final class MonitorTests: XCTestCase {
         XCTAssertFalse(raw.contains("sleep \"$((ms"), raw)
     }
 
+    /// A running line wider than the terminal is cut to its width: wrapped onto a second row,
+    /// it left that row's first part behind at every pass's erase.
+    func testAtANarrowTerminalLongRunningLinesAreCutNotLeftBehind() throws {
+        let w = world()
+        let name = "a-very-long-repository-name-for-a-narrow-terminal"
+        XCTAssertEqual(w.zmx.sh("zmx run ci.\(name).1a2b3c4d.runner -d sleep 30").status, 0)
+        let raw = try monitorAtATerminal(w, seconds: 4, interval: "500ms", before: "stty cols 40 rows 50; ")
+        XCTAssertGreaterThanOrEqual(raw.components(separatedBy: "\u{1B}[J").count - 1, 2, "passes erased their lines:\n" + raw)
+        let screen = MonitorTests.screen(raw, columns: 40)
+        XCTAssertEqual(screen.filter { $0.hasPrefix("   a-very-long") }.count, 1, "the header once, not left behind:\n" + screen.joined(separator: "\n"))
+        XCTAssertTrue(screen.contains { $0.hasPrefix("   a-very-long") && $0.hasSuffix("...") && $0.count == 39 }, screen.joined(separator: "\n"))
+        XCTAssertTrue(screen.contains { $0.hasPrefix("   runner") && $0.contains("running") }, screen.joined(separator: "\n"))
+    }
+
+    /// What a terminal (script(1)'s) got from `pici-monitor --human --include-running` run in
+    /// it for `seconds` after the shell commands `before`; its sessions are killed after.
+    private func monitorAtATerminal(_ w: World, seconds: Int, interval: String, before: String = "") throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
+        let typescript = w.dir + "/../typescript"
+        var env = w.zmx.env
+        env["NO_COLOR"] = "1"
+        let monitor = "\(before)timeout -s TERM \(seconds) '\(MonitorTests.monitor)' --interval \(interval) --human --include-running --no-sync --artifact-dir '\(w.dir)'"
+        Support.sh("script -qec \"\(monitor)\" '\(typescript)' >/dev/null", env: env)
+        _ = w.zmx.sh("zmx kill '*'")
+        return String(decoding: try Data(contentsOf: URL(fileURLWithPath: typescript)), as: UTF8.self)
+    }
+
     /// What a terminal shows of `raw` (script(1)'s record of it): lines, the cursor moved up
-    /// by ESC [ A, and everything from the cursor's line on cleared by ESC [ J.
-    static func screen(_ raw: String) -> [String] {
+    /// by ESC [ A, and everything from the cursor's line on cleared by ESC [ J; with
+    /// `columns`, a line that reaches them goes on in the next row, as a terminal wraps it.
+    static func screen(_ raw: String, columns: Int = .max) -> [String] {
         var lines = [""], row = 0
         var rest = Substring(raw.replacingOccurrences(of: "\r", with: ""))
         while let c = rest.first {
@@ -453,6 +474,10 @@ final class MonitorTests: XCTestCase {
                 if row == lines.count { lines.append("") }
                 rest = rest.dropFirst()
             } else {
+                if lines[row].count == columns {
+                    row += 1
+                    if row == lines.count { lines.append("") }
+                }
                 lines[row].append(c)
                 rest = rest.dropFirst()
             }
