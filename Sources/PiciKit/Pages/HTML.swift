@@ -26,9 +26,10 @@ public enum HTML {
     }
 
     /// Every byte from `first` on, through `replacements`: one load and one store a byte,
-    /// with no branch on what the byte is. A log holds a byte to escape every few words, at
-    /// places no branch predictor learns: branching on each byte cost ~3x as much on such
-    /// text (bench/README.md, session 14).
+    /// with no branch on what the byte is but for 0xC2 (a C1 control's lead byte). A log
+    /// holds a byte to escape every few words, at places no branch predictor learns:
+    /// branching on each byte cost ~3x as much on such text (bench/README.md, session 14).
+    /// Text with nothing to escape is no faster than that, not copied whole as it was.
     private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, from first: Int, to out: inout [UInt8]) {
         guard first < utf8.count, let src = utf8.baseAddress else { return }
         // Into a buffer on the stack, moved to `out` a chunk at a time; each store is a

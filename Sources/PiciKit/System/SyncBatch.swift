@@ -33,32 +33,31 @@ public enum SyncBatch {
     private static let syncFileRangeWrite: UInt32 = 2
 
     /// Opens a batch: the writes of this process hold their renames until `commit`.
-    public static func begin() { if held == nil { held = [] } }
+    public static func begin() { locked { if held == nil { held = [] } } }
 
     /// Commits what is held and closes the batch.
-    public static func end() -> [FileError] {
-        defer { held = nil }
-        return commit()
-    }
+    public static func end() -> [FileError] { commit(closing: true) }
 
     /// How many writes are held.
-    public static var count: Int { held?.count ?? 0 }
+    public static var count: Int { locked { held?.count ?? 0 } }
 
     /// For the writers: with a batch open, starts the write-out of `fd` (the finished temp
-    /// file), closes it and holds its rename. False without a batch: sync and rename now.
+    /// file), keeps it open for the commit's fsync (the first `openLimit` of a commit; the
+    /// rest are closed and opened again then) and holds its rename. False without a batch:
+    /// sync and rename now.
     static func hold(fd: Int32, temp: String, path: String) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard held != nil else { return false }
-        _ = syncFileRange(fd, 0, 0, syncFileRangeWrite)
-        if openCount < openLimit {
-            openCount += 1
-            held!.append((temp, path, fd))
-        } else {
-            close(fd)
-            held!.append((temp, path, -1))
+        locked {
+            guard held != nil else { return false }
+            _ = syncFileRange(fd, 0, 0, syncFileRangeWrite)
+            if openCount < openLimit {
+                openCount += 1
+                held!.append((temp, path, fd))
+            } else {
+                close(fd)
+                held!.append((temp, path, -1))
+            }
+            return true
         }
-        return true
     }
 
     /// Writers may be threads of one pass (`Staging.writeFollowedAhead`); a file's rename
@@ -69,17 +68,28 @@ public enum SyncBatch {
         return m
     }()
 
+    private static func locked<R>(_ body: () -> R) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+
     /// Syncs every held file, then renames each over its name, in order. A file that cannot
     /// be synced or renamed is not, nor is any held after it (a later file may record that an
     /// earlier one was written): their temp files are removed and each is returned. A temp
     /// file that is gone went with its directory (a finished follower's), as the file would
     /// have: skipped. The batch stays open.
-    public static func commit() -> [FileError] {
-        pthread_mutex_lock(mutex)
-        let files = held ?? []
-        if !files.isEmpty { held = [] }
-        openCount = 0
-        pthread_mutex_unlock(mutex)
+    public static func commit() -> [FileError] { commit(closing: false) }
+
+    /// What is held is taken and the batch closed (or emptied) in one step under the lock: a
+    /// writer's file is either in this commit or, with the batch still open, in the next.
+    private static func commit(closing: Bool) -> [FileError] {
+        let files: [(temp: String, path: String, fd: Int32)] = locked {
+            let files = held ?? []
+            held = closing || held == nil ? nil : []
+            openCount = 0
+            return files
+        }
         guard !files.isEmpty else { return [] }
         var failures: [FileError] = []
         var cut = files.count  // the first file not renamed

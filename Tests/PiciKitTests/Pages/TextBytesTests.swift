@@ -75,12 +75,12 @@ final class TextBytesTests: XCTestCase {
         }
     }
 
-    /// A long log is escaped through a 4 KB buffer: replacements and multi-byte characters on
-    /// its edges come out whole wherever they fall.
+    /// A long log is escaped through a 4 KB buffer, 681 bytes of it at a time: replacements
+    /// and multi-byte characters on the edges come out whole wherever they fall.
     func testLongTextsEscapeAsTheirDefinition() {
-        // Each kind of byte at each place near the buffer's end (which counts from the first
-        // byte escaped).
-        for at in 4_070..<4_100 {
+        // Each kind of byte at each place near a chunk's end (chunks count from the first
+        // byte escaped) and near 4 KB.
+        for at in Array(670..<690) + Array(1_352..<1_370) + Array(4_070..<4_100) {
             for piece in ["\n", "\t", "&", "\u{85}", "é", "\u{1B}", "\"x\""] {
                 let text = "<" + String(repeating: "x", count: at) + piece + "\ny"
                 XCTAssertEqual(HTML.escape(text), escapeByScalars(text), "\(piece.debugDescription) at \(at)")
