@@ -1,5 +1,3 @@
-import Glibc
-
 /// How many terminal columns text takes, and text cut to a number of them: a running line
 /// wider than the terminal would wrap onto a second row, and the next pass, which moves the
 /// cursor up one row a line to erase them, would leave the first rows behind.
