@@ -84,6 +84,8 @@ public struct Staging {
     /// this one (`JobsAtRest`).
     var jobsAtRestBefore: JobsAtRest? = nil
     var jobsAtRest = JobsAtRest()
+    /// What every snapshot's print starts from (`snapshotPrint`), made once.
+    var snapshotBase: SnapshotPrint?
 
     public init(artifactDir: String, zmx: ZmxCommand, seenAtNanoseconds: Int, now: Int = Clock.nowSeconds()) {
         self.artifactDir = artifactDir
@@ -121,7 +123,7 @@ public struct Staging {
         static func label(_ job: JobRecord, line: Int?) -> String {
             "\(line.map { "line \($0): " } ?? "")job \(SafeName.quoted(job.name)) \(SafeName.quoted(job.jobID))"
         }
-        fileprivate var dir: DirectoryHandle
+        var dir: DirectoryHandle
         /// The sessions whose history is to be fetched, in the job's order.
         public internal(set) var fetches: [Fetch] = []
         var staged = 0
@@ -129,6 +131,9 @@ public struct Staging {
         /// added one.
         var finals: StagedLogs
         var finalsChanged = false
+        /// What its running sessions' logs were last written from, read when first needed.
+        var snapshots: RunningSnapshots?
+        var snapshotsChanged = false
         /// Whether the job's directory was made (true), could not be (false), or not tried.
         var dirMade: Bool?
         /// The job directory's time before the look (`JobsAtRest`).
@@ -235,6 +240,7 @@ public struct Staging {
             Diagnostics.error("\(work.label): session \(SafeName.quoted(s.name)): history not staged: \(error)")
             return
         }
+        if s.hasEnded { forgetSnapshot(of: s, in: &work) }
         if let written = storeFollowed(fragment, of: s, short: fetch.short, job: work.job, jobDir: work.jobDir, label: work.label) {
             if written {
                 work.finals.add(s)
@@ -245,6 +251,8 @@ public struct Staging {
         }
         let base = work.jobDir + "/" + fetch.short
         let txt = base + ".txt", html = base + ".html"
+        let print = s.hasEnded ? nil : snapshotPrint(of: fragment, session: s, file: fetch.short, job: work.job)
+        if let print, wroteBefore(print, of: s, file: fetch.short, in: &work) { return }
         let log = SessionLog(history: fragment, session: s)
         var page = SessionPage(
             job: work.job, session: s, short: Staging.short(of: s, in: work.job), file: fetch.short, log: log.log, now: now)
@@ -259,6 +267,7 @@ public struct Staging {
                 work.finals.add(s)
                 work.finalsChanged = true
             }
+            if let print, let modified { remember(print, modified: modified, of: s, in: &work) }
             work.staged += 1
         } catch {
             writeFailed("\(work.label): session \(SafeName.quoted(s.name)): \(error)")
@@ -272,6 +281,14 @@ public struct Staging {
         let job = work.job
         if work.finalsChanged {
             do { try work.finals.write(jobDir: work.jobDir) } catch { writeFailed("\(work.label): \(error)") }
+        }
+        // After the logs it speaks for: a commit that fails to rename one renames none after it.
+        if work.snapshotsChanged, let snapshots = work.snapshots {
+            if snapshots.sessions.isEmpty {
+                unlink(RunningSnapshots.path(jobDir: work.jobDir))
+            } else {
+                do { try snapshots.write(jobDir: work.jobDir) } catch { writeFailed("\(work.label): \(error)") }
+            }
         }
         if work.dir.info("styles.css")?.size != Staging.stylesBytes.count, makeJobDir(&work) {
             do {
@@ -374,7 +391,7 @@ public struct Staging {
 /// A job's directory, opened once (lazily) so that the files in it are looked up by their
 /// short names: a pass over staged jobs is mostly these lookups, and one relative to an open
 /// directory costs the kernel far less than one that walks the whole path again.
-fileprivate struct DirectoryHandle {
+struct DirectoryHandle {
     let path: String
     /// -2 until the first lookup opens it; -1 when it could not be opened (it may not exist
     /// yet), in which case lookups go by the full path, as before.

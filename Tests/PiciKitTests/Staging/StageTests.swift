@@ -379,6 +379,74 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: dir + "/styles.css", encoding: .utf8), Styles.css)
     }
 
+    /// Without followers, a running session whose history is what its logs were last written
+    /// from is fetched and not written again (as a followed session whose capture has not
+    /// grown): its files keep their time. Anything else that changed them, or a change to the
+    /// declared secrets, has them written again.
+    func testARunningSessionWhoseHistoryIsUnchangedIsNotWrittenAgain() throws {
+        let world = Support.ZmxWorld(self)
+        let history = world.dir + "/canned-history"
+        try "step output\n".write(toFile: history, atomically: true, encoding: .utf8)
+        let art = Support.tempDir(self, "art")
+        let now = Int(Date().timeIntervalSince1970)
+        let build = session("ci.demo.abcd1234.step.build", short: "build", created: now - 10, status: .running)
+        let running = line(job("demo", "abcd1234", [build]))
+        let dir = art + "/demo/abcd1234"
+        func pass(_ flags: String = "") {
+            XCTAssertEqual(world.sh("pici-stage --no-follow \(flags) --artifact-dir '\(art)'", input: running).status, 0)
+        }
+        func files() -> [Int] {
+            ["build.txt", "build.html"].map { (try? FileManager.default.attributesOfItem(atPath: dir + "/" + $0)[.systemFileNumber] as? Int) ?? -1 }
+        }
+        func text() -> String? { try? String(contentsOfFile: dir + "/build.txt", encoding: .utf8) }
+
+        pass()
+        let first = files()
+        XCTAssertEqual(text(), "step output\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: RunningSnapshots.path(jobDir: dir)))
+        pass()
+        XCTAssertEqual(calls(world.dir + "/calls.log").count, 2, "fetched every pass")
+        XCTAssertEqual(files(), first, "the same history: neither file written again")
+
+        try "step output\nmore\n".write(toFile: history, atomically: true, encoding: .utf8)
+        pass()
+        let second = files()
+        XCTAssertNotEqual(second[0], first[0])
+        XCTAssertNotEqual(second[1], first[1])
+        XCTAssertEqual(text(), "step output\nmore\n")
+        pass()
+        XCTAssertEqual(files(), second)
+
+        // A secret declared since: written again, masked.
+        let masks = Support.tempDir(self, "masks") + "/mask"
+        try "output\n".write(toFile: masks, atomically: true, encoding: .utf8)
+        pass("--mask-file '\(masks)'")
+        XCTAssertEqual(text(), "step ***\nmore\n")
+        let masked = files()
+        XCTAssertNotEqual(masked, second)
+        pass("--mask-file '\(masks)'")
+        XCTAssertEqual(files(), masked)
+
+        // A page that something else wrote since (here its time), or a lost record: written again.
+        var times = [timespec(tv_sec: 1_700_000_000, tv_nsec: 0), timespec(tv_sec: 1_700_000_000, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, dir + "/build.html", &times, 0), 0)
+        pass("--mask-file '\(masks)'")
+        let touched = files()
+        XCTAssertNotEqual(touched[1], masked[1])
+        try FileManager.default.removeItem(atPath: RunningSnapshots.path(jobDir: dir))
+        pass("--mask-file '\(masks)'")
+        XCTAssertNotEqual(files()[1], touched[1])
+
+        // Ended: its final log, and no record of running snapshots left.
+        var ended = build
+        ended.ended = Int(Date().timeIntervalSince1970)
+        ended.exitCode = 0
+        ended.status = .success
+        XCTAssertEqual(world.sh("pici-stage --no-follow --artifact-dir '\(art)'", input: line(job("demo", "abcd1234", [ended]))).status, 0)
+        XCTAssertFalse(try String(contentsOfFile: dir + "/build.html", encoding: .utf8).contains("http-equiv=\"refresh\""))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: RunningSnapshots.path(jobDir: dir)))
+    }
+
     func testOpenJobFileFollowsPublication() throws {
         let world = Support.ZmxWorld(self)
         try "out\n".write(toFile: world.dir + "/canned-history", atomically: true, encoding: .utf8)

@@ -1,0 +1,51 @@
+/// A running session whose history is what its logs were last written from is not written
+/// again (`RunningSnapshots`).
+extension Staging {
+    /// The print of a running session's history and of all else its `.txt` and page show
+    /// but the time: the names, the start, pici's version and the declared secrets.
+    mutating func snapshotPrint(of fragment: [UInt8], session s: SessionRecord, file: String, job: JobRecord) -> SnapshotPrint {
+        if snapshotBase == nil {
+            var base = SnapshotPrint()
+            base.add(PiciVersion.string)
+            for pattern in Masking.active.patterns { base.add(pattern) }
+            snapshotBase = base
+        }
+        var print = snapshotBase!
+        print.add("\(job.name)\t\(job.jobID)\t\(s.name)\t\(s.created)\t\(s.status.rawValue)\t\(file)\t\(Staging.short(of: s, in: job))")
+        print.add(fragment)
+        return print
+    }
+
+    /// Whether the session's `.txt` and page are still those written from `print`.
+    func wroteBefore(_ print: SnapshotPrint, of s: SessionRecord, file: String, in work: inout Work) -> Bool {
+        guard let before = snapshots(of: &work).sessions[s.name], before.print == print else { return false }
+        for name in [file + ".txt", file + ".html"] {
+            guard let info = work.dir.info(name), info.isRegular, info.modifiedSeconds == before.modified else { return false }
+        }
+        return true
+    }
+
+    /// Its `.txt` and page were written from `print` and given the time `modified`.
+    func remember(_ print: SnapshotPrint, modified: Int, of s: SessionRecord, in work: inout Work) {
+        var snapshots = snapshots(of: &work)
+        snapshots.sessions[s.name] = RunningSnapshots.Snapshot(print: print, modified: modified)
+        work.snapshots = snapshots
+        work.snapshotsChanged = true
+    }
+
+    /// An ended session is staged from its final history once and needs no print.
+    func forgetSnapshot(of s: SessionRecord, in work: inout Work) {
+        var snapshots = snapshots(of: &work)
+        guard snapshots.sessions.removeValue(forKey: s.name) != nil else { return }
+        work.snapshots = snapshots
+        work.snapshotsChanged = true
+    }
+
+    /// The job's record, read when first needed.
+    private func snapshots(of work: inout Work) -> RunningSnapshots {
+        if let snapshots = work.snapshots { return snapshots }
+        let snapshots = RunningSnapshots.read(jobDir: work.jobDir)
+        work.snapshots = snapshots
+        return snapshots
+    }
+}
