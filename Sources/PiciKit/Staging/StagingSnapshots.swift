@@ -1,19 +1,31 @@
+import Glibc
+
 /// A running session whose history is what its logs were last written from is not written
 /// again (`RunningSnapshots`).
 extension Staging {
     /// The print of a running session's history and of all else its `.txt` and page show
-    /// but the time: the names, the start, pici's version and the declared secrets.
+    /// but the time: the names, the start, the build that renders them and where the
+    /// declared secrets come from (`Masking.sources`; never the values).
     mutating func snapshotPrint(of fragment: [UInt8], session s: SessionRecord, file: String, job: JobRecord) -> SnapshotPrint {
         if snapshotBase == nil {
             var base = SnapshotPrint()
             base.add(PiciVersion.string)
-            for pattern in Masking.active.patterns { base.add(pattern) }
+            base.add(Staging.buildIdentity)
+            for source in Masking.sources { base.add(source) }
             snapshotBase = base
         }
         var print = snapshotBase!
         print.add("\(job.name)\t\(job.jobID)\t\(s.name)\t\(s.created)\t\(s.status.rawValue)\t\(file)\t\(Staging.short(of: s, in: job))")
         print.add(fragment)
         return print
+    }
+
+    /// This executable as a file (size, modification time): a new build of the same
+    /// version may render or clean logs otherwise.
+    static var buildIdentity: String {
+        var st = stat()
+        guard stat("/proc/self/exe", &st) == 0 else { return "" }
+        return "\(st.st_size)\t\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
     }
 
     /// Whether the session's `.txt` and page are still those written from `print`.

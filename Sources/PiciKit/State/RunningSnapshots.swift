@@ -4,10 +4,9 @@
 /// written again while its capture has not grown: a quiet session costs its call and no
 /// writes, and its page keeps the duration of its last change.
 /// Kept beside the pages as `DIR/<name>/<job_id>/.pici-snapshots` (rsync leaves `.pici-*`
-/// out, and the prints cover the declared secrets), one `PRINT<TAB>TIME<TAB>SESSION` line
-/// each. TIME is the one both files were given (`Staging.store`): a file that anything else
-/// wrote since has another, and is written again. Lost or unreadable, every log is written
-/// again, which is safe.
+/// out), one `PRINT<TAB>TIME<TAB>SESSION` line each. TIME is the one both files were given
+/// (`Staging.store`): a file that anything else wrote since has another, and is written
+/// again. Lost or unreadable, every log is written again, which is safe.
 public struct RunningSnapshots: Equatable, Sendable {
     public struct Snapshot: Equatable, Sendable {
         public var print: SnapshotPrint

@@ -116,6 +116,20 @@ public struct Masker: Sendable, Equatable {
 public enum Masking {
     nonisolated(unsafe) public static var active = Masker()
 
+    /// Where `active`'s secrets came from: each file as it was just before it was read (path,
+    /// device, inode, size, change and modification times). pici-stage's snapshot prints
+    /// cover these rather than the values, so that a page is masked again once a secret
+    /// changes, and no function of a value is written anywhere.
+    nonisolated(unsafe) public private(set) static var sources: [String] = []
+
+    /// Before the read: a file changed between the two is taken for changed on the next pass.
+    private static func noteSource(_ path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return sources.append(path) }
+        sources.append(
+            "\(path)\t\(st.st_dev):\(st.st_ino)\t\(st.st_size)\t\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)\t\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)")
+    }
+
     public struct FileProblem: Error, CustomStringConvertible {
         public var path: String
         public var reason: String
@@ -156,6 +170,7 @@ public enum Masking {
         let dir = jobMasksDirectory(artifactDir: artifactDir)
         for entry in FileSystem.list(dir) where !entry.hasPrefix(".") {
             let listing = dir + "/" + entry
+            noteSource(listing)
             let paths: [UInt8]
             do { paths = try FileSystem.readFile(listing, limit: 1 << 16) } catch let e as FileError {
                 throw FileProblem(path: listing, reason: String(cString: strerror(e.errno)))
@@ -163,6 +178,7 @@ public enum Masking {
             for raw in paths.split(separator: 0x0A) {
                 let path = String(decoding: raw, as: UTF8.self)
                 let pairs: [(name: String, value: String)]
+                noteSource(path)
                 do { pairs = try EnvFile.read(path) } catch let e as FileError {
                     throw FileProblem(path: path, reason: "\(String(cString: strerror(e.errno))) (a --secret-env-file of job \(entry))")
                 }
@@ -176,6 +192,7 @@ public enum Masking {
     /// writes anything, since publishing unmasked is worse than publishing nothing.
     public static func load(flag: String?) throws {
         guard let path = flag ?? FileSystem.environment("PICI_MASK_FILE").flatMap({ $0.isEmpty ? nil : $0 }) else { return }
+        noteSource(path)
         for (secret, line) in try secrets(inFile: path) {
             try active.add(secret, origin: "mask file \(path): line \(line)")
         }

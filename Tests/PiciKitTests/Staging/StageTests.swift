@@ -426,13 +426,19 @@ final class StageTests: XCTestCase {
         XCTAssertNotEqual(masked, second)
         pass("--mask-file '\(masks)'")
         XCTAssertEqual(files(), masked)
+        // And one more in the same file: the file changed, so the logs are masked again.
+        try "output\nmore\n".write(toFile: masks, atomically: true, encoding: .utf8)
+        pass("--mask-file '\(masks)'")
+        XCTAssertEqual(text(), "step ***\n***\n")
+        XCTAssertFalse(try String(contentsOfFile: RunningSnapshots.path(jobDir: dir), encoding: .utf8).contains("output"))
 
         // A page that something else wrote since (here its time), or a lost record: written again.
+        let remasked = files()
         var times = [timespec(tv_sec: 1_700_000_000, tv_nsec: 0), timespec(tv_sec: 1_700_000_000, tv_nsec: 0)]
         XCTAssertEqual(utimensat(AT_FDCWD, dir + "/build.html", &times, 0), 0)
         pass("--mask-file '\(masks)'")
         let touched = files()
-        XCTAssertNotEqual(touched[1], masked[1])
+        XCTAssertNotEqual(touched[1], remasked[1])
         try FileManager.default.removeItem(atPath: RunningSnapshots.path(jobDir: dir))
         pass("--mask-file '\(masks)'")
         XCTAssertNotEqual(files()[1], touched[1])
