@@ -86,6 +86,8 @@ public struct Staging {
     var jobsAtRest = JobsAtRest()
     /// What every snapshot's print starts from (`snapshotPrint`), made once.
     var snapshotBase: SnapshotPrint?
+    /// The directories of files a commit of this pass left out (`leftOut`).
+    var leftOutDirectories: Set<String> = []
 
     public init(artifactDir: String, zmx: ZmxCommand, seenAtNanoseconds: Int, now: Int = Clock.nowSeconds()) {
         self.artifactDir = artifactDir
@@ -279,11 +281,14 @@ public struct Staging {
         defer { work.dir.close() }
         if work.atRest { return }
         let job = work.job
-        if work.finalsChanged {
+        // The job's records of its logs only if none of them was left out of a commit: a pass
+        // commits while later jobs are written, so they may follow their logs a commit later.
+        // Within one commit they come after them, and a file left out leaves out all after it.
+        let logsLanded = !leftOutDirectories.contains(work.jobDir)
+        if work.finalsChanged, logsLanded {
             do { try work.finals.write(jobDir: work.jobDir) } catch { writeFailed("\(work.label): \(error)") }
         }
-        // After the logs it speaks for: a commit that fails to rename one renames none after it.
-        if work.snapshotsChanged, let snapshots = work.snapshots {
+        if work.snapshotsChanged, logsLanded, let snapshots = work.snapshots {
             if snapshots.sessions.isEmpty {
                 unlink(RunningSnapshots.path(jobDir: work.jobDir))
             } else {
@@ -340,6 +345,15 @@ public struct Staging {
             return
         }
         Diagnostics.error(message)
+    }
+
+    /// Reports the files a commit left out (`SyncBatch.commit`) and remembers their
+    /// directories, so that no job's record of its logs speaks for one of them.
+    public mutating func leftOut(_ failures: [FileError]) {
+        for failure in failures {
+            writeFailed("\(failure)")
+            leftOutDirectories.insert(FileSystem.dirname(failure.path))
+        }
     }
 
     /// The worst of what went wrong: a write failure (73), then malformed input or an unsafe

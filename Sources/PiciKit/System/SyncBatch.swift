@@ -26,12 +26,6 @@ public enum SyncBatch {
     static let openLimit = 128
     nonisolated(unsafe) private static var openCount = 0
 
-    /// The directories in which a file of this batch was not renamed. A later commit of the
-    /// same batch renames nothing in them: a job's record of its logs (`.pici-staged.json`,
-    /// `.pici-snapshots`) may be committed after the logs it speaks for, which a pass hands
-    /// on a commit at a time.
-    nonisolated(unsafe) private static var cutDirectories: Set<String> = []
-
     /// glibc's sync_file_range(2), which the Glibc module leaves out (it is a GNU extension),
     /// and its SYNC_FILE_RANGE_WRITE: start writing the dirty pages out, wait for nothing.
     @_silgen_name("sync_file_range")
@@ -39,14 +33,7 @@ public enum SyncBatch {
     private static let syncFileRangeWrite: UInt32 = 2
 
     /// Opens a batch: the writes of this process hold their renames until `commit`.
-    public static func begin() {
-        locked {
-            if held == nil {
-                held = []
-                cutDirectories = []
-            }
-        }
-    }
+    public static func begin() { locked { if held == nil { held = [] } } }
 
     /// Commits what is held and closes the batch.
     public static func end() -> [FileError] { commit(closing: true) }
@@ -89,28 +76,25 @@ public enum SyncBatch {
 
     /// Syncs every held file, then renames each over its name, in order. A file that cannot
     /// be synced or renamed is not, nor is any held after it (a later file may record that an
-    /// earlier one was written), nor, in later commits of the batch, any in the same
-    /// directory: their temp files are removed and each is returned. A temp file that is gone
-    /// went with its directory (a finished follower's), as the file would have: skipped. The
-    /// batch stays open.
+    /// earlier one was written): their temp files are removed and each is returned. A temp
+    /// file that is gone went with its directory (a finished follower's), as the file would
+    /// have: skipped. The batch stays open.
     public static func commit() -> [FileError] { commit(closing: false) }
 
     /// What is held is taken and the batch closed (or emptied) in one step under the lock: a
     /// writer's file is either in this commit or, with the batch still open, in the next.
     private static func commit(closing: Bool) -> [FileError] {
-        let (files, cutBefore): ([(temp: String, path: String, fd: Int32)], Set<String>) = locked {
+        let files: [(temp: String, path: String, fd: Int32)] = locked {
             let files = held ?? []
             held = closing || held == nil ? nil : []
             openCount = 0
-            return (files, cutDirectories)
+            return files
         }
         guard !files.isEmpty else { return [] }
         var failures: [FileError] = []
         var cut = files.count  // the first file not renamed
-        // Those in a directory where an earlier commit left a file out.
-        let cancelled = files.map { cutBefore.contains(FileSystem.dirname($0.path)) }
         for (i, (temp, path, heldFD)) in files.enumerated() {
-            if cut < files.count || cancelled[i] {
+            if cut < files.count {
                 if heldFD >= 0 { close(heldFD) }
                 continue
             }
@@ -124,21 +108,18 @@ public enum SyncBatch {
             }
             close(fd)
         }
-        var left: Set<String> = []
         for (i, (temp, path, _)) in files.enumerated() {
-            if i < cut && !cancelled[i] {
+            if i < cut {
                 if rename(temp, path) == 0 { continue }
                 let e = errno
                 if e == ENOENT && !FileSystem.exists(temp) { continue }
                 failures.append(FileError("rename into", path, e))
                 cut = i
-            } else if i > cut || cancelled[i] {
+            } else if i > cut {
                 failures.append(FileError("sync", path, ECANCELED))
             }
-            left.insert(FileSystem.dirname(path))
             unlink(temp)
         }
-        if !left.isEmpty { locked { cutDirectories.formUnion(left) } }
         return failures
     }
 }

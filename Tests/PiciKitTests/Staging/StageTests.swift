@@ -453,6 +453,29 @@ final class StageTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: RunningSnapshots.path(jobDir: dir)))
     }
 
+    /// A pass commits while later jobs are still written: a job's logs may be in one commit
+    /// and its record of them (`.pici-staged.json`, `.pici-snapshots`) in the next. When the
+    /// first left a log out, the record is not written, and the next pass fetches again.
+    func testAJobsRecordOfItsLogsIsNotWrittenWhenACommitLeftOneOut() throws {
+        let art = Support.tempDir(self, "art")
+        let dir = art + "/demo/abcd1234"
+        // A non-empty directory where the page goes: its rename fails.
+        try FileManager.default.createDirectory(atPath: dir + "/build.html/x", withIntermediateDirectories: true)
+        let ended = session("ci.demo.abcd1234.step.build", short: "build", ended: 1_700_000_005, exitCode: 0, status: .success)
+        var staging = Staging(artifactDir: art, zmx: ZmxCommand(), seenAtNanoseconds: 0)
+        SyncBatch.begin()
+        defer { _ = SyncBatch.end() }
+        var work = try XCTUnwrap(staging.begin(job("demo", "abcd1234", [ended])))
+        XCTAssertEqual(work.fetches.count, 1)
+        staging.store(.success(Array(fragment.utf8)), of: work.fetches[0], in: &work, fetchStarted: 1_700_000_100)
+        staging.leftOut(SyncBatch.commit())
+        XCTAssertEqual(staging.exitStatus(malformedLines: 0), .cannotCreate, "reported")
+        staging.finish(&work)
+        staging.leftOut(SyncBatch.commit())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: StagedLogs.path(jobDir: dir)), "it would speak for a page that is not there")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: OpenJobs.path(artifactDir: art, name: "demo", jobID: "abcd1234")), "the job's own state still goes")
+    }
+
     func testOpenJobFileFollowsPublication() throws {
         let world = Support.ZmxWorld(self)
         try "out\n".write(toFile: world.dir + "/canned-history", atomically: true, encoding: .utf8)

@@ -90,29 +90,6 @@ final class SyncBatchTests: XCTestCase {
         XCTAssertEqual(temps(dir), [])
     }
 
-    func testAfterAFileWasLeftOutLaterCommitsLeaveOutItsDirectory() throws {
-        // pici-stage commits while a job is still being written: the job's record of its logs
-        // may come a commit after them, and must not land when they did not.
-        let job = Support.tempDir(self, "job"), other = Support.tempDir(self, "other")
-        try FileManager.default.createDirectory(atPath: job + "/build.html/x", withIntermediateDirectories: true)
-        SyncBatch.begin()
-        defer { _ = SyncBatch.end() }
-        try FileSystem.writeAtomically(job + "/build.html", "page")
-        XCTAssertEqual(SyncBatch.commit().map(\.path), [job + "/build.html"])
-        try FileSystem.writeAtomically(job + "/.pici-staged.json", "{}")
-        try FileSystem.writeAtomically(other + "/build.html", "other page")
-        XCTAssertEqual(SyncBatch.commit().map(\.path), [job + "/.pici-staged.json"])
-        XCTAssertNil(read(job + "/.pici-staged.json"), "it would speak for a page that is not there")
-        XCTAssertEqual(read(other + "/build.html"), "other page", "another directory is not held back")
-        XCTAssertEqual(temps(job), [])
-        // A new batch starts afresh.
-        _ = SyncBatch.end()
-        SyncBatch.begin()
-        try FileSystem.writeAtomically(job + "/.pici-staged.json", "{}")
-        XCTAssertEqual(SyncBatch.commit(), [])
-        XCTAssertEqual(read(job + "/.pici-staged.json"), "{}")
-    }
-
     func testATempFileGoneWithItsDirectoryIsSkipped() throws {
         let dir = Support.tempDir(self)
         try FileManager.default.createDirectory(atPath: dir + "/gone", withIntermediateDirectories: true)
