@@ -86,8 +86,10 @@ public struct Staging {
     var jobsAtRest = JobsAtRest()
     /// What every snapshot's print starts from (`snapshotPrint`), made once.
     var snapshotBase: SnapshotPrint?
-    /// The directories of files a commit of this pass left out (`leftOut`).
+    /// The directories of files a commit of this pass left out (`afterCommit`).
     var leftOutDirectories: Set<String> = []
+    /// Follow directories whose final logs wait for a commit (`removeOnceCommitted`).
+    var followRemovals: [(dir: FollowDirectory, jobDir: String)] = []
 
     public init(artifactDir: String, zmx: ZmxCommand, seenAtNanoseconds: Int, now: Int = Clock.nowSeconds()) {
         self.artifactDir = artifactDir
@@ -347,13 +349,16 @@ public struct Staging {
         Diagnostics.error(message)
     }
 
-    /// Reports the files a commit left out (`SyncBatch.commit`) and remembers their
-    /// directories, so that no job's record of its logs speaks for one of them.
-    public mutating func leftOut(_ failures: [FileError]) {
+    /// After each commit of the pass (`SyncBatch.commit`): reports the files it left out and
+    /// remembers their directories, so that no job's record of its logs speaks for one of
+    /// them; removes the follow directories whose final logs it committed.
+    public mutating func afterCommit(_ failures: [FileError]) {
         for failure in failures {
             writeFailed("\(failure)")
             leftOutDirectories.insert(FileSystem.dirname(failure.path))
         }
+        for (dir, jobDir) in followRemovals where !leftOutDirectories.contains(jobDir) { dir.remove() }
+        followRemovals = []
     }
 
     /// The worst of what went wrong: a write failure (73), then malformed input or an unsafe

@@ -183,12 +183,18 @@ extension Staging {
         }
         do {
             _ = try writeFollowed(job: job, session: s, short: short, jobDir: jobDir, dir: dir, history: fragment)
-            dir.remove()
+            removeOnceCommitted(dir, jobDir: jobDir)
             return true
         } catch {
             writeFailed("\(label): session \(SafeName.quoted(s.name)): \(error)")
             return false
         }
+    }
+
+    /// The capture goes only once the final log written from it is committed: a kill -9 or
+    /// a failed commit before then leaves it for the next pass, which writes the log again.
+    mutating func removeOnceCommitted(_ dir: FollowDirectory, jobDir: String) {
+        if SyncBatch.isOpen { followRemovals.append((dir, jobDir)) } else { dir.remove() }
     }
 
     /// Ends the followers of sessions that are gone (killed, cancelled, collected): their

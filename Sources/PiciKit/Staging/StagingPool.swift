@@ -48,7 +48,7 @@ extension Staging {
         var lastCommit = Clock.nowNanoseconds()
         func commit(closing: Bool) throws {
             closed = closing
-            leftOut(closing ? SyncBatch.end() : SyncBatch.commit())
+            afterCommit(closing ? SyncBatch.end() : SyncBatch.commit())
             lastCommit = Clock.nowNanoseconds()
             if !ready.isEmpty { try emit(ready) }
             ready.removeAll()

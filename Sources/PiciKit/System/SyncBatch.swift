@@ -38,6 +38,9 @@ public enum SyncBatch {
     /// Commits what is held and closes the batch.
     public static func end() -> [FileError] { commit(closing: true) }
 
+    /// Whether a batch is open: writes are renamed only at its commits.
+    public static var isOpen: Bool { locked { held != nil } }
+
     /// How many writes are held.
     public static var count: Int { locked { held?.count ?? 0 } }
 

@@ -468,12 +468,52 @@ final class StageTests: XCTestCase {
         var work = try XCTUnwrap(staging.begin(job("demo", "abcd1234", [ended])))
         XCTAssertEqual(work.fetches.count, 1)
         staging.store(.success(Array(fragment.utf8)), of: work.fetches[0], in: &work, fetchStarted: 1_700_000_100)
-        staging.leftOut(SyncBatch.commit())
+        staging.afterCommit(SyncBatch.commit())
         XCTAssertEqual(staging.exitStatus(malformedLines: 0), .cannotCreate, "reported")
         staging.finish(&work)
-        staging.leftOut(SyncBatch.commit())
+        staging.afterCommit(SyncBatch.commit())
         XCTAssertFalse(FileManager.default.fileExists(atPath: StagedLogs.path(jobDir: dir)), "it would speak for a page that is not there")
         XCTAssertTrue(FileManager.default.fileExists(atPath: OpenJobs.path(artifactDir: art, name: "demo", jobID: "abcd1234")), "the job's own state still goes")
+    }
+
+    /// A followed session's capture goes only once the final log written from it is
+    /// committed: a kill -9 before the commit, or a commit that leaves the log out, leaves it
+    /// for the next pass, which writes the log again from it.
+    func testAFollowedSessionsCaptureGoesOnlyOnceItsFinalLogIsCommitted() throws {
+        let art = Support.tempDir(self, "art")
+        let dir = art + "/demo/abcd1234"
+        let name = "ci.demo.abcd1234.step.build"
+        let ended = session(name, short: "build", ended: 1_700_000_005, exitCode: 0, status: .success)
+        let follow = FollowDirectory(artifactDir: art, session: name)
+        XCTAssertTrue(follow.claim())
+        XCTAssertTrue(follow.claim(generation: 1))
+        for (file, text) in [("head", "captured before the history\n"), ("stream", ""), ("done", "")] {
+            try text.write(toFile: follow.generation(1) + "/" + file, atomically: true, encoding: .utf8)
+        }
+        func pass(failing: Bool) throws {
+            if failing {
+                try FileManager.default.createDirectory(atPath: dir + "/build.html/x", withIntermediateDirectories: true)
+            } else if FileManager.default.fileExists(atPath: dir + "/build.html/x") {
+                try FileManager.default.removeItem(atPath: dir + "/build.html")
+            }
+            var staging = Staging(artifactDir: art, zmx: ZmxCommand(), seenAtNanoseconds: 0)
+            staging.follow = FollowSettings(executable: "/bin/false")
+            SyncBatch.begin()
+            defer { _ = SyncBatch.end() }
+            var work = try XCTUnwrap(staging.begin(job("demo", "abcd1234", [ended])))
+            XCTAssertEqual(work.fetches.count, 1, "its last history, for the end")
+            staging.store(.success(Array(fragment.utf8)), of: work.fetches[0], in: &work, fetchStarted: 1_700_000_100)
+            staging.finish(&work)
+            XCTAssertTrue(follow.exists, "not before the commit")
+            staging.afterCommit(SyncBatch.commit())
+        }
+        try pass(failing: true)
+        XCTAssertTrue(follow.exists, "its final log was left out")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: StagedLogs.path(jobDir: dir)))
+        try pass(failing: false)
+        XCTAssertFalse(follow.exists)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/build.txt", encoding: .utf8).contains("\ncaptured before the history\n"), "from the capture")
+        XCTAssertTrue(StagedLogs.read(jobDir: dir).has(ended))
     }
 
     func testOpenJobFileFollowsPublication() throws {
