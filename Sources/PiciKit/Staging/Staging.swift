@@ -88,7 +88,7 @@ public struct Staging {
     var snapshotBase: SnapshotPrint?
     /// The directories of files a commit of this pass left out (`afterCommit`).
     var leftOutDirectories: Set<String> = []
-    /// Follow directories whose final logs wait for a commit (`removeOnceCommitted`).
+    /// Follow directories whose final logs and record wait for a commit (`removeOnceCommitted`).
     var followRemovals: [(dir: FollowDirectory, jobDir: String)] = []
 
     public init(artifactDir: String, zmx: ZmxCommand, seenAtNanoseconds: Int, now: Int = Clock.nowSeconds()) {
@@ -135,6 +135,8 @@ public struct Staging {
         /// added one.
         var finals: StagedLogs
         var finalsChanged = false
+        /// The follow directories of sessions whose final log this pass wrote from them.
+        var captures: [FollowDirectory] = []
         /// What its running sessions' logs were last written from, read when first needed.
         var snapshots: RunningSnapshots?
         var snapshotsChanged = false
@@ -250,6 +252,7 @@ public struct Staging {
                 work.finals.add(s)
                 work.finalsChanged = true
                 work.staged += 1
+                work.captures.append(FollowDirectory(artifactDir: artifactDir, session: s.name))
             }
             return
         }
@@ -288,7 +291,12 @@ public struct Staging {
         // Within one commit they come after them, and a file left out leaves out all after it.
         let logsLanded = !leftOutDirectories.contains(work.jobDir)
         if work.finalsChanged, logsLanded {
-            do { try work.finals.write(jobDir: work.jobDir) } catch { writeFailed("\(work.label): \(error)") }
+            do {
+                try work.finals.write(jobDir: work.jobDir)
+                for dir in work.captures { removeOnceCommitted(dir, jobDir: work.jobDir) }
+            } catch {
+                writeFailed("\(work.label): \(error)")
+            }
         }
         if work.snapshotsChanged, logsLanded, let snapshots = work.snapshots {
             if snapshots.sessions.isEmpty {

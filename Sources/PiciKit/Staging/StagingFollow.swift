@@ -182,8 +182,8 @@ extension Staging {
             return nil
         }
         do {
+            // The capture stays until the job's record of this final log is committed (`finish`).
             _ = try writeFollowed(job: job, session: s, short: short, jobDir: jobDir, dir: dir, history: fragment)
-            removeOnceCommitted(dir, jobDir: jobDir)
             return true
         } catch {
             writeFailed("\(label): session \(SafeName.quoted(s.name)): \(error)")
@@ -191,8 +191,11 @@ extension Staging {
         }
     }
 
-    /// The capture goes only once the final log written from it is committed: a kill -9 or
-    /// a failed commit before then leaves it for the next pass, which writes the log again.
+    /// A capture goes only once the final log written from it, and the job's record of that
+    /// log (`.pici-staged.json`), are committed: a kill -9 or a failed commit before then
+    /// leaves it for the next pass, which writes the log again from it. Without the record
+    /// the next pass would take the session for one never followed, and write its log from
+    /// the last history alone.
     mutating func removeOnceCommitted(_ dir: FollowDirectory, jobDir: String) {
         if SyncBatch.isOpen { followRemovals.append((dir, jobDir)) } else { dir.remove() }
     }

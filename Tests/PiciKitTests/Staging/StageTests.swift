@@ -476,9 +476,9 @@ final class StageTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: OpenJobs.path(artifactDir: art, name: "demo", jobID: "abcd1234")), "the job's own state still goes")
     }
 
-    /// A followed session's capture goes only once the final log written from it is
-    /// committed: a kill -9 before the commit, or a commit that leaves the log out, leaves it
-    /// for the next pass, which writes the log again from it.
+    /// A followed session's capture goes only once the final log written from it, and the
+    /// job's record of that log, are committed: a kill -9 before then, or a commit that
+    /// leaves the log out, leaves it for the next pass, which writes the log again from it.
     func testAFollowedSessionsCaptureGoesOnlyOnceItsFinalLogIsCommitted() throws {
         let art = Support.tempDir(self, "art")
         let dir = art + "/demo/abcd1234"
@@ -503,6 +503,9 @@ final class StageTests: XCTestCase {
             var work = try XCTUnwrap(staging.begin(job("demo", "abcd1234", [ended])))
             XCTAssertEqual(work.fetches.count, 1, "its last history, for the end")
             staging.store(.success(Array(fragment.utf8)), of: work.fetches[0], in: &work, fetchStarted: 1_700_000_100)
+            // A pass commits while jobs are still written: here before this one's finish.
+            staging.afterCommit(SyncBatch.commit())
+            XCTAssertTrue(follow.exists, "not before the job's record of the log")
             staging.finish(&work)
             XCTAssertTrue(follow.exists, "not before the commit")
             staging.afterCommit(SyncBatch.commit())
@@ -510,6 +513,7 @@ final class StageTests: XCTestCase {
         try pass(failing: true)
         XCTAssertTrue(follow.exists, "its final log was left out")
         XCTAssertFalse(FileManager.default.fileExists(atPath: StagedLogs.path(jobDir: dir)))
+        try FileManager.default.removeItem(atPath: dir + "/build.txt")
         try pass(failing: false)
         XCTAssertFalse(follow.exists)
         XCTAssertTrue(try String(contentsOfFile: dir + "/build.txt", encoding: .utf8).contains("\ncaptured before the history\n"), "from the capture")
