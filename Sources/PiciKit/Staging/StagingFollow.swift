@@ -215,7 +215,9 @@ extension Staging {
                    let session = open.job.sessions.first(where: { $0.name == name }) {
                     let jobDir = artifactDir + "/" + f[0] + "/" + f[1]
                     do { _ = try writeFollowed(job: open.job, session: session, short: f[2], jobDir: jobDir, dir: dir, history: nil, force: true) } catch {
+                        // The capture is the log's only whole copy: kept for the next pass.
                         writeFailed("session \(SafeName.quoted(name)): \(error)")
+                        continue
                     }
                 }
             }

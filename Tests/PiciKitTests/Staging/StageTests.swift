@@ -520,6 +520,37 @@ final class StageTests: XCTestCase {
         XCTAssertTrue(StagedLogs.read(jobDir: dir).has(ended))
     }
 
+    /// A followed session gone from the listing gets its log from its capture; when that
+    /// write fails, the capture stays for the next pass rather than going with it.
+    func testAGoneSessionsCaptureStaysWhenItsLogCannotBeWritten() throws {
+        let art = Support.tempDir(self, "art")
+        let dir = art + "/demo/abcd1234"
+        let name = "ci.demo.abcd1234.step.build"
+        let running = session(name, short: "build", status: .running)
+        try OpenJobs.write(OpenJob(job: job("demo", "abcd1234", [running]), seenAtNanoseconds: 1), artifactDir: art)
+        let follow = FollowDirectory(artifactDir: art, session: name)
+        XCTAssertTrue(follow.claim())
+        XCTAssertTrue(follow.claim(generation: 1))
+        try "demo\tabcd1234\tbuild\n".write(toFile: follow.path + "/meta", atomically: true, encoding: .utf8)
+        for (file, text) in [("head", "captured line\n"), ("stream", ""), ("done", "")] {
+            try text.write(toFile: follow.generation(1) + "/" + file, atomically: true, encoding: .utf8)
+        }
+        // A non-empty directory where the log goes: its rename fails.
+        try FileManager.default.createDirectory(atPath: dir + "/build.txt/x", withIntermediateDirectories: true)
+        var staging = Staging(artifactDir: art, zmx: ZmxCommand(), seenAtNanoseconds: 2)
+        staging.follow = FollowSettings(executable: "/bin/false")
+        staging.sweepFollowers(present: [])
+        XCTAssertEqual(staging.exitStatus(malformedLines: 0), .cannotCreate, "reported")
+        XCTAssertTrue(follow.exists, "kept for the next pass")
+
+        try FileManager.default.removeItem(atPath: dir + "/build.txt")
+        var next = Staging(artifactDir: art, zmx: ZmxCommand(), seenAtNanoseconds: 3)
+        next.follow = FollowSettings(executable: "/bin/false")
+        next.sweepFollowers(present: [])
+        XCTAssertFalse(follow.exists)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/build.txt", encoding: .utf8).contains("captured line\n"))
+    }
+
     func testOpenJobFileFollowsPublication() throws {
         let world = Support.ZmxWorld(self)
         try "out\n".write(toFile: world.dir + "/canned-history", atomically: true, encoding: .utf8)
