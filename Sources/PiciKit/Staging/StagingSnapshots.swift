@@ -30,7 +30,8 @@ extension Staging {
 
     /// Whether the session's `.txt` and page are still those written from `print`.
     func wroteBefore(_ print: SnapshotPrint, of s: SessionRecord, file: String, in work: inout Work) -> Bool {
-        guard let before = snapshots(of: &work).sessions[s.name], before.print == print else { return false }
+        readSnapshots(&work)
+        guard let before = work.snapshots!.sessions[s.name], before.print == print else { return false }
         for name in [file + ".txt", file + ".html"] {
             guard let info = work.dir.info(name), info.isRegular, info.modifiedSeconds == before.modified else { return false }
         }
@@ -39,25 +40,19 @@ extension Staging {
 
     /// Its `.txt` and page were written from `print` and given the time `modified`.
     func remember(_ print: SnapshotPrint, modified: Int, of s: SessionRecord, in work: inout Work) {
-        var snapshots = snapshots(of: &work)
-        snapshots.sessions[s.name] = RunningSnapshots.Snapshot(print: print, modified: modified)
-        work.snapshots = snapshots
+        readSnapshots(&work)
+        work.snapshots!.sessions[s.name] = RunningSnapshots.Snapshot(print: print, modified: modified)
         work.snapshotsChanged = true
     }
 
     /// An ended session is staged from its final history once and needs no print.
     func forgetSnapshot(of s: SessionRecord, in work: inout Work) {
-        var snapshots = snapshots(of: &work)
-        guard snapshots.sessions.removeValue(forKey: s.name) != nil else { return }
-        work.snapshots = snapshots
-        work.snapshotsChanged = true
+        readSnapshots(&work)
+        if work.snapshots!.sessions.removeValue(forKey: s.name) != nil { work.snapshotsChanged = true }
     }
 
-    /// The job's record, read when first needed.
-    private func snapshots(of work: inout Work) -> RunningSnapshots {
-        if let snapshots = work.snapshots { return snapshots }
-        let snapshots = RunningSnapshots.read(jobDir: work.jobDir)
-        work.snapshots = snapshots
-        return snapshots
+    /// The job's record, read when first needed and changed in place after.
+    private func readSnapshots(_ work: inout Work) {
+        if work.snapshots == nil { work.snapshots = RunningSnapshots.read(jobDir: work.jobDir) }
     }
 }
