@@ -75,25 +75,48 @@ public enum TopIndex {
             + "\(entries.count) \(entries.count == 1 ? "job" : "jobs")</span>\(tally.joined())</p>\n"
         out += "</header>\n<main>\n"
         if repos.isEmpty { out += "<p class=\"empty\">No jobs yet.</p>\n" }
+        // Rendered at the end of every pass while a job runs, after everything else: the
+        // page is grown in place, and what each status and repository shows is made once.
+        out.reserveCapacity(out.utf8.count + 1024 + entries.count * 1024)
+        var rowOpen: [String: String] = [:], badge: [String: String] = [:]
         for repo in repos {
             let jobs = byRepo[repo]!.sorted(by: newestFirst)
             let shown = jobs.prefix(perRepository)
-            out += "<section>\n<h2 id=\"repo-\(HTML.linkSegment(repo))\">\(e(repo)) <span class=\"count\">"
+            let link = HTML.linkSegment(repo)
+            out += "<section>\n<h2 id=\"repo-\(link)\">\(e(repo)) <span class=\"count\">"
             out += jobs.count > shown.count ? "newest \(shown.count) of \(jobs.count)" : "\(jobs.count) \(jobs.count == 1 ? "job" : "jobs")"
             // The repository's badge, beside its jobs, for a README.
-            out += "</span><span class=\"more\"><a href=\"\(HTML.linkSegment(repo))/badge.svg\">badge</a></span></h2>\n"
+            out += "</span><span class=\"more\"><a href=\"\(link)/badge.svg\">badge</a></span></h2>\n"
             out += "<div class=\"table-wrap\">\n<table class=\"cards jobs\">\n"
             out += "<thead><tr><th scope=\"col\">job</th><th scope=\"col\">status</th><th scope=\"col\">started</th>"
             out += "<th scope=\"col\">duration</th><th scope=\"col\">ended</th></tr></thead>\n<tbody>\n"
             for j in shown {
-                let href = HTML.linkSegment(j.name) + "/" + HTML.linkSegment(j.jobID) + "/index.html"
-                out += Styles.rowOpen(j.status)
-                out += Styles.cell("lead", "job", "<a href=\"\(href)\"><code>\(e(j.jobID))</code></a>" + (j.host.map { " <span class=\"host\">on \(e($0))</span>" } ?? ""))
-                out += Styles.cell("state", "status", Styles.badge(j.status))
-                out += Styles.cell("time", "started", TimeFormat.timestamp(j.startedAt.flatMap(TimeFormat.parseRFC3339)))
-                out += Styles.cell("num", "duration", j.duration.isEmpty ? "—" : e(j.duration))
-                out += Styles.cell("time", "ended", TimeFormat.timestamp(j.endedAt.flatMap(TimeFormat.parseRFC3339)))
-                out += "</tr>\n"
+                if rowOpen[j.status] == nil {
+                    rowOpen[j.status] = Styles.rowOpen(j.status)
+                    badge[j.status] = Styles.badge(j.status)
+                }
+                out += rowOpen[j.status]!
+                out += "<td class=\"lead\" data-label=\"job\"><a href=\""
+                out += link
+                out += "/"
+                out += HTML.linkSegment(j.jobID)
+                out += "/index.html\"><code>"
+                out += e(j.jobID)
+                out += "</code></a>"
+                if let host = j.host {
+                    out += " <span class=\"host\">on "
+                    out += e(host)
+                    out += "</span>"
+                }
+                out += "</td><td class=\"state\" data-label=\"status\">"
+                out += badge[j.status]!
+                out += "</td><td class=\"time\" data-label=\"started\">"
+                out += TimeFormat.timestamp(j.startedAt.flatMap(TimeFormat.parseRFC3339))
+                out += "</td><td class=\"num\" data-label=\"duration\">"
+                out += j.duration.isEmpty ? "—" : e(j.duration)
+                out += "</td><td class=\"time\" data-label=\"ended\">"
+                out += TimeFormat.timestamp(j.endedAt.flatMap(TimeFormat.parseRFC3339))
+                out += "</td></tr>\n"
             }
             out += "</tbody>\n</table>\n</div>\n</section>\n"
         }

@@ -74,6 +74,48 @@ final class BackgroundPoolTests: XCTestCase {
         }
     }
 
+    func testSlowStartsOverlapOnTwoCores() throws {
+        // A spawn holds its thread until the child has exec'd: with a thread per core, one
+        // call starts while another is still being started. Each start here takes 1 s.
+        guard ChildPool.onlineCPUs >= 2 else { throw XCTSkip("one core: one spawning thread") }
+        let pool = BackgroundPool(limit: 2)
+        defer { pool.stop() }
+        XCTAssertEqual(pool.spawners, 2)
+        for i in 0..<2 {
+            pool.submit(tag: i) {
+                usleep(1_000_000)
+                return try Spawn.start(["bash", "-c", "date +%s%N"], timeout: 30)
+            }
+        }
+        var started: [Int] = []
+        while let ended = pool.next() {
+            guard case .success(let r) = ended.result, let ns = Int(r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                return XCTFail("\(ended.result)")
+            }
+            started.append(ns)
+        }
+        XCTAssertEqual(started.count, 2)
+        XCTAssertLessThan(abs(started[0] - started[1]), 900_000_000, "the second start waited for the first")
+    }
+
+    func testStopEndsTheCallsOfEveryThread() throws {
+        guard ChildPool.onlineCPUs >= 2 else { throw XCTSkip("one core: one spawning thread") }
+        let dir = Support.tempDir(self, "pool")
+        let pool = BackgroundPool(limit: 2)
+        for i in 0..<2 { pool.submit(tag: i, bash("echo $$ >\(dir)/pid\(i).new; mv \(dir)/pid\(i).new \(dir)/pid\(i); exec sleep 30")) }
+        var pids: [pid_t] = []
+        for _ in 0..<250 where pids.count < 2 {
+            usleep(20_000)
+            pids = (0..<2).compactMap { pid_t((try? String(contentsOfFile: "\(dir)/pid\($0)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
+        }
+        XCTAssertEqual(pids.count, 2, "the calls never started")
+        let before = Date()
+        pool.stop()
+        XCTAssertLessThan(Date().timeIntervalSince(before), 10, "stop waited for the calls to end")
+        for pid in pids { XCTAssertNotEqual(kill(pid, 0), 0, "call \(pid) outlived stop") }
+        XCTAssertNil(pool.next())
+    }
+
     func testACallThatCannotStartComesBackAsItsFailure() {
         for threaded in [true, false] {
             let pool = BackgroundPool(limit: 2, threaded: threaded)
