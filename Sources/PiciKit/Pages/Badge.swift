@@ -2,6 +2,9 @@
 /// README. 20 pixels high, white on a dark colour so it reads on light and dark pages, well
 /// under 1 KB.
 public enum Badge {
+    /// Its name in the repository's directory, beside the jobs' directories.
+    public static let fileName = "badge.svg"
+
     /// The word and the colour for a job's status.
     public static func label(_ status: String) -> (word: String, colour: String) {
         switch status {

@@ -73,7 +73,7 @@ public enum Feed {
     public static func scan(artifactDir: String) -> [Entry] {
         var entries: [Entry] = []
         for repo in FileSystem.list(artifactDir) where SafeName.isSafe(repo) && FileSystem.isDirectory(artifactDir + "/" + repo) {
-            for jobID in FileSystem.list(artifactDir + "/" + repo) where SafeName.isSafe(jobID) {
+            for jobID in FileSystem.list(artifactDir + "/" + repo) where SafeName.isSafe(jobID) && jobID != Badge.fileName {
                 let sentinel = artifactDir + "/" + repo + "/" + jobID + "/artifacts/published.json"
                 guard let bytes = try? FileSystem.readFile(sentinel, limit: 1 << 20),
                       case .object(let o)? = try? JSONParser.parse(bytes),

@@ -166,7 +166,8 @@ public enum TopIndex {
         for repo in FileSystem.list(artifactDir) where SafeName.isSafe(repo) {
             let repoDir = artifactDir + "/" + repo
             guard FileSystem.isDirectory(repoDir) else { continue }
-            for jobID in FileSystem.list(repoDir) where SafeName.isSafe(jobID) { look(repo, jobID) }
+            // The repository's badge is no job: not looked into for one.
+            for jobID in FileSystem.list(repoDir) where SafeName.isSafe(jobID) && jobID != Badge.fileName { look(repo, jobID) }
         }
         return entries
     }

@@ -2,7 +2,7 @@
 /// and only when their bytes change, so a reader's cache and an rsync see a change only
 /// when a result did.
 extension Publisher {
-    static let badgeName = "badge.svg"
+    static let badgeName = Badge.fileName
     static let feedName = "feed.xml"
 
     func writeBadges(_ entries: [TopIndex.Entry]) {
