@@ -74,6 +74,34 @@ final class BackgroundPoolTests: XCTestCase {
         }
     }
 
+    func testManyCallsOnEveryThreadComeBackOnceWithStartsThatFail() {
+        // Several threads take from one queue: every call comes back once, a start that
+        // throws among them, whatever the order the threads take and end them in.
+        for limit in [1, 2, 3, 8] {
+            let pool = BackgroundPool(limit: limit)
+            defer { pool.stop() }
+            var expected: Set<Int> = []
+            for i in 0..<120 {
+                expected.insert(i)
+                if i % 7 == 3 {
+                    pool.submit(tag: i) { try Spawn.start(["/nonexistent/zmx", "\(i)"]) }
+                } else {
+                    pool.submit(tag: i) { try Spawn.start(["/bin/echo", "\(i)"], timeout: 30) }
+                }
+            }
+            var seen: Set<Int> = []
+            while let ended = pool.next() {
+                XCTAssertTrue(seen.insert(ended.tag).inserted, "limit \(limit): tag \(ended.tag) came back twice")
+                switch ended.result {
+                case .success(let r): XCTAssertEqual(r.stdoutText, "\(ended.tag)\n")
+                case .failure: XCTAssertEqual(ended.tag % 7, 3, "limit \(limit): tag \(ended.tag) failed")
+                }
+            }
+            XCTAssertEqual(seen, expected, "limit \(limit)")
+            XCTAssertTrue(pool.hasEnded, "none left: next returns nil at once")
+        }
+    }
+
     func testSlowStartsOverlapOnTwoCores() throws {
         // A spawn holds its thread until the child has exec'd: with a thread per core, one
         // call starts while another is still being started. Each start here takes 1 s.
